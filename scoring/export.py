@@ -1,0 +1,229 @@
+"""Render a ranked track for people and for other programs, and read entries back from CSV.
+
+``markdown`` and ``latex`` follow the layout of the AIM 2019 report's Tables 1–3: no rank
+column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked. ``table``
+is the same layout as aligned text plus the reason each unranked row broke. ``csv`` and ``json``
+carry every Entry field, rank and reason; ``read_entries_csv`` reads that CSV (and the report's
+data in tests/data, which has a subset of its columns) back into entries.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, Literal
+
+from scoring.ranking import Entry, RankedRow, TrackRule
+
+ExportFormat = Literal["table", "csv", "json", "markdown", "latex"]
+
+UNRANKED = "−"
+"""The mark the report prints for an unranked figure (U+2212 MINUS SIGN, as in "852,874(−)")."""
+
+MISSING = "n/a"
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
+CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "reason")
+_FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
+_INT_FIELDS = {"params", "params_self_reported"}
+_BOOL_FIELDS = {"extra_data", "is_baseline"}
+_REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
+_TEXT_COLUMNS = {0, 6, 7, 8}  # team, GPU, extra data, reason: left-aligned; figures right-aligned
+
+
+def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat) -> str:
+    """Render ``rank_track``'s rows in one of the export formats."""
+    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule], str]] = {
+        "table": to_table,
+        "csv": lambda rows, _track: to_csv(rows),
+        "json": to_json,
+        "markdown": to_markdown,
+        "latex": to_latex,
+    }
+    if fmt not in renderers:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {sorted(renderers)}")
+    return renderers[fmt](rows, track)
+
+
+def to_table(rows: Sequence[RankedRow], track: TrackRule) -> str:
+    """Aligned plain text (for a terminal or a log): the report's columns, then any reasons."""
+    header = _report_header(rows)
+    body = [_report_cells(row, track) for row in rows]
+    if any(row.reason for row in rows):
+        header.append("Reason")
+        body = [cells + [row.reason or ""] for cells, row in zip(body, rows)]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) if i in _TEXT_COLUMNS else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        for line in [header, *body]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def to_csv(rows: Sequence[RankedRow]) -> str:
+    """One line per row, every Entry field plus rank and reason; ``read_entries_csv`` reads it back."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        values = [getattr(row.entry, name) for name in _ENTRY_FIELDS]
+        writer.writerow([_csv_value(v) for v in (row.rank, *values, row.reason)])
+    return out.getvalue()
+
+
+def to_json(rows: Sequence[RankedRow], track: TrackRule) -> str:
+    """The track's rule and its rows; datetimes as ISO 8601, missing figures as null."""
+    document = {
+        "track": track.slug,
+        "title": track.title,
+        "rank_by": track.rank_by,
+        "tie_break": list(track.tie_break),
+        "rows": [
+            {
+                "rank": row.rank,
+                "reason": row.reason,
+                **{name: _json_value(getattr(row.entry, name)) for name in _ENTRY_FIELDS},
+            }
+            for row in rows
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_markdown(rows: Sequence[RankedRow], track: TrackRule) -> str:
+    """A GitHub-flavoured Markdown table in the report's layout."""
+    header = _report_header(rows)
+    align = [":---", *["---:"] * 5, ":---", ":---"]
+    lines = [header, align, *(_report_cells(row, track) for row in rows)]
+    return "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in lines) + "\n"
+
+
+def to_latex(rows: Sequence[RankedRow], track: TrackRule) -> str:
+    """A ``table`` environment in the report's layout; needs a Unicode-aware engine for "−"."""
+    body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track)) + r" \\" for row in rows]
+    return "\n".join(
+        [
+            r"\begin{table}",
+            r"\centering",
+            rf"\caption{{{_latex_escape(track.title or track.slug)}}}",
+            r"\begin{tabular}{lrrrrrll}",
+            r"\hline",
+            " & ".join(_latex_escape(c) for c in _report_header(rows)) + r" \\",
+            r"\hline",
+            *body,
+            r"\hline",
+            r"\end{tabular}",
+            r"\end{table}",
+        ]
+    ) + "\n"
+
+
+def read_entries_csv(text: str) -> list[Entry]:
+    """Entries from CSV with a header naming Entry fields; ``rank`` and ``reason`` are ignored.
+
+    Blank cells are missing figures. ``team`` and ``track`` are required; other columns optional.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    columns = set(reader.fieldnames or ())
+    unknown = columns - set(CSV_COLUMNS)
+    if unknown or not {"team", "track"} <= columns:
+        raise ValueError(f"CSV needs team and track columns and no others than {CSV_COLUMNS}; got {sorted(columns)}")
+    entries = []
+    for line, record in enumerate(reader, start=2):
+        values: dict[str, Any] = {}
+        for name in columns - {"rank", "reason"}:
+            try:
+                values[name] = _parse_cell(name, record[name] or "")
+            except ValueError as err:
+                raise ValueError(f"line {line}, column {name}: {err}") from None
+        values.setdefault("psnr", None)
+        values.setdefault("params", None)
+        values.setdefault("runtime", None)
+        entries.append(Entry(**values))
+    return entries
+
+
+def _report_header(rows: Sequence[RankedRow]) -> list[str]:
+    """The report's column titles; the baseline's name comes from its row, as the report prints it."""
+    baseline = next((row.entry.description for row in rows if row.entry.is_baseline), "") or "the baseline"
+    return [
+        "Team",
+        "PSNR",
+        "Number of parameters",
+        "Running time (s) by organizers",
+        "Running time (s) by authors",
+        f"Running time (s) of {baseline}",
+        "GPU",
+        "Extra data",
+    ]
+
+
+def _report_cells(row: RankedRow, track: TrackRule) -> list[str]:
+    entry = row.entry
+    cells = [
+        entry.team,
+        _figure(entry.psnr, "{:.2f}"),
+        _figure(entry.params, "{:,}"),
+        _figure(entry.runtime, "{:.3f}"),
+        _figure(entry.runtime_self_reported, "{:.3f}"),
+        _figure(entry.runtime_baseline_self_reported, "{:.3f}"),
+        entry.gpu or MISSING,
+        MISSING if entry.extra_data is None else ("Yes" if entry.extra_data else "No"),
+    ]
+    column = _REPORT_FIGURE_COLUMN[track.rank_by]
+    cells[column] += f"({row.rank})" if row.rank is not None else f"({UNRANKED})"
+    return cells
+
+
+def _figure(value: float | int | None, pattern: str) -> str:
+    return MISSING if value is None else pattern.format(value)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _parse_cell(name: str, cell: str) -> Any:
+    cell = cell.strip()
+    if name in ("team", "track"):
+        if not cell:
+            raise ValueError("must not be blank")
+        return cell
+    if name == "description":
+        return cell
+    if not cell:
+        return False if name == "is_baseline" else None
+    if name in _FLOAT_FIELDS:
+        return float(cell)
+    if name in _INT_FIELDS:
+        return int(cell)
+    if name in _BOOL_FIELDS:
+        flags = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
+        if cell.lower() not in flags:
+            raise ValueError(f"expected yes or no, got {cell!r}")
+        return flags[cell.lower()]
+    if name == "submitted_at":
+        return datetime.fromisoformat(cell)
+    return cell
+
+
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)

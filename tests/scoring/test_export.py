@@ -1,0 +1,98 @@
+"""Exports: the report's table layout in Markdown and LaTeX, and CSV/JSON that keep every field."""
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from scoring.export import read_entries_csv, render_track, to_csv, to_latex, to_markdown, to_table
+from scoring.ranking import BaselineFigures, Entry, Tolerances, TrackRule, rank_track
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRIES = read_entries_csv((ROOT / "tests" / "data" / "aim2019_test_phase.csv").read_text())
+BASELINE = BaselineFigures(psnr=28.70, params=1_517_571, runtime=0.130, gpu="Titan Xp", extra_data=True)
+TOLERANCES = Tolerances(psnr_db=0.01, runtime_ratio=1.1, params=0)
+TRACK_1 = TrackRule("params", "params", ("psnr", "runtime"), "Track 1: Parameters")
+TRACK_3 = TrackRule("psnr", "psnr", ("params", "runtime"), "Track 3: Fidelity")
+TABLE_1 = rank_track(ENTRIES, TRACK_1, BASELINE, TOLERANCES)
+
+
+def test_latex_follows_the_reports_table_1():
+    latex = to_latex(TABLE_1, TRACK_1)
+    assert r"rainbow & 28.78 & 893,936(1) & 0.055 & 0.039 & 0.091 & RTX 2080Ti & Yes \\" in latex
+    assert r"Baseline & 28.70 & 1,517,571(6) & 0.130 & 0.130 & 0.130 & Titan Xp & Yes \\" in latex
+    assert "852,874(−)" in latex
+    assert r"\caption{Track 1: Parameters}" in latex
+    assert "Running time (s) of MSRResNet" in latex
+
+
+def test_latex_escapes_team_names():
+    rows = rank_track([Entry("a_b & c%", "params", 28.8, 1, 0.1)], TRACK_1, BASELINE, TOLERANCES)
+    assert r"a\_b \& c\%" in to_latex(rows, TRACK_1)
+
+
+def test_markdown_marks_the_ranked_figure_on_the_psnr_track():
+    markdown = to_markdown(rank_track(ENTRIES, TRACK_3, BASELINE, TOLERANCES), TRACK_3).splitlines()
+    assert markdown[0].startswith("| Team | PSNR | Number of parameters |")
+    assert markdown[1] == "| :--- | ---: | ---: | ---: | ---: | ---: | :--- | :--- |"
+    assert markdown[2] == "| krahaon ai cv | 28.84(1) | 1,461,735 | 0.117 | 0.110 | 0.112 | Titan Xp | Yes |"
+    assert markdown[-1] == "| GUET-HMI | 28.54(−) | 536,005 | 0.290 | 0.399 | 0.579 | Tesla P100 | No |"
+
+
+def test_plain_table_is_aligned_and_gives_reasons():
+    lines = to_table(TABLE_1, TRACK_1).splitlines()
+    assert lines[2].startswith("rainbow ")
+    assert lines[0].endswith("Reason")
+    assert "0.05 dB below the baseline's 28.70 dB" in next(line for line in lines if line.startswith("SRSTAR"))
+    figure_ends = {line.index("(") + 2 for line in lines[2:8]}  # "(1)" .. "(6)" right-aligned together
+    assert len(figure_ends) == 1
+
+
+def test_missing_figures_print_as_not_available():
+    rows = rank_track([Entry("gap", "params", None, 900_000, 0.1)], TRACK_1, BASELINE, TOLERANCES)
+    assert "| gap | n/a | 900,000(−) | 0.100 | n/a | n/a | n/a | n/a |" in to_markdown(rows, TRACK_1)
+
+
+def test_csv_round_trips_every_field():
+    stamped = Entry(
+        "team, with comma", "params", 28.755, 1_000_000, 0.1234567, runtime_ratio=0.97, params_self_reported=999_999,
+        extra_data=False, description='says "hi"\nover two lines', submission_id="s-1",
+        submitted_at=datetime(2019, 8, 20, 12, 30, tzinfo=timezone.utc),
+    )
+    rows = rank_track([*ENTRIES, stamped], TRACK_1, BASELINE, TOLERANCES)
+    again = read_entries_csv(to_csv(rows))
+    assert again == [row.entry for row in rows]
+    assert to_csv(rank_track([e for e in again if not e.is_baseline], TRACK_1, BASELINE, TOLERANCES)) == to_csv(rows)
+
+
+def test_csv_carries_rank_and_reason():
+    lines = to_csv(TABLE_1).splitlines()
+    assert lines[0].startswith("rank,team,track,psnr,params,runtime,") and lines[0].endswith(",reason")
+    assert lines[1].startswith("1,rainbow,params,28.78,893936,0.055,")
+    assert lines[-1].startswith(",neptuneai,") and "3.48×" in lines[-1]
+
+
+def test_json_has_the_rule_and_every_row():
+    document = json.loads(render_track(TABLE_1, TRACK_1, "json"))
+    assert (document["track"], document["rank_by"], document["tie_break"]) == ("params", "params", ["psnr", "runtime"])
+    first = document["rows"][0]
+    assert {key: first[key] for key in ("rank", "team", "params", "reason")} == {
+        "rank": 1, "team": "rainbow", "params": 893_936, "reason": None,
+    }
+    assert document["rows"][5]["is_baseline"] is True
+    assert [row["rank"] for row in document["rows"]][-5:] == [None] * 5
+
+
+def test_render_track_dispatches_and_refuses_unknown_formats():
+    assert render_track(TABLE_1, TRACK_1, "markdown") == to_markdown(TABLE_1, TRACK_1)
+    assert render_track(TABLE_1, TRACK_1, "csv") == to_csv(TABLE_1)
+    with pytest.raises(ValueError, match="unknown export format"):
+        render_track(TABLE_1, TRACK_1, "xlsx")
+
+
+def test_reading_csv_reports_the_bad_cell():
+    with pytest.raises(ValueError, match="line 2, column params"):
+        read_entries_csv("team,track,params\nx,params,lots\n")
+    with pytest.raises(ValueError, match="team and track"):
+        read_entries_csv("team,trak\nx,params\n")
