@@ -1,0 +1,59 @@
+"""``srchallenge submit``: the participant's side of the REST API, from the command line."""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from server.cli_app import PhaseOpt, app, console, fail
+
+FINAL_STATUSES = ("scored", "failed")
+
+
+def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, str]) -> dict:
+    with path.open("rb") as handle, httpx.Client(base_url=server, timeout=600) as client:
+        response = client.post(f"/api/v1/phases/{phase}/submissions", headers={"Authorization": f"Bearer {token}"},
+                               files={"file": (path.name, handle, "application/zip")}, data=fields)
+    if response.status_code != 202:
+        raise RuntimeError(f"upload refused ({response.status_code}): {response.json().get('detail', response.text)}")
+    return response.json()
+
+
+def wait_for(server: str, token: str, submission_id: str, timeout_s: float, poll_s: float = 0.5) -> dict:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
+        while True:
+            body = client.get(f"/api/v1/submissions/{submission_id}").raise_for_status().json()
+            if body["status"] in FINAL_STATUSES:
+                return body
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"submission {submission_id} still {body['status']} after {timeout_s:.0f} s")
+            time.sleep(poll_s)
+
+
+@app.command()
+def submit(
+    file: Path,
+    phase: PhaseOpt,
+    token: Annotated[str, typer.Option(envvar="SRCHALLENGE_TOKEN", help="team token")],
+    server: Annotated[str, typer.Option(envvar="SRCHALLENGE_SERVER")] = "http://127.0.0.1:8000",
+    kind: Annotated[str | None, typer.Option(help="results or code (default: guessed from the zip)")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="wait until scored or failed")] = False,
+    timeout: float = 3600,
+):
+    """Upload a results zip (or a code zip) to a phase."""
+    if not file.is_file():
+        fail(f"{file} is not a file")
+    try:
+        accepted = upload(server, phase, token, file, {"kind": kind} if kind else {})
+        console.print(f"submission {accepted['id']} accepted ({accepted['kind']})")
+        if not wait:
+            return
+        result = wait_for(server, token, accepted["id"], timeout)
+    except (RuntimeError, TimeoutError, httpx.HTTPError) as err:
+        fail(str(err))
+    if result["status"] == "failed":
+        fail(f"submission {result['id']} failed: {result['reason']}")
+    console.print(f"submission {result['id']} scored: PSNR {result['psnr']:.4f} dB")

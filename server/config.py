@@ -1,0 +1,65 @@
+"""One settings object, read from ``SRCHALLENGE_*`` environment variables.
+
+The defaults are the embedded deployment: everything under ``./var`` (SQLite database, a
+filesystem Celery broker, uploads, private HR images, public LR inputs), so one machine runs
+the whole product with no service installed.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SRCHALLENGE_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    broker_url: str | None = None
+
+    max_upload_bytes: int = 2 * 1024**3
+    max_image_pixels: int = 50_000_000
+    log_cap_bytes: int = 64 * 1024
+
+    organizer_token: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'srchallenge.db'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def uses_filesystem_broker(self) -> bool:
+        return self.celery_broker_url.startswith("filesystem://")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.resolved_data_dir / "broker"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.resolved_data_dir / "uploads"
+
+    @property
+    def private_dir(self) -> Path:
+        """Hidden HR images: never served, never visible to sandboxed code."""
+        return self.resolved_data_dir / "private"
+
+    @property
+    def public_dir(self) -> Path:
+        """LR inputs that participants download."""
+        return self.resolved_data_dir / "public"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,52 @@
+"""Dependencies as Annotated aliases, so every route signature reads like a sentence."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from server.config import Settings, get_settings
+from server.db import get_sessionmaker
+from server.models import Phase, Team
+from server.services.competitions import get_phase
+from server.services.errors import Unauthorized
+from server.services.teams import team_for_token
+
+
+def get_session() -> Iterator[Session]:
+    session = get_sessionmaker()()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_team(request: Request, session: SessionDep) -> Team:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("send your team token as 'Authorization: Bearer <token>'",
+                           headers={"WWW-Authenticate": "Bearer"})
+    team = team_for_token(session, token)
+    if team is None:
+        raise Unauthorized("unknown or revoked team token", headers={"WWW-Authenticate": "Bearer"})
+    return team
+
+
+TeamDep = Annotated[Team, Depends(current_team)]
+
+
+def phase_from_path(competition: str, phase: str, session: SessionDep) -> Phase:
+    return get_phase(session, competition, phase)
+
+
+PhaseDep = Annotated[Phase, Depends(phase_from_path)]

@@ -1,0 +1,30 @@
+"""create_app(): the FastAPI application, built from settings with no work at import time."""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from server.routes import competitions, health, inputs, leaderboard, submissions
+from server.services.errors import ServiceError
+
+API_DESCRIPTION = """
+Scoring server for constrained x4 single-image super-resolution challenges (AIM 2019 style).
+
+**Results submissions**: a zip of super-resolved PNGs named like the hidden HR images
+(`0801.png` or `0801x4.png`), at the top of the zip or inside one folder, plus an optional
+NTIRE-style `readme.txt` with self-reported figures. Scored by PSNR on RGB, 4 border pixels
+ignored, mean of per-image PSNRs.
+
+Authenticate with `Authorization: Bearer <team token>`.
+"""
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, err: ServiceError):
+        return JSONResponse({"detail": err.message}, status_code=err.status_code, headers=err.headers)
+
+    for module in (health, competitions, inputs, submissions, leaderboard):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,162 @@
+"""Database tables (SQLAlchemy 2 typed models). The schema itself is created by migrations/.
+
+The database is the source of truth for every scoring attempt: a ``ScoringRun`` row is written
+before a job is queued, and the queue only wakes workers.
+"""
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Competition(Base):
+    __tablename__ = "competitions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    scale: Mapped[int] = mapped_column(Integer, default=4)
+    shave_border: Mapped[int] = mapped_column(Integer, default=4)
+    baseline_name: Mapped[str] = mapped_column(String(100))
+    baseline_params: Mapped[int] = mapped_column(BigInteger)
+    tolerances: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    bundle: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    phases: Mapped[list["Phase"]] = relationship(back_populates="competition", order_by="Phase.id")
+
+
+class Phase(Base):
+    __tablename__ = "phases"
+    __table_args__ = (UniqueConstraint("competition_id", "slug"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    ranking_figures: Mapped[str] = mapped_column(String(20), default="measured")
+    per_image_scores_visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    baseline_psnr: Mapped[float | None] = mapped_column(Float)
+    baseline_runtime: Mapped[float | None] = mapped_column(Float)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_submissions_per_day: Mapped[int | None] = mapped_column(Integer)
+    max_submissions_total: Mapped[int | None] = mapped_column(Integer)
+    image_count: Mapped[int] = mapped_column(Integer, default=0)
+    dataset_version: Mapped[str | None] = mapped_column(String(64))
+    competition: Mapped[Competition] = relationship(back_populates="phases")
+    tracks: Mapped[list["Track"]] = relationship(back_populates="phase", order_by="Track.position")
+
+    @property
+    def path(self) -> str:
+        return f"{self.competition.slug}/{self.slug}"
+
+
+class Track(Base):
+    __tablename__ = "tracks"
+    __table_args__ = (UniqueConstraint("phase_id", "slug"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    rank_by: Mapped[str] = mapped_column(String(32))
+    tie_break: Mapped[list[str]] = mapped_column(default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    phase: Mapped[Phase] = relationship(back_populates="tracks")
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "results" | "code"
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    filename: Mapped[str] = mapped_column(String(255))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    tracks: Mapped[list[str]] = mapped_column(default=list)
+    # Figures of the run that currently stands (copied from it when it completes).
+    psnr: Mapped[float | None] = mapped_column(Float)
+    params: Mapped[int | None] = mapped_column(BigInteger)
+    runtime: Mapped[float | None] = mapped_column(Float)
+    runtime_baseline: Mapped[float | None] = mapped_column(Float)
+    runtime_ratio: Mapped[float | None] = mapped_column(Float)
+    # What the team says about its own entry (form fields or readme.txt).
+    self_params: Mapped[int | None] = mapped_column(BigInteger)
+    self_runtime: Mapped[float | None] = mapped_column(Float)
+    self_runtime_baseline: Mapped[float | None] = mapped_column(Float)
+    gpu: Mapped[str | None] = mapped_column(String(100))
+    extra_data: Mapped[bool | None] = mapped_column(Boolean)
+    description: Mapped[str | None] = mapped_column(Text)
+    current_run_id: Mapped[int | None] = mapped_column(Integer)
+    phase: Mapped[Phase] = relationship()
+    team: Mapped[Team] = relationship()
+    runs: Mapped[list["ScoringRun"]] = relationship(back_populates="submission", order_by="ScoringRun.attempt")
+
+
+class ScoringRun(Base):
+    """One scoring attempt of a submission: kept forever, so every figure has a history."""
+
+    __tablename__ = "scoring_runs"
+    __table_args__ = (UniqueConstraint("submission_id", "attempt"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100), default="upload")
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    worker: Mapped[str | None] = mapped_column(String(200))
+    code_version: Mapped[str | None] = mapped_column(String(64))
+    dataset_version: Mapped[str | None] = mapped_column(String(64))
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    log: Mapped[str] = mapped_column(Text, default="")
+    submission: Mapped[Submission] = relationship(back_populates="runs")
+    image_scores: Mapped[list["ImageScore"]] = relationship(back_populates="run", order_by="ImageScore.image_key")
+
+
+class ImageScore(Base):
+    __tablename__ = "image_scores"
+    __table_args__ = (UniqueConstraint("run_id", "image_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scoring_runs.id", ondelete="CASCADE"), index=True)
+    image_key: Mapped[str] = mapped_column(String(100))
+    psnr: Mapped[float] = mapped_column(Float)
+    capped: Mapped[bool] = mapped_column(Boolean, default=False)
+    run: Mapped[ScoringRun] = relationship(back_populates="image_scores")
+
+
+class TrackEntry(Base):
+    """A team's choice of which submission stands on a track (otherwise: its latest scored one)."""
+
+    __tablename__ = "track_entries"
+    __table_args__ = (UniqueConstraint("team_id", "track_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))

@@ -1,0 +1,35 @@
+"""LR inputs of a phase, for participants to download. Only the public LR folder is served."""
+
+import re
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from server.deps import PhaseDep, SettingsDep
+from server.services.datasets import lr_archive_path, lr_image_names
+from server.services.errors import NotFound
+from server.services.storage import Storage
+
+router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["inputs"])
+LR_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}x\d\.png$")
+
+
+@router.get("/inputs", response_model=list[str], summary="Names of the phase's LR input images")
+def list_inputs(phase: PhaseDep, settings: SettingsDep):
+    return lr_image_names(Storage.from_settings(settings), phase)
+
+
+@router.get("/inputs.zip", response_class=FileResponse, summary="All LR inputs of the phase as one zip")
+def inputs_zip(phase: PhaseDep, settings: SettingsDep):
+    path = lr_archive_path(Storage.from_settings(settings), phase)
+    if not path.is_file():
+        raise NotFound(f"phase {phase.path} has no inputs yet")
+    return FileResponse(path, media_type="application/zip", filename=f"{phase.competition.slug}-{phase.slug}-LR.zip")
+
+
+@router.get("/inputs/{name}", response_class=FileResponse, summary="One LR input image")
+def input_image(name: str, phase: PhaseDep, settings: SettingsDep):
+    storage = Storage.from_settings(settings)
+    if not LR_NAME.match(name) or name not in lr_image_names(storage, phase):
+        raise NotFound(f"phase {phase.path} has no input {name!r}")
+    return FileResponse(storage.lr_dir(phase.competition.slug, phase.slug) / name, media_type="image/png")

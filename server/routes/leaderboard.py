@@ -1,0 +1,60 @@
+"""The public leaderboard of a phase, as JSON."""
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from server.deps import PhaseDep, SessionDep
+from server.services.errors import NotFound
+from server.services.leaderboard import phase_leaderboard
+
+router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["leaderboard"])
+
+
+class RowOut(BaseModel):
+    rank: int | None
+    team: str
+    is_baseline: bool
+    psnr: float | None
+    params: int | None
+    runtime: float | None
+    runtime_ratio: float | None
+    runtime_self_reported: float | None
+    runtime_baseline_self_reported: float | None
+    gpu: str | None
+    extra_data: bool | None
+    submitted_at: datetime | None
+    unranked_reason: str | None
+
+
+class TrackOut(BaseModel):
+    slug: str
+    title: str
+    rank_by: str
+    rows: list[RowOut]
+
+
+class LeaderboardOut(BaseModel):
+    competition: str
+    phase: str
+    ranking_figures: str
+    tracks: list[TrackOut]
+
+
+@router.get("/leaderboard", response_model=LeaderboardOut)
+def leaderboard(phase: PhaseDep, session: SessionDep, track: str | None = None):
+    boards = phase_leaderboard(session, phase, track)
+    if track is not None and not boards:
+        raise NotFound(f"phase {phase.path} has no track {track!r}")
+    return LeaderboardOut(
+        competition=phase.competition.slug, phase=phase.slug, ranking_figures=phase.ranking_figures,
+        tracks=[TrackOut(slug=b.track.slug, title=b.track.title, rank_by=b.track.rank_by, rows=[
+            RowOut(rank=row.rank, team=row.entry.team, is_baseline=row.entry.is_baseline, psnr=row.entry.psnr,
+                   params=row.entry.params, runtime=row.entry.runtime, runtime_ratio=row.entry.runtime_ratio,
+                   runtime_self_reported=row.entry.runtime_self_reported,
+                   runtime_baseline_self_reported=row.entry.runtime_baseline_self_reported, gpu=row.entry.gpu,
+                   extra_data=row.entry.extra_data, submitted_at=row.entry.submitted_at,
+                   unranked_reason=row.reason)
+            for row in b.rows]) for b in boards],
+    )

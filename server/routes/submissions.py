@@ -1,0 +1,67 @@
+"""Participants upload submissions and follow them."""
+
+from fastapi import APIRouter, Request, status
+
+from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
+from server.schemas import SubmissionAccepted, SubmissionOut
+from server.services import submissions as service
+from server.services.storage import Storage
+from server.services.uploads import receive_upload
+
+router = APIRouter(prefix="/api/v1", tags=["submissions"])
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary",
+                         "description": "results zip of SR PNGs named like the HR images (0801.png or "
+                                        "0801x4.png), or a code zip with model.py at its top"},
+                "kind": {"type": "string", "enum": ["results", "code"]},
+                "tracks": {"type": "string", "description": "comma-separated track slugs (default: all)"},
+                "params": {"type": "integer", "description": "self-reported number of parameters"},
+                "runtime": {"type": "number", "description": "self-reported runtime per image, seconds"},
+                "runtime_baseline": {"type": "number", "description": "MSRResNet runtime on your machine"},
+                "gpu": {"type": "string"},
+                "extra_data": {"type": "string", "enum": ["yes", "no"]},
+                "description": {"type": "string"},
+            },
+        }}},
+    }
+}
+
+
+@router.post("/phases/{competition}/{phase}/submissions", status_code=status.HTTP_202_ACCEPTED,
+             response_model=SubmissionAccepted, openapi_extra=UPLOAD_BODY)
+async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, session: SessionDep,
+                            settings: SettingsDep):
+    """Accept a zip; it is scored by a worker. Poll the returned URL until `scored` or `failed`."""
+    service.check_phase_accepts(phase)
+    storage = Storage.from_settings(settings)
+    public_id = service.new_public_id()
+    upload_dir = storage.upload_dir(public_id)
+    upload_dir.mkdir(parents=True)
+    try:
+        received = await receive_upload(request, storage.upload_path(public_id), settings.max_upload_bytes)
+        submission = service.record_submission(session, phase, team, public_id, received,
+                                               storage.upload_path(public_id))
+        service.submit_and_enqueue(session, submission, requested_by=f"team:{team.name}")
+    except BaseException:
+        session.rollback()
+        service.discard_upload(upload_dir)
+        raise
+    return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
+                              url=f"/api/v1/submissions/{public_id}")
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionOut)
+def submission_detail(submission_id: str, team: TeamDep, session: SessionDep):
+    return SubmissionOut.of(service.get_team_submission(session, submission_id, team))
+
+
+@router.get("/submissions", response_model=list[SubmissionOut], summary="Your team's submissions, newest first")
+def my_submissions(team: TeamDep, session: SessionDep):
+    return [SubmissionOut.of(s) for s in service.list_team_submissions(session, team)]

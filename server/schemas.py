@@ -1,0 +1,97 @@
+"""Request and response models of the API, apart from the database models."""
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from server.models import Phase, Submission
+
+
+class TrackOut(BaseModel):
+    slug: str
+    title: str
+    rank_by: str
+
+
+class PhaseOut(BaseModel):
+    competition: str
+    slug: str
+    title: str
+    is_open: bool
+    image_count: int
+    ranking_figures: str
+    baseline_psnr: float | None
+    baseline_runtime: float | None
+    tracks: list[TrackOut]
+
+    @classmethod
+    def of(cls, phase: Phase) -> "PhaseOut":
+        return cls(
+            competition=phase.competition.slug, slug=phase.slug, title=phase.title, is_open=phase.is_open,
+            image_count=phase.image_count, ranking_figures=phase.ranking_figures,
+            baseline_psnr=phase.baseline_psnr, baseline_runtime=phase.baseline_runtime,
+            tracks=[TrackOut(slug=t.slug, title=t.title, rank_by=t.rank_by) for t in phase.tracks],
+        )
+
+
+class CompetitionOut(BaseModel):
+    slug: str
+    title: str
+    description: str
+    baseline_name: str
+    baseline_params: int
+    phases: list[PhaseOut]
+
+
+class SubmissionAccepted(BaseModel):
+    id: str
+    status: str
+    kind: str
+    url: str
+
+
+class ImageScoreOut(BaseModel):
+    image: str
+    psnr: float
+    capped: bool
+
+
+class SubmissionOut(BaseModel):
+    id: str
+    phase: str
+    team: str
+    kind: str
+    status: str
+    reason: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    filename: str
+    file_size: int
+    tracks: list[str]
+    psnr: float | None
+    params: int | None
+    runtime: float | None
+    runtime_baseline: float | None
+    runtime_ratio: float | None
+    self_params: int | None
+    self_runtime: float | None
+    self_runtime_baseline: float | None
+    gpu: str | None
+    extra_data: bool | None
+    description: str | None
+    per_image: list[ImageScoreOut] | None
+    log: str
+
+    @classmethod
+    def of(cls, submission: Submission) -> "SubmissionOut":
+        current = next((r for r in submission.runs if r.id == submission.current_run_id), None)
+        latest = submission.runs[-1] if submission.runs else None
+        per_image = None
+        if current is not None and submission.phase.per_image_scores_visible:
+            per_image = [ImageScoreOut(image=s.image_key, psnr=s.psnr, capped=s.capped) for s in current.image_scores]
+        fields = {name: getattr(submission, name) for name in (
+            "kind", "status", "reason", "created_at", "finished_at", "filename", "file_size", "tracks", "psnr",
+            "params", "runtime", "runtime_baseline", "runtime_ratio", "self_params", "self_runtime",
+            "self_runtime_baseline", "gpu", "extra_data", "description")}
+        return cls(id=submission.public_id, phase=submission.phase.path, team=submission.team.name,
+                   per_image=per_image, log=(latest.log if latest else ""), **fields)

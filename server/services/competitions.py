@@ -1,0 +1,61 @@
+"""Competitions and phases: created from a bundle, looked up by slug."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.bundle import CompetitionBundle
+from server.models import Competition, Phase, Track
+from server.services.errors import Conflict, NotFound
+
+
+def create_competition(session: Session, bundle: CompetitionBundle) -> Competition:
+    if session.scalar(select(Competition).where(Competition.slug == bundle.slug)):
+        raise Conflict(f"competition {bundle.slug!r} already exists")
+    competition = Competition(
+        slug=bundle.slug,
+        title=bundle.title,
+        description=bundle.description,
+        scale=bundle.scale,
+        shave_border=bundle.shave_border,
+        baseline_name=bundle.baseline.name,
+        baseline_params=bundle.baseline.params,
+        tolerances=bundle.tolerances.model_dump(),
+        bundle=bundle.model_dump(mode="json"),
+    )
+    for spec in bundle.phases:
+        phase = Phase(**spec.model_dump())
+        phase.tracks = [Track(position=i, **track.model_dump()) for i, track in enumerate(bundle.tracks)]
+        competition.phases.append(phase)
+    session.add(competition)
+    session.flush()
+    return competition
+
+
+def list_competitions(session: Session) -> list[Competition]:
+    return list(session.scalars(select(Competition).order_by(Competition.id)))
+
+
+def get_competition(session: Session, slug: str) -> Competition:
+    competition = session.scalar(select(Competition).where(Competition.slug == slug))
+    if competition is None:
+        raise NotFound(f"no competition {slug!r}")
+    return competition
+
+
+def get_phase(session: Session, competition_slug: str, phase_slug: str) -> Phase:
+    phase = session.scalar(
+        select(Phase)
+        .join(Competition)
+        .where(Competition.slug == competition_slug, Phase.slug == phase_slug)
+    )
+    if phase is None:
+        raise NotFound(f"no phase {competition_slug}/{phase_slug}")
+    return phase
+
+
+def get_phase_by_path(session: Session, path: str) -> Phase:
+    """``aim2019/validation`` → the phase (the CLI's way of naming one)."""
+    competition_slug, sep, phase_slug = path.partition("/")
+    if not sep or not phase_slug:
+        raise NotFound(f"phase must be written COMPETITION/PHASE, got {path!r}")
+    return get_phase(session, competition_slug, phase_slug)

@@ -1,0 +1,85 @@
+"""Scoring-run state changes, each guarded so a late or duplicate delivery cannot undo a result.
+
+Run lifecycle: ``queued → running → scored | failed``. The submission shows the figures of its
+current run; a rescore's new figures replace them only once the new run has completed, so the old
+scores stay visible meanwhile and stay in place if the rescore fails.
+"""
+
+import socket
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from server.models import ImageScore, ScoringRun, Submission, utcnow
+
+SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio")
+
+
+def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
+    """``queued → running``; False when another delivery already took (or finished) this run."""
+    now = utcnow()
+    claimed = session.execute(
+        update(ScoringRun)
+        .where(ScoringRun.id == run_id, ScoringRun.status == "queued")
+        .values(status="running", started_at=now, heartbeat_at=now, worker=worker or socket.gethostname(),
+                deliveries=ScoringRun.deliveries + 1)
+    ).rowcount
+    if claimed:
+        submission_id = session.get(ScoringRun, run_id).submission_id
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.status == "submitted")
+            .values(status="running")
+        )
+    session.commit()
+    return bool(claimed)
+
+
+def complete_run(
+    session: Session, run: ScoringRun, figures: dict[str, Any], image_scores: dict[str, tuple[float, bool]],
+    self_reported: dict[str, Any], log: str,
+) -> bool:
+    """``running → scored``: write the figures and make this run the submission's current one."""
+    done = session.execute(
+        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == "running")
+        .values(status="scored", finished_at=utcnow(), figures=figures, log=log, reason=None)
+    ).rowcount
+    if not done:
+        session.rollback()
+        return False
+    session.add_all(ImageScore(run_id=run.id, image_key=key, psnr=db, capped=capped)
+                    for key, (db, capped) in image_scores.items())
+    submission = run.submission
+    for name in SUBMISSION_FIGURES:
+        setattr(submission, name, figures.get(name))
+    for name, value in self_reported.items():
+        if getattr(submission, name) is None:
+            setattr(submission, name, value)
+    submission.status, submission.reason = "scored", None
+    submission.current_run_id, submission.finished_at = run.id, utcnow()
+    session.commit()
+    return True
+
+
+def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "") -> bool:
+    """``running → failed``. A submission with earlier scores keeps them (a failed rescore)."""
+    done = session.execute(
+        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status.in_(("queued", "running")))
+        .values(status="failed", finished_at=utcnow(), reason=reason, log=log)
+    ).rowcount
+    if not done:
+        session.rollback()
+        return False
+    submission = run.submission
+    if submission.current_run_id is None:
+        submission.status, submission.reason, submission.finished_at = "failed", reason, utcnow()
+    session.commit()
+    return True
+
+
+def heartbeat(session: Session, run_id: int, at: datetime | None = None) -> None:
+    session.execute(update(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.status == "running")
+                    .values(heartbeat_at=at or utcnow()))
+    session.commit()

@@ -1,0 +1,143 @@
+"""Submissions: accept an upload, record it and its first scoring run, and wake a worker."""
+
+import secrets
+import shutil
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import Phase, ScoringRun, Submission, Team
+from server.services.errors import Forbidden, NotFound, ServiceError
+from server.services.queue import enqueue_run
+from server.services.uploads import ReceivedUpload
+
+
+def new_public_id() -> str:
+    """Non-sequential, unguessable submission id (teams must not find each other's by counting)."""
+    return secrets.token_hex(10)
+
+
+def submission_kind(zip_path: Path, declared: str | None) -> str:
+    """``kind=code`` form field, or a ``model.py`` at the top of the zip, marks a code submission."""
+    if declared is not None:
+        if declared not in ("results", "code"):
+            raise ServiceError("kind must be 'results' or 'code'")
+        return declared
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        raise ServiceError("the upload is not a zip file") from None
+    return "code" if "model.py" in names else "results"
+
+
+def parse_self_reported(fields: dict[str, str]) -> dict:
+    """Form fields a team may send with a results zip; wrong types are a 400, not a silent None."""
+    out: dict = {}
+    try:
+        if fields.get("params"):
+            out["self_params"] = int(fields["params"].replace(",", ""))
+        if fields.get("runtime"):
+            out["self_runtime"] = float(fields["runtime"])
+        if fields.get("runtime_baseline"):
+            out["self_runtime_baseline"] = float(fields["runtime_baseline"])
+    except ValueError as err:
+        raise ServiceError(f"self-reported figures must be numbers: {err}") from None
+    if fields.get("gpu"):
+        out["gpu"] = fields["gpu"][:100]
+    if fields.get("extra_data"):
+        out["extra_data"] = fields["extra_data"].strip().lower() in ("1", "yes", "true", "y")
+    if fields.get("description"):
+        out["description"] = fields["description"]
+    return out
+
+
+def parse_tracks(phase: Phase, value: str | None) -> list[str]:
+    """Which tracks an entry is entered in: all of the phase's tracks unless the team narrows it."""
+    known = [track.slug for track in phase.tracks]
+    if not value:
+        return known
+    chosen = [slug.strip() for slug in value.split(",") if slug.strip()]
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise ServiceError(f"unknown track(s) {', '.join(unknown)}; this phase has {', '.join(known)}")
+    return chosen
+
+
+def check_phase_accepts(phase: Phase) -> None:
+    if not phase.is_open:
+        raise Forbidden(f"phase {phase.path} is closed")
+    if phase.image_count == 0:
+        raise Forbidden(f"phase {phase.path} has no hidden images yet")
+
+
+def record_submission(
+    session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload, zip_path: Path
+) -> Submission:
+    kind = submission_kind(zip_path, upload.fields.get("kind"))
+    submission = Submission(
+        public_id=public_id,
+        phase=phase,
+        team=team,
+        kind=kind,
+        status="submitted",
+        filename=Path(upload.filename or "upload.zip").name[:255],
+        file_size=upload.size,
+        file_sha256=upload.sha256,
+        tracks=parse_tracks(phase, upload.fields.get("tracks")),
+        **parse_self_reported(upload.fields),
+    )
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def add_scoring_run(session: Session, submission: Submission, requested_by: str) -> ScoringRun:
+    attempt = 1 + max((run.attempt for run in submission.runs), default=0)
+    run = ScoringRun(submission=submission, attempt=attempt, status="queued", requested_by=requested_by)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def queue_for(submission: Submission) -> str:
+    """Code re-runs need the measurement device; results zips go to any CPU worker."""
+    return "gpu" if submission.kind == "code" else "scoring"
+
+
+def submit_and_enqueue(session: Session, submission: Submission, requested_by: str) -> ScoringRun:
+    """Commit the run before queueing it: the database, not the broker, is the source of truth."""
+    run = add_scoring_run(session, submission, requested_by)
+    session.commit()
+    enqueue_run(run.id, queue_for(submission))
+    return run
+
+
+def discard_upload(upload_dir: Path) -> None:
+    shutil.rmtree(upload_dir, ignore_errors=True)
+
+
+def get_submission(session: Session, public_id: str) -> Submission:
+    submission = session.scalar(select(Submission).where(Submission.public_id == public_id))
+    if submission is None:
+        raise NotFound(f"no submission {public_id!r}")
+    return submission
+
+
+def get_team_submission(session: Session, public_id: str, team: Team) -> Submission:
+    """A team sees only its own submissions; another team's id reads as unknown, not forbidden."""
+    submission = session.scalar(
+        select(Submission).where(Submission.public_id == public_id, Submission.team_id == team.id)
+    )
+    if submission is None:
+        raise NotFound(f"no submission {public_id!r}")
+    return submission
+
+
+def list_team_submissions(session: Session, team: Team, phase: Phase | None = None) -> list[Submission]:
+    query = select(Submission).where(Submission.team_id == team.id)
+    if phase is not None:
+        query = query.where(Submission.phase_id == phase.id)
+    return list(session.scalars(query.order_by(Submission.created_at.desc(), Submission.id.desc())))

@@ -1,0 +1,49 @@
+"""The Celery app. Jobs carry a scoring-run id only; the database holds the truth about each run.
+
+At-least-once delivery: a job is acknowledged after it finishes (``acks_late``) and re-delivered
+if its worker dies; the task itself makes a duplicate delivery harmless (see worker/tasks.py).
+"""
+
+from functools import lru_cache
+
+from celery import Celery
+
+from server.config import Settings, get_settings
+
+SCORE_RUN_TASK = "srchallenge.score_run"
+QUEUES = ("scoring", "gpu")
+# Longer than the longest job (code re-run wall limit plus scoring), so Redis never re-delivers
+# a job that is still running.
+VISIBILITY_TIMEOUT_S = 4 * 3600
+
+
+def broker_options(settings: Settings) -> dict:
+    if settings.uses_filesystem_broker:
+        folder = settings.broker_dir / "messages"
+        folder.mkdir(parents=True, exist_ok=True)
+        return {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    return {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("srchallenge", broker=settings.celery_broker_url, include=["worker.tasks"])
+    app.conf.update(
+        broker_transport_options=broker_options(settings),
+        broker_connection_retry_on_startup=True,
+        task_default_queue="scoring",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        # the filesystem transport has no fanout exchange for remote control commands
+        worker_enable_remote_control=not settings.uses_filesystem_broker,
+        task_soft_time_limit=3 * 3600,
+        task_time_limit=3 * 3600 + 300,
+    )
+    return app
+
+
+@lru_cache
+def get_celery() -> Celery:
+    return create_celery(get_settings())

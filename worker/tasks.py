@@ -1,0 +1,52 @@
+"""Celery tasks. A task receives a run id, claims the run under a guard, and writes its outcome.
+
+A duplicate delivery (at-least-once queues) finds the run no longer ``queued`` and does nothing,
+so a submission is never scored twice.
+"""
+
+import logging
+import traceback
+
+from celery import Task
+
+from scoring.errors import SubmissionError
+from server.config import get_settings
+from server.db import session_scope
+from server.models import ScoringRun
+from server.services.runs import claim_run, complete_run, fail_run
+from worker.celery_app import SCORE_RUN_TASK, get_celery
+from worker.evaluate import evaluate_results_zip
+
+log = logging.getLogger("srchallenge.worker")
+PLATFORM_FAILURE = "the scoring platform failed while scoring this submission (not your fault): "
+
+
+@get_celery().task(name=SCORE_RUN_TASK, bind=True)
+def score_run(task: Task, run_id: int) -> str:
+    settings = get_settings()
+    with session_scope() as session:
+        if not claim_run(session, run_id, worker=task.request.hostname):
+            log.info("run %s is not queued any more; duplicate delivery ignored", run_id)
+            return "skipped"
+        run = session.get(ScoringRun, run_id)
+        submission = run.submission
+        log.info("scoring run %s of submission %s (%s)", run_id, submission.public_id, submission.kind)
+        try:
+            outcome = evaluate(settings, submission)
+        except SubmissionError as err:
+            fail_run(session, run, str(err))
+            log.info("submission %s failed: %s", submission.public_id, err)
+            return "failed"
+        except Exception as err:  # a bug or an outage on our side: say so, keep the worker alive
+            log.exception("run %s crashed", run_id)
+            fail_run(session, run, PLATFORM_FAILURE + type(err).__name__, traceback.format_exc(limit=5))
+            return "failed"
+        complete_run(session, run, outcome.figures, outcome.image_scores, outcome.self_reported, outcome.log)
+        log.info("submission %s scored: %s", submission.public_id, outcome.figures)
+        return "scored"
+
+
+def evaluate(settings, submission):
+    if submission.kind == "results":
+        return evaluate_results_zip(settings, submission)
+    raise SubmissionError("code submissions are not scored by this server version")
