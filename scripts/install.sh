@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install srchallenge for running (default) or for testing (--test) on a fresh Debian machine.
+# torch is pinned to the CPU wheel first, so pip never pulls a multi-GB CUDA build for it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+$PYTHON -m pip install --quiet torch==2.13.0
+if [ "${1:-}" = "--test" ]; then
+  if ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null || ! command -v pg_ctlcluster >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server chromium postgresql >/dev/null
+    else
+      echo "redis-server, chromium and postgresql are needed: install them (root) and re-run" >&2
+      exit 1
+    fi
+  fi
+  $PYTHON -m pip install --quiet -e '.[test]'
+else
+  $PYTHON -m pip install --quiet -e '.[demo]'
+fi
