@@ -72,7 +72,7 @@ def test_contribution_rows_sum_to_one_and_stay_in_range():
 def test_border_indices_mirror_with_the_edge_repeated():
     n = 40
     mirrored = np.pad(np.arange(n), PAD, mode="symmetric")
-    weights, indices = contributions(n, 10, 0.25)
+    _, indices = contributions(n, 10, 0.25)
     # First output sits at input 2.5 (1-based): its taps run over input positions -5..10.
     np.testing.assert_array_equal(indices[0], mirrored[PAD - 6 : PAD + 10])
     np.testing.assert_array_equal(indices[0, :8], [5, 4, 3, 2, 1, 0, 0, 1])
