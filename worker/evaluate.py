@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scoring.archive import ArchiveLimits
+from scoring.factsheet import parse_factsheet
 from scoring.results import score_results_zip
 from server.config import Settings
 from server.models import Submission
@@ -39,8 +40,16 @@ def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
     log = f"scored {len(image_scores)} images, mean PSNR {score.mean_psnr:.4f} dB"
     if score.capped_count:
         log += f"; {score.capped_count} identical to the HR image (PSNR capped)"
-    return Outcome(figures, image_scores, self_reported_from_readme(score.readme_text), log)
+    self_reported = self_reported_from_readme(score.readme_text, phase.competition.baseline_name)
+    return Outcome(figures, image_scores, self_reported, log)
 
 
-def self_reported_from_readme(text: str | None) -> dict[str, Any]:
-    return {}
+def self_reported_from_readme(text: str | None, baseline_name: str = "MSRResNet") -> dict[str, Any]:
+    """Self-reported figures from an NTIRE-style readme.txt; form fields, if sent, take precedence."""
+    if text is None:
+        return {}
+    sheet = parse_factsheet(text, baseline_name)
+    figures = {"self_params": sheet.params, "self_runtime": sheet.runtime,
+               "self_runtime_baseline": sheet.runtime_baseline, "gpu": sheet.gpu, "extra_data": sheet.extra_data,
+               "description": sheet.description or None}
+    return {name: value for name, value in figures.items() if value is not None}

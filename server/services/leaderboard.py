@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from scoring.ranking import BaselineFigures, Entry, RankedRow, Tolerances, TrackRule, rank_track, select_figures
 from server.models import Phase, Submission, Track, TrackEntry
+from server.services.errors import Conflict
 
 
 @dataclass
@@ -17,10 +18,12 @@ class TrackBoard:
 
 
 def phase_baseline(phase: Phase) -> BaselineFigures:
+    """The baseline row's figures; a phase without them cannot be ranked (no silent defaults)."""
     competition = phase.competition
-    return BaselineFigures(psnr=phase.baseline_psnr if phase.baseline_psnr is not None else float("nan"),
-                           params=competition.baseline_params,
-                           runtime=phase.baseline_runtime or 1.0, name=competition.baseline_name)
+    if phase.baseline_psnr is None or phase.baseline_runtime is None:
+        raise Conflict(f"phase {phase.path} has no baseline PSNR and runtime yet: set them in the bundle")
+    return BaselineFigures(psnr=phase.baseline_psnr, params=competition.baseline_params,
+                           runtime=phase.baseline_runtime, name=competition.baseline_name)
 
 
 def standing_submissions(session: Session, phase: Phase) -> dict[str, list[Submission]]:

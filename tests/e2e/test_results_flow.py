@@ -126,3 +126,13 @@ def test_cli_submit_waits_for_the_score(stack, tmp_path):
     result = stack.cli("submit", "--phase", stack.phase, "--token", stack.token, "--server", stack.url,
                        str(path), "--wait")
     assert "scored: PSNR" in result.stdout
+
+
+def test_readme_factsheet_fills_self_reported_figures(stack):
+    readme = (b"Runtime per image [s] : 0.042\nParameters : 1,234,567\nCPU[1] / GPU[0] : 0\n"
+              b"Extra Data [1] / No Extra Data [0] : 1\nOther description : a small net\n")
+    members = {f"{k}.png": png_bytes(v) for k, v in degraded(stack, 7).items()} | {"readme.txt": readme}
+    body = stack.submit_and_wait(zip_bytes(members), runtime="0.05")
+    assert body["status"] == "scored", body
+    assert body["self_params"] == 1234567 and body["extra_data"] is True
+    assert body["self_runtime"] == 0.05, "a form field takes precedence over the readme"
