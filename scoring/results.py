@@ -1,0 +1,99 @@
+"""Scoring a results zip against the hidden HR images, one image at a time.
+
+Hidden HR convention: ``hr_dir`` holds one ``<key>.npy`` per image of the phase (uint8
+H×W×3 RGB, C-order, written with ``np.save``), e.g. ``0801.npy`` for DIV2K's ``0801.png``.
+They are opened with ``mmap_mode="r"`` so only the pages PSNR touches are read, and the set of
+``.npy`` stems *is* the set of images the zip must cover.
+
+SR images are paired with HR images by key (``scoring.naming``), never by position. Missing
+or unexpected images fail the whole submission with their names, before any image is decoded.
+Memory stays flat in the number of images: each member is read, decoded, scored and dropped
+before the next one.
+"""
+
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
+from scoring.errors import SubmissionError
+from scoring.images import decode_png
+from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
+
+README_MAX_BYTES = 64 * 1024
+_LISTED = 10
+
+
+@dataclass(frozen=True)
+class ResultsScore:
+    """The figures of one results zip. ``per_image`` is keyed and ordered by image key."""
+
+    mean_psnr: float
+    per_image: dict[str, ImagePSNR]
+    capped_count: int
+    readme_text: str | None
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:_LISTED])
+    return shown if len(names) <= _LISTED else f"{shown} and {len(names) - _LISTED} more"
+
+
+def _read_readme(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> str:
+    if info.file_size > limit:
+        raise SubmissionError(f"readme.txt is {info.file_size:,} bytes; the limit is {limit:,}")
+    return read_member_limited(zf, info, limit).decode("utf-8-sig", errors="replace")
+
+
+def score_results_zip(
+    zip_path: Path,
+    hr_dir: Path,
+    limits: ArchiveLimits = ArchiveLimits(),
+    shave: int = SHAVE_BORDER,
+    on_image: Callable[[str, int, int], None] | None = None,
+) -> ResultsScore:
+    """Mean PSNR of the SR images in ``zip_path`` against ``hr_dir``; SubmissionError if unusable.
+
+    ``on_image(key, index, total)`` is called after each image is scored, ``index`` counting
+    from 1 to ``total``. ``readme_text`` is ``readme.txt`` decoded as UTF-8 (invalid bytes
+    replaced; a factsheet typo must not fail a submission), or None when there is none.
+    """
+    expected = sorted(p.stem for p in Path(hr_dir).glob("*.npy"))
+    if not expected:
+        raise ValueError(f"no hidden HR images (*.npy) in {hr_dir}")
+
+    with open_results_zip(zip_path, limits) as results:
+        missing = [f"{key}.png" for key in expected if key not in results.images]
+        if missing:
+            raise SubmissionError(f"Missing {len(missing)} of {len(expected)} images: {_listing(missing)}")
+        wanted = set(expected)
+        extra = [PurePosixPath(i.filename).name for k, i in results.images.items() if k not in wanted]
+        if extra:
+            raise SubmissionError(f"{len(extra)} images are not part of this set: {_listing(extra)}")
+
+        readme_text = None
+        if results.readme is not None:
+            readme_text = _read_readme(results.zip, results.readme, README_MAX_BYTES)
+
+        per_image: dict[str, ImagePSNR] = {}
+        for index, key in enumerate(expected, start=1):
+            info = results.images[key]
+            name = PurePosixPath(info.filename).name
+            hr = np.load(Path(hr_dir) / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+            data = read_member_limited(results.zip, info, limits.max_member_bytes)
+            sr = decode_png(data, name, (hr.shape[1], hr.shape[0]), max_pixels=limits.max_image_pixels)
+            del data
+            per_image[key] = psnr(sr, hr, shave, name=name)
+            del sr, hr
+            if on_image is not None:
+                on_image(key, index, len(expected))
+
+    return ResultsScore(
+        mean_psnr=mean_psnr(list(per_image.values())),
+        per_image=per_image,
+        capped_count=sum(s.capped for s in per_image.values()),
+        readme_text=readme_text,
+    )
