@@ -72,7 +72,7 @@ def score_results_zip(
         wanted = set(expected)
         extra = [PurePosixPath(i.filename).name for k, i in results.images.items() if k not in wanted]
         if extra:
-            raise SubmissionError(f"{len(extra)} images are not part of this set: {_listing(extra)}")
+            raise SubmissionError(f"Images not part of this set ({len(extra)}): {_listing(extra)}")
 
         readme_text = None
         if results.readme is not None:

@@ -91,7 +91,7 @@ def test_missing_images_are_listed(tmp_path):
 def test_unexpected_images_are_listed(tmp_path):
     hr = make_hr(tmp_path / "hr", ["0801"])
     members = [("0801.png", png_bytes(hr["0801"])), ("0901x4.png", png_bytes(hr["0801"]))]
-    assert rejected(tmp_path, members) == "1 images are not part of this set: 0901x4.png"
+    assert rejected(tmp_path, members) == "Images not part of this set (1): 0901x4.png"
 
 
 def test_unexpected_other_files(tmp_path):
