@@ -163,14 +163,17 @@ def test_two_readmes(tmp_path):
 
 def test_os_junk_and_directories_are_ignored(tmp_path):
     junk = ["__MACOSX/._0801.png", "__MACOSX/results/._0801.png", ".DS_Store", "Thumbs.db", "._0801.png"]
-    path = write_zip(tmp_path / "r.zip", [("0801.png", PNG), ("README.txt", b"x"), ("empty/", b"")] + [(j, b"") for j in junk])
+    members = [("0801.png", PNG), ("README.txt", b"x"), ("empty/", b"")] + [(j, b"") for j in junk]
+    path = write_zip(tmp_path / "r.zip", members)
     with open_zip(path) as results:
         assert list(results.images) == ["0801"]
         assert results.readme.filename == "README.txt"
 
 
 def test_one_top_level_folder_is_stripped(tmp_path):
-    names = ["results/", "results/0801.png", "results/0802x4.png", "results/readme.txt", "__MACOSX/results/._0801.png"]
+    names = [
+        "results/", "results/0801.png", "results/0802x4.png", "results/readme.txt", "__MACOSX/results/._0801.png",
+    ]
     path = write_zip(tmp_path / "r.zip", [(n, b"" if n.endswith("/") else PNG) for n in names])
     with open_zip(path) as results:
         assert list(results.images) == ["0801", "0802"]
@@ -211,7 +214,8 @@ def test_extract_safely_writes_plain_files_only(tmp_path):
 def test_extract_safely_refuses_unsafe_members_before_writing(tmp_path, bad):
     dest = tmp_path / "out"
     with pytest.raises(SubmissionError):
-        extract_safely(write_zip(tmp_path / "c.zip", [("model.py", b"x"), (bad, b"/etc/passwd")]), dest, LIMITS)
+        path = write_zip(tmp_path / "c.zip", [("model.py", b"x"), (bad, b"/etc/passwd")])
+        extract_safely(path, dest, LIMITS)
     assert not (tmp_path / "evil.py").exists()
     assert not dest.exists()
 

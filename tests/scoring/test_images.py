@@ -33,7 +33,8 @@ def test_rgb_round_trips_from_bytes_and_paths(tmp_path):
 
 def test_wrong_size_is_refused_from_the_header_alone():
     # Only a header and an empty IDAT: the size check must not need the pixels.
-    assert rejected(raw_png(510, 339), expected_size=(2040, 1356)) == "0803.png is 510×339, expected 2040×1356"
+    message = rejected(raw_png(510, 339), expected_size=(2040, 1356))
+    assert message == "0803.png is 510×339, expected 2040×1356"
 
 
 def test_header_claiming_a_huge_image_is_refused_before_decoding():

@@ -63,7 +63,8 @@ def test_quarter_scale_interior_taps_are_matlabs():
 
 
 def test_contribution_rows_sum_to_one_and_stay_in_range():
-    for in_len, out_len, scale in [(2040, 510, 0.25), (37, 10, 0.25), (13, 52, 4.0), (50, 25, 0.5), (30, 10, 1 / 3)]:
+    cases = [(2040, 510, 0.25), (37, 10, 0.25), (13, 52, 4.0), (50, 25, 0.5), (30, 10, 1 / 3)]
+    for in_len, out_len, scale in cases:
         weights, indices = contributions(in_len, out_len, scale)
         np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-12)
         assert indices.min() >= 0 and indices.max() < in_len
@@ -79,7 +80,9 @@ def test_border_indices_mirror_with_the_edge_repeated():
     np.testing.assert_array_equal(indices[-1], mirrored[PAD + 4 * 9 - 6 : PAD + 4 * 9 + 10])
 
 
-SHAPES_AND_SCALES = [((64, 96, 3), 0.25), ((128, 128, 3), 0.25), ((52, 44), 0.5), ((13, 17, 3), 4.0), ((30, 33, 3), 1 / 3)]
+SHAPES_AND_SCALES = [
+    ((64, 96, 3), 0.25), ((128, 128, 3), 0.25), ((52, 44), 0.5), ((13, 17, 3), 4.0), ((30, 33, 3), 1 / 3),
+]
 
 
 @pytest.mark.parametrize(("shape", "scale"), SHAPES_AND_SCALES)
@@ -119,7 +122,12 @@ def test_constant_image_stays_constant(scale):
 
 @pytest.mark.parametrize(
     ("shape", "scale", "expected"),
-    [((1356, 2040, 3), 0.25, (339, 510, 3)), ((10, 10), 0.25, (3, 3)), ((5, 7, 3), 4, (20, 28, 3)), ((9, 9, 1), 0.5, (5, 5, 1))],
+    [
+        ((1356, 2040, 3), 0.25, (339, 510, 3)),
+        ((10, 10), 0.25, (3, 3)),
+        ((5, 7, 3), 4, (20, 28, 3)),
+        ((9, 9, 1), 0.5, (5, 5, 1)),
+    ],
 )
 def test_output_shape_is_ceil_of_scaled_size(shape, scale, expected):
     out = imresize(np.zeros(shape, np.uint8), scale)

@@ -31,7 +31,10 @@ def test_image_key_uses_the_given_scale():
 
 @pytest.mark.parametrize(
     "filename",
-    ["0801.jpg", "0801", "notes.docx", "08 01.png", ".png", "results/0801.png", "0801.png.exe", "_0801.png", "0801.png "],
+    [
+        "0801.jpg", "0801", "notes.docx", "08 01.png", ".png", "results/0801.png", "0801.png.exe",
+        "_0801.png", "0801.png ",
+    ],
 )
 def test_image_key_rejects_other_names(filename):
     with pytest.raises(SubmissionError, match="is not an image name") as err:
