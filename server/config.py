@@ -22,7 +22,12 @@ class Settings(BaseSettings):
     max_image_pixels: int = 50_000_000
     log_cap_bytes: int = 64 * 1024
 
-    organizer_token: str | None = None
+    # A running job renews its lease every lease_seconds / 4; one silent for lease_seconds is
+    # presumed dead and re-queued, at most max_deliveries times in all.
+    lease_seconds: int = 120
+    max_deliveries: int = 3
+    # A run still queued after this long is queued again (its message may have died with the broker).
+    requeue_after_seconds: int = 600
     base_url: str = "http://127.0.0.1:8000"
 
     @property

@@ -39,7 +39,7 @@ def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
     image_scores = {key: (value.db, value.capped) for key, value in score.per_image.items()}
     log = f"scored {len(image_scores)} images, mean PSNR {score.mean_psnr:.4f} dB"
     if score.capped_count:
-        log += f"; {score.capped_count} identical to the HR image (PSNR capped)"
+        log += f"; {score.capped_count} (near-)identical to the HR image (PSNR capped at 100 dB)"
     self_reported = self_reported_from_readme(score.readme_text, phase.competition.baseline_name)
     return Outcome(figures, image_scores, self_reported, log)
 

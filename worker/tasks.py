@@ -16,6 +16,7 @@ from server.models import ScoringRun
 from server.services.runs import claim_run, complete_run, fail_run
 from worker.celery_app import SCORE_RUN_TASK, get_celery
 from worker.evaluate import evaluate_results_zip
+from worker.lifecycle import lease
 
 log = logging.getLogger("srchallenge.worker")
 PLATFORM_FAILURE = "the scoring platform failed while scoring this submission (not your fault): "
@@ -32,7 +33,8 @@ def score_run(task: Task, run_id: int) -> str:
         submission = run.submission
         log.info("scoring run %s of submission %s (%s)", run_id, submission.public_id, submission.kind)
         try:
-            outcome = evaluate(settings, submission)
+            with lease(run_id):
+                outcome = evaluate(settings, submission)
         except SubmissionError as err:
             fail_run(session, run, str(err))
             log.info("submission %s failed: %s", submission.public_id, err)

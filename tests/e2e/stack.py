@@ -71,6 +71,7 @@ class Stack:
     token: str = ""
     phase: str = "aim2019/validation"
     hr: dict[str, np.ndarray] = field(default_factory=dict)
+    redis_args: list[str] = field(default_factory=list)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -134,19 +135,24 @@ class Stack:
 
 
 def start_stack(root: Path, database_url: str | None = None, image_count: int = 4,
-                size: tuple[int, int] = (96, 128)) -> Stack:
-    """Seed a competition with generated HR images, a team, then start redis, worker and API."""
+                size: tuple[int, int] = (96, 128), settings: dict[str, str] | None = None) -> Stack:
+    """Seed a competition with generated HR images, a team, then start redis, worker and API.
+
+    ``settings`` adds SRCHALLENGE_* variables (without the prefix), e.g. {"LEASE_SECONDS": "2"}.
+    """
     redis_port, api_port = free_port(), free_port()
     env = {**os.environ, "SRCHALLENGE_DATA_DIR": str(root / "var"),
            "SRCHALLENGE_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "SRCHALLENGE_MAX_UPLOAD_BYTES": str(4 * 1024 * 1024), "PYTHONUNBUFFERED": "1"}
+           "SRCHALLENGE_MAX_UPLOAD_BYTES": str(4 * 1024 * 1024), "PYTHONUNBUFFERED": "1",
+           **{f"SRCHALLENGE_{name}": value for name, value in (settings or {}).items()}}
     if database_url:
         env["SRCHALLENGE_DATABASE_URL"] = database_url
     stack = Stack(root=root, env=env)
     if shutil.which("redis-server") is None:
         raise RuntimeError("redis-server is not installed (scripts/install.sh --test installs it)")
-    stack.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no", "--dir", str(root)])
+    stack.redis_args = ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "no", "--dir", str(root)]
+    stack.start("redis", stack.redis_args)
     rng = np.random.default_rng(2019)
     hr_src = root / "hr"
     hr_src.mkdir()

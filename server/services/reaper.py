@@ -1,0 +1,63 @@
+"""Rescue runs whose worker died, and runs whose queue message was lost.
+
+The database, not the broker, decides: a ``running`` run whose lease (heartbeat) expired goes back
+to ``queued`` and is queued again — up to ``max_deliveries`` deliveries, then it fails with a
+reason that says the platform failed, not the team. A run ``queued`` for too long is queued
+again; a duplicate message is harmless because claiming a run is guarded.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models import ScoringRun, utcnow
+from server.services.runs import fail_run
+from server.services.submissions import queue_for
+
+log = logging.getLogger("srchallenge.reaper")
+GAVE_UP = "the scoring platform lost this job {n} times (worker crashes or outages); it was not your fault"
+
+
+@dataclass
+class ReapReport:
+    requeued: list[int]
+    failed: list[int]
+    resent: list[int]
+
+
+def reap_stale_runs(session: Session, settings: Settings, enqueue) -> ReapReport:
+    """One pass; ``enqueue(run_id, queue)`` sends a message. Safe to run from many workers at once."""
+    now = utcnow()
+    report = ReapReport([], [], [])
+    stale = session.scalars(select(ScoringRun).where(
+        ScoringRun.status == "running", ScoringRun.heartbeat_at < now - timedelta(seconds=settings.lease_seconds)))
+    for run in list(stale):
+        if run.deliveries >= settings.max_deliveries:
+            if fail_run(session, run, GAVE_UP.format(n=run.deliveries)):
+                report.failed.append(run.id)
+            continue
+        taken = session.execute(
+            update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == "running",
+                                     ScoringRun.heartbeat_at == run.heartbeat_at)
+            .values(status="queued", queued_at=now)).rowcount
+        session.commit()
+        if taken:
+            log.warning("run %s of submission %s lost its worker %s; queued again",
+                        run.id, run.submission.public_id, run.worker)
+            enqueue(run.id, queue_for(run.submission))
+            report.requeued.append(run.id)
+    forgotten = session.scalars(select(ScoringRun).where(
+        ScoringRun.status == "queued", ScoringRun.queued_at < now - timedelta(seconds=settings.requeue_after_seconds)))
+    for run in list(forgotten):
+        taken = session.execute(update(ScoringRun).where(
+            ScoringRun.id == run.id, ScoringRun.status == "queued", ScoringRun.queued_at == run.queued_at)
+            .values(queued_at=now)).rowcount
+        session.commit()
+        if taken:
+            enqueue(run.id, queue_for(run.submission))
+            report.resent.append(run.id)
+    return report

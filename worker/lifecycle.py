@@ -1,0 +1,69 @@
+"""What a worker does beside its tasks: renew the lease of the running job, reap stale runs,
+and never share database connections across a fork."""
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+from server.config import get_settings
+from server.db import get_engine, session_scope
+from server.services.queue import enqueue_run
+from server.services.reaper import reap_stale_runs
+from server.services.runs import heartbeat
+
+log = logging.getLogger("srchallenge.worker")
+_stop_reaper = threading.Event()
+
+
+@contextmanager
+def lease(run_id: int) -> Iterator[None]:
+    """Renew the run's heartbeat in the background while the body runs."""
+    stop = threading.Event()
+    interval = max(get_settings().lease_seconds / 4, 0.5)
+
+    def renew() -> None:
+        while not stop.wait(interval):
+            try:
+                with session_scope() as session:
+                    heartbeat(session, run_id)
+            except Exception:  # a missed heartbeat is retried next interval; the reaper tolerates a few
+                log.exception("heartbeat of run %s failed", run_id)
+
+    thread = threading.Thread(target=renew, name=f"lease-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def reap_forever() -> None:
+    interval = max(get_settings().lease_seconds / 2, 1)
+    while not _stop_reaper.wait(interval):
+        try:
+            with session_scope() as session:
+                report = reap_stale_runs(session, get_settings(), enqueue_run)
+            if report.requeued or report.failed or report.resent:
+                log.warning("reaper: requeued %s, gave up %s, resent %s", report.requeued, report.failed, report.resent)
+        except Exception:
+            log.exception("reaper pass failed")
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_kwargs) -> None:
+    get_engine().dispose(close=False)
+
+
+@worker_ready.connect
+def _start_reaper(**_kwargs) -> None:
+    _stop_reaper.clear()
+    threading.Thread(target=reap_forever, name="reaper", daemon=True).start()
+
+
+@worker_shutdown.connect
+def _stop(**_kwargs) -> None:
+    _stop_reaper.set()
