@@ -1,0 +1,125 @@
+"""The Pareto plot of a phase as inline SVG: PSNR (y) against runtime (x), marker area ∝ parameters.
+
+Drawn on the server from leaderboard rows, so the page needs no JavaScript, plotting library or
+CDN, and the picture is exactly the figures the table ranks. Lines through the baseline's PSNR
+and runtime split the plane into the report's "no worse than the baseline" quadrant and the rest.
+Styling is left to classes (the page's CSS), so the Content-Security-Policy needs no inline style.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from scoring.ranking import RankedRow
+
+WIDTH, HEIGHT = 720, 420
+LEFT, RIGHT, TOP, BOTTOM = 64, 24, 16, 48
+MAX_RADIUS = 20.0
+"""Radius of the largest marker in the plot; the others scale so that area ∝ parameters."""
+
+
+def distinct_rows(rows: Iterable[RankedRow]) -> list[RankedRow]:
+    """One row per standing submission across a phase's tracks (the baseline once).
+
+    A submission ranked on any track keeps its ranked row, so the plot marks it as ranked.
+    """
+    kept: dict[str, RankedRow] = {}
+    for row in rows:
+        key = "baseline" if row.entry.is_baseline else f"{row.entry.team}\0{row.entry.submission_id}"
+        if key not in kept or (kept[key].rank is None and row.rank is not None):
+            kept[key] = row
+    return list(kept.values())
+
+
+def plottable(row: RankedRow) -> bool:
+    """A row needs PSNR, runtime and a parameter count to have a place and a size."""
+    figures = (row.entry.psnr, row.entry.runtime, row.entry.params)
+    return all(v is not None and math.isfinite(v) for v in figures) and row.entry.params > 0
+
+
+def pareto_svg(rows: Sequence[RankedRow], title: str = "PSNR against runtime") -> str:
+    """An ``<svg>`` element: one ``circle.marker`` per plottable row, largest first so small ones stay on top.
+
+    Rows that are not ``plottable`` are left out; the baseline row draws the two baseline lines.
+    Returns "" when no row can be plotted.
+    """
+    points = [row for row in rows if plottable(row)]
+    if not points:
+        return ""
+    x_scale = _Scale(0.0, max(r.entry.runtime for r in points), LEFT, WIDTH - RIGHT)
+    psnrs = [r.entry.psnr for r in points]
+    y_scale = _Scale(min(psnrs), max(psnrs), HEIGHT - BOTTOM, TOP, pad=True)
+    largest = max(r.entry.params for r in points)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="pareto" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-labelledby="pareto-title"><title id="pareto-title">{escape(title)}</title>',
+        *_axes(x_scale, y_scale),
+        *_baseline_lines(rows, x_scale, y_scale),
+    ]
+    for row in sorted(points, key=lambda r: -r.entry.params):
+        parts.append(_marker(row, x_scale(row.entry.runtime), y_scale(row.entry.psnr),
+                             MAX_RADIUS * math.sqrt(row.entry.params / largest)))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+class _Scale:
+    """Linear map from figures to pixels; ``pad`` widens the domain so extreme markers are not cut."""
+
+    def __init__(self, lo: float, hi: float, start: float, end: float, pad: bool = False):
+        span = hi - lo or max(abs(hi) * 0.05, 1.0)
+        margin = span * 0.08
+        self.lo, self.hi = (lo - margin if pad else lo), hi + margin
+        self.start, self.end = start, end
+
+    def __call__(self, value: float) -> float:
+        return round(self.start + (value - self.lo) / (self.hi - self.lo) * (self.end - self.start), 2)
+
+    def ticks(self, count: int = 5) -> list[float]:
+        raw = (self.hi - self.lo) / count
+        step = min((m * 10 ** math.floor(math.log10(raw)) for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
+        first = math.ceil(self.lo / step) * step
+        return [round(first + i * step, 10) for i in range(int((self.hi - first) / step) + 1)]
+
+
+def _axes(x: "_Scale", y: "_Scale") -> list[str]:
+    left, right, top, bottom = LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM
+    parts = [f'<rect class="frame" x="{left}" y="{top}" width="{right - left}" height="{bottom - top}"/>']
+    for value in x.ticks():
+        px = x(value)
+        parts.append(f'<line class="grid" x1="{px}" y1="{top}" x2="{px}" y2="{bottom}"/>'
+                     f'<text class="tick" x="{px}" y="{bottom + 16}" text-anchor="middle">{value:g}</text>')
+    for value in y.ticks():
+        py = y(value)
+        parts.append(f'<line class="grid" x1="{left}" y1="{py}" x2="{right}" y2="{py}"/>'
+                     f'<text class="tick" x="{left - 6}" y="{py + 4}" text-anchor="end">{value:g}</text>')
+    parts.append(f'<text class="axis-label" x="{(left + right) / 2}" y="{HEIGHT - 8}" text-anchor="middle">'
+                 "Runtime (s per image)</text>")
+    parts.append(f'<text class="axis-label" x="14" y="{(top + bottom) / 2}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {(top + bottom) / 2})">PSNR (dB)</text>')
+    return parts
+
+
+def _baseline_lines(rows: Sequence[RankedRow], x: "_Scale", y: "_Scale") -> list[str]:
+    baseline = next((r.entry for r in rows if r.entry.is_baseline), None)
+    if baseline is None:
+        return []
+    parts = []
+    if baseline.psnr is not None and math.isfinite(baseline.psnr):
+        py = y(baseline.psnr)
+        parts.append(f'<line class="baseline-line baseline-psnr" x1="{LEFT}" y1="{py}" x2="{WIDTH - RIGHT}" y2="{py}"/>')
+    if baseline.runtime is not None and math.isfinite(baseline.runtime):
+        px = x(baseline.runtime)
+        parts.append(f'<line class="baseline-line baseline-runtime" x1="{px}" y1="{TOP}" x2="{px}" '
+                     f'y2="{HEIGHT - BOTTOM}"/>')
+    return parts
+
+
+def _marker(row: RankedRow, cx: float, cy: float, radius: float) -> str:
+    entry = row.entry
+    kind = "baseline" if entry.is_baseline else ("ranked" if row.rank is not None else "unranked")
+    name = escape(entry.team)
+    tooltip = f"{name}: {entry.psnr:.2f} dB, {entry.runtime:.3f} s, {entry.params:,} parameters"
+    return (f'<g class="point {kind}"><circle class="marker" cx="{cx}" cy="{cy}" r="{radius:.3f}" '
+            f'data-params="{entry.params}"><title>{tooltip}</title></circle>'
+            f'<text class="label" x="{round(cx + radius + 3, 2)}" y="{round(cy + 4, 2)}">{name}</text></g>')

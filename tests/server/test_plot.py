@@ -1,0 +1,76 @@
+"""The Pareto plot: a pure function of leaderboard rows, checked by parsing the SVG it returns."""
+
+import math
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from scoring.ranking import BaselineFigures, Entry, Tolerances, TrackRule, rank_track
+from server.services.plot import distinct_rows, pareto_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+BASELINE = BaselineFigures(psnr=28.70, params=1_517_571, runtime=0.130)
+TRACK = TrackRule("psnr", "psnr", ("params", "runtime"))
+
+
+def rows(*entries: Entry):
+    return rank_track(entries, TRACK, BASELINE, Tolerances(0.01, 1.1, 0))
+
+
+def entry(team: str, psnr: float, params: int, runtime: float, sid: str | None = None) -> Entry:
+    return Entry(team=team, track="psnr", psnr=psnr, params=params, runtime=runtime, submission_id=sid or team)
+
+
+def markers(svg: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg)
+    return {group.find(f"{SVG}text").text: group.find(f"{SVG}circle")
+            for group in root.iter(f"{SVG}g") if "point" in group.get("class", "")}
+
+
+def test_one_marker_per_row_with_area_proportional_to_params():
+    board = rows(entry("small", 28.9, 300_000, 0.05), entry("big", 29.1, 1_200_000, 0.1),
+                 entry("slow", 28.8, 600_000, 0.5))
+    found = markers(pareto_svg(board))
+    assert sorted(found) == ["Baseline", "big", "slow", "small"]
+    area_per_param = {team: math.pi * float(c.get("r")) ** 2 / int(c.get("data-params")) for team, c in found.items()}
+    assert max(area_per_param.values()) == pytest.approx(min(area_per_param.values()), rel=1e-3)
+    assert found["Baseline"].get("r") == "20.000"
+
+
+def test_baseline_lines_cross_at_the_baseline_marker():
+    root = ET.fromstring(pareto_svg(rows(entry("a", 30.0, 500_000, 0.05), entry("b", 27.0, 900_000, 0.3))))
+    lines = {line.get("class"): line for line in root.iter(f"{SVG}line") if "baseline-line" in line.get("class")}
+    horizontal, vertical = lines["baseline-line baseline-psnr"], lines["baseline-line baseline-runtime"]
+    baseline = markers(ET.tostring(root, encoding="unicode"))["Baseline"]
+    assert horizontal.get("y1") == horizontal.get("y2") == baseline.get("cy")
+    assert vertical.get("x1") == vertical.get("x2") == baseline.get("cx")
+
+
+def test_higher_psnr_is_up_and_faster_is_left():
+    found = markers(pareto_svg(rows(entry("a", 30.0, 500_000, 0.05), entry("b", 27.0, 900_000, 0.3))))
+    assert float(found["a"].get("cy")) < float(found["Baseline"].get("cy")) < float(found["b"].get("cy"))
+    assert float(found["a"].get("cx")) < float(found["Baseline"].get("cx")) < float(found["b"].get("cx"))
+
+
+def test_team_names_are_escaped():
+    svg = pareto_svg(rows(entry('<script>alert("x")</script> & co', 29.0, 500_000, 0.05)))
+    assert "<script>" not in svg
+    assert '<script>alert("x")</script> & co' in markers(svg)
+
+
+def test_rows_without_figures_are_left_out():
+    board = rows(entry("ok", 29.0, 500_000, 0.05), Entry(team="no runtime", track="psnr", psnr=29.5,
+                                                          params=400_000, runtime=None, submission_id="x"))
+    assert sorted(markers(pareto_svg(board))) == ["Baseline", "ok"]
+    assert pareto_svg([]) == ""
+
+
+def test_a_submission_standing_on_several_tracks_is_one_point_ranked_if_ranked_anywhere():
+    fast = entry("fast", 28.0, 500_000, 0.05, sid="s1")
+    other_track = TrackRule("runtime", "runtime", ("params", "psnr"))
+    on_runtime = rank_track([Entry(**{**fast.__dict__, "track": "runtime"})], other_track, BASELINE,
+                            Tolerances(2.0, 1.1, 0))
+    merged = distinct_rows([*rows(fast), *on_runtime])
+    assert [r.entry.team for r in merged].count("fast") == 1
+    assert [r.entry.team for r in merged].count("Baseline") == 1
+    assert next(r for r in merged if r.entry.team == "fast").rank is not None
