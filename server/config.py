@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # A run still queued after this long is queued again (its message may have died with the broker).
     requeue_after_seconds: int = 600
     base_url: str = "http://127.0.0.1:8000"
+    # Signs browser sessions and CSRF tokens of the team pages; unset, one is generated and kept
+    # in <data_dir>/secret_key, so every API process of a deployment shares it.
+    secret_key: str | None = None
 
     @property
     def resolved_data_dir(self) -> Path:
