@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = 2 * 1024**3
     max_image_pixels: int = 50_000_000
+    upload_idle_timeout_seconds: float = 30.0
+    # per client (team token, else address); 0 turns the limit off
+    rate_limit_per_minute: int = 600
     log_cap_bytes: int = 64 * 1024
 
     # A running job renews its lease every lease_seconds / 4; one silent for lease_seconds is

@@ -3,6 +3,8 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from server.config import get_settings
+from server.ratelimit import RateLimitMiddleware
 from server.routes import competitions, health, inputs, leaderboard, submissions
 from server.services.errors import ServiceError
 
@@ -27,4 +29,7 @@ def create_app() -> FastAPI:
 
     for module in (health, competitions, inputs, submissions, leaderboard):
         app.include_router(module.router)
+    settings = get_settings()
+    if settings.rate_limit_per_minute > 0:
+        app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
     return app

@@ -45,7 +45,8 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
     upload_dir = storage.upload_dir(public_id)
     upload_dir.mkdir(parents=True)
     try:
-        received = await receive_upload(request, storage.upload_path(public_id), settings.max_upload_bytes)
+        received = await receive_upload(request, storage.upload_path(public_id), settings.max_upload_bytes,
+                                        settings.upload_idle_timeout_seconds)
         submission = service.record_submission(session, phase, team, public_id, received,
                                                storage.upload_path(public_id))
         service.submit_and_enqueue(session, submission, requested_by=f"team:{team.name}")

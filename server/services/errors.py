@@ -26,6 +26,10 @@ class Forbidden(ServiceError):
     status_code = 403
 
 
+class RequestTimeout(ServiceError):
+    status_code = 408
+
+
 class TooLarge(ServiceError):
     status_code = 413
 

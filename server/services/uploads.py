@@ -5,6 +5,7 @@ only be checked afterwards; here the body is parsed as it arrives (python-multip
 parser), hashed on the fly, and refused with 413 the moment it passes the limit.
 """
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from server.services.errors import ServiceError, TooLarge
+from server.services.errors import RequestTimeout, ServiceError, TooLarge
 
 MAX_FIELDS = 32
 MAX_FIELD_BYTES = 64 * 1024
@@ -97,8 +98,12 @@ class _PartCollector:
         self.result.sha256 = self._hash.hexdigest()
 
 
-async def receive_upload(request: Request, file_path: Path, max_bytes: int) -> ReceivedUpload:
-    """Stream the request's multipart body; the part named ``file`` goes to ``file_path``."""
+async def receive_upload(request: Request, file_path: Path, max_bytes: int,
+                         idle_timeout_s: float = 30.0) -> ReceivedUpload:
+    """Stream the request's multipart body; the part named ``file`` goes to ``file_path``.
+
+    A client that sends nothing for ``idle_timeout_s`` (a slow-loris upload) gets a 408.
+    """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise ServiceError("send the upload as multipart/form-data with a field named 'file'")
@@ -108,7 +113,15 @@ async def receive_upload(request: Request, file_path: Path, max_bytes: int) -> R
     collector = _PartCollector(file_path, max_bytes)
     parser = MultipartParser(options[b"boundary"], collector.callbacks())
     try:
-        async for chunk in request.stream():
+        chunks = request.stream().__aiter__()
+        while True:
+            try:
+                async with asyncio.timeout(idle_timeout_s):
+                    chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise RequestTimeout(f"the upload stalled for {idle_timeout_s:g} s; send it again") from None
             parser.write(chunk)
         parser.finalize()
     except MultipartParseError as err:
