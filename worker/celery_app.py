@@ -19,9 +19,12 @@ VISIBILITY_TIMEOUT_S = 4 * 3600
 
 def broker_options(settings: Settings) -> dict:
     if settings.uses_filesystem_broker:
-        folder = settings.broker_dir / "messages"
-        folder.mkdir(parents=True, exist_ok=True)
-        return {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+        folder, control = settings.broker_dir / "messages", settings.broker_dir / "control"
+        for path in (folder, control):
+            path.mkdir(parents=True, exist_ok=True)
+        # control_folder defaults to ./control in the working directory: keep it in the data dir
+        return {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(control),
+                "store_processed": False}
     return {"visibility_timeout": VISIBILITY_TIMEOUT_S}
 
 
