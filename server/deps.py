@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings, get_settings
 from server.db import get_sessionmaker
-from server.models import Phase, Team
+from server.models import Organizer, Phase, Team
 from server.services.competitions import get_phase
-from server.services.errors import Unauthorized
-from server.services.teams import team_for_token
+from server.services.errors import Forbidden, Unauthorized
+from server.services.organizers import organizer_for_token
+from server.services.teams import TEAM_TOKEN_PREFIX, team_for_token
 
 
 def get_session() -> Iterator[Session]:
@@ -43,6 +44,23 @@ def current_team(request: Request, session: SessionDep) -> Team:
 
 
 TeamDep = Annotated[Team, Depends(current_team)]
+
+
+def current_organizer(request: Request, session: SessionDep) -> Organizer:
+    """Only an ``sro_`` organizer token opens the admin API; a team token is refused by its prefix."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("send an organizer token as 'Authorization: Bearer <token>'",
+                           headers={"WWW-Authenticate": "Bearer"})
+    if token.startswith(TEAM_TOKEN_PREFIX):
+        raise Forbidden("a team token cannot use the organizer API")
+    organizer = organizer_for_token(session, token)
+    if organizer is None:
+        raise Unauthorized("unknown or revoked organizer token", headers={"WWW-Authenticate": "Bearer"})
+    return organizer
+
+
+OrganizerDep = Annotated[Organizer, Depends(current_organizer)]
 
 
 def phase_from_path(competition: str, phase: str, session: SessionDep) -> Phase:

@@ -46,6 +46,8 @@ class Phase(Base):
     per_image_scores_visible: Mapped[bool] = mapped_column(Boolean, default=True)
     baseline_psnr: Mapped[float | None] = mapped_column(Float)
     baseline_runtime: Mapped[float | None] = mapped_column(Float)
+    # How baseline_runtime was measured (trials, spread, device), when a GPU worker measured it.
+    baseline_runtime_note: Mapped[str | None] = mapped_column(Text)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     max_submissions_per_day: Mapped[int | None] = mapped_column(Integer)
     max_submissions_total: Mapped[int | None] = mapped_column(Integer)
@@ -160,3 +162,15 @@ class TrackEntry(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+
+
+class Organizer(Base):
+    """A person who runs the challenge. Its API token (prefix ``sro_``) is stored hashed, like a
+    team's, and is never accepted where a team token is expected, nor the reverse."""
+
+    __tablename__ = "organizers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
