@@ -5,8 +5,12 @@ current run; a rescore's new figures replace them only once the new run has comp
 scores stay visible meanwhile and stay in place if the rescore fails.
 """
 
+import importlib.metadata
 import socket
+import subprocess
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
@@ -15,10 +19,33 @@ from sqlalchemy.orm import Session
 from server.models import ImageScore, ScoringRun, Submission, utcnow
 
 SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio")
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@lru_cache
+def code_version() -> str:
+    """Which scorer produced a figure: the package version, plus ``git describe`` in a checkout
+    (computed once per process; a rescore's history then tells old and new scorers apart)."""
+    try:
+        version = importlib.metadata.version("srchallenge")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    if (REPOSITORY / ".git").exists():
+        try:
+            described = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPOSITORY,
+                                       capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            described = ""
+        if described:
+            version += f"+{described}"
+    return version[:64]
 
 
 def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
-    """``queued → running``; False when another delivery already took (or finished) this run."""
+    """``queued → running``; False when another delivery already took (or finished) this run.
+
+    The run records the scorer's version and the hidden set's version it is about to use.
+    """
     now = utcnow()
     claimed = session.execute(
         update(ScoringRun)
@@ -27,10 +54,11 @@ def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
                 deliveries=ScoringRun.deliveries + 1)
     ).rowcount
     if claimed:
-        submission_id = session.get(ScoringRun, run_id).submission_id
+        run = session.get(ScoringRun, run_id)
+        run.code_version, run.dataset_version = code_version(), run.submission.phase.dataset_version
         session.execute(
             update(Submission)
-            .where(Submission.id == submission_id, Submission.status == "submitted")
+            .where(Submission.id == run.submission_id, Submission.status == "submitted")
             .values(status="running")
         )
     session.commit()
