@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from server.config import get_settings
 from server.ratelimit import RateLimitMiddleware
-from server.routes import competitions, health, inputs, leaderboard, submissions
+from server.routes import admin, competitions, health, inputs, leaderboard, submissions
 from server.services.errors import ServiceError
 
 API_DESCRIPTION = """
@@ -27,7 +27,7 @@ def create_app() -> FastAPI:
     async def service_error(_request: Request, err: ServiceError):
         return JSONResponse({"detail": err.message}, status_code=err.status_code, headers=err.headers)
 
-    for module in (health, competitions, inputs, submissions, leaderboard):
+    for module in (health, competitions, inputs, submissions, leaderboard, admin):
         app.include_router(module.router)
     settings = get_settings()
     if settings.rate_limit_per_minute > 0:

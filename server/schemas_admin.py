@@ -1,0 +1,143 @@
+"""Response models of the organizer API (``/api/v1/admin``), shared with the CLI.
+
+The CLI renders these same models whether it reads the database itself or calls a remote
+deployment, so ``--json`` output has one shape either way.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from server.models import ScoringRun, Submission
+
+
+class FiguresOut(BaseModel):
+    """The figures a submission shows: those of its current run (None until one is scored)."""
+
+    psnr: float | None
+    params: int | None
+    runtime: float | None
+    runtime_ratio: float | None
+
+    @classmethod
+    def of(cls, submission: Submission) -> "FiguresOut":
+        return cls(psnr=submission.psnr, params=submission.params, runtime=submission.runtime,
+                   runtime_ratio=submission.runtime_ratio)
+
+
+class RunOut(BaseModel):
+    """One scoring attempt, with the versions that produced its figures."""
+
+    id: int
+    submission: str
+    team: str
+    phase: str
+    attempt: int
+    status: str
+    reason: str | None
+    requested_by: str
+    queued_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+    worker: str | None
+    code_version: str | None
+    dataset_version: str | None
+    deliveries: int
+    figures: dict[str, Any]
+
+    @classmethod
+    def of(cls, run: ScoringRun) -> "RunOut":
+        submission = run.submission
+        fields = {name: getattr(run, name) for name in (
+            "id", "attempt", "status", "reason", "requested_by", "queued_at", "started_at", "heartbeat_at",
+            "finished_at", "worker", "code_version", "dataset_version", "deliveries", "figures")}
+        return cls(submission=submission.public_id, team=submission.team.name, phase=submission.phase.path, **fields)
+
+
+class AdminSubmissionOut(BaseModel):
+    """Any team's submission as an organizer sees it; ``runs`` (its whole history) on ``show``."""
+
+    id: str
+    phase: str
+    team: str
+    kind: str
+    status: str
+    reason: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    filename: str
+    tracks: list[str]
+    figures: FiguresOut
+    current_run_id: int | None
+    runs: list[RunOut] | None = None
+
+    @classmethod
+    def of(cls, submission: Submission, with_runs: bool = False) -> "AdminSubmissionOut":
+        return cls(id=submission.public_id, phase=submission.phase.path, team=submission.team.name,
+                   kind=submission.kind, status=submission.status, reason=submission.reason,
+                   created_at=submission.created_at, finished_at=submission.finished_at,
+                   filename=submission.filename, tracks=submission.tracks, figures=FiguresOut.of(submission),
+                   current_run_id=submission.current_run_id,
+                   runs=[RunOut.of(run) for run in submission.runs] if with_runs else None)
+
+
+class RescoreRequest(BaseModel):
+    """Whose submissions to score again: one submission, a team's (optionally in one phase),
+    or everyone's in a phase (``all`` with ``phase``)."""
+
+    team: str | None = None
+    phase: str | None = None
+    submission: str | None = None
+    all: bool = False
+
+
+class RescoreItemOut(BaseModel):
+    """One submission's rescore: the run that will carry its new figures, and the figures now shown.
+
+    ``already_pending`` means a run was already queued or running, and that run is returned
+    instead of a second one; ``sent`` is False when the broker could not be reached (the run
+    stays queued in the database and the reaper sends it again).
+    """
+
+    submission: str
+    team: str
+    kind: str
+    queue: str
+    already_pending: bool
+    sent: bool
+    old: FiguresOut
+    run: RunOut
+
+
+class CancelRequest(BaseModel):
+    reason: str = "cancelled by the organizers"
+
+
+class QueueOut(BaseModel):
+    name: str
+    waiting: int | None
+
+
+class WorkerOut(BaseModel):
+    """A worker seen lately: by its runs' heartbeats and finishes, or by answering a ping."""
+
+    name: str
+    last_seen: datetime | None
+    answered_ping: bool
+    running_run: int | None
+
+
+class StatusOut(BaseModel):
+    broker: str
+    broker_error: str | None
+    queues: list[QueueOut]
+    in_flight: int | None
+    workers: list[WorkerOut]
+    ping_available: bool
+    running: list[RunOut]
+    stuck: list[RunOut]
+    queued_too_long: list[RunOut]
+    lease_seconds: int
+    requeue_after_seconds: int
