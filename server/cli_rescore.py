@@ -1,0 +1,143 @@
+"""``srchallenge rescore`` and ``srchallenge status``: queue submissions again and watch the queue.
+
+Both work on this machine's database or, with ``--server URL --token T``, on a remote deployment.
+"""
+
+import time
+from collections import Counter
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from server.cli_app import app, console, err_console, fail
+from server.cli_backend import Backend, JsonOpt, ServerOpt, TokenOpt, backend_for, organizer_errors
+from server.schemas_admin import FiguresOut, RescoreItemOut, RunOut, StatusOut
+from server.services.rescore import FINISHED, RescoreScope
+
+POLL_S = 0.5
+
+
+@app.command()
+def rescore(
+    team: Annotated[str | None, typer.Option(help="the team whose submissions to rescore")] = None,
+    phase: Annotated[str | None, typer.Option(help="COMPETITION/PHASE: only this phase")] = None,
+    submission: Annotated[str | None, typer.Option(help="only this submission (its id)")] = None,
+    everyone: Annotated[bool, typer.Option("--all", help="every team's submissions in --phase")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="show progress until done, then old vs new figures")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 3600,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Queue submissions again on the real queue (results zips re-scored, code re-run).
+
+    The figures shown stay until the new run has scored; a failed rescore keeps them and says why.
+    A submission already queued or running is not queued twice: its pending run is reused.
+    """
+    backend = backend_for(server, token)
+    with organizer_errors():
+        items = backend.rescore(RescoreScope(team=team, phase=phase, submission=submission, everyone=everyone))
+        if wait:
+            final = wait_for_runs(backend, [item.run.id for item in items], timeout)
+            items = [item.model_copy(update={"run": run}) for item, run in zip(items, final)]
+    if as_json:
+        print("[" + ",\n".join(item.model_dump_json() for item in items) + "]")
+    else:
+        console.print(rescore_table(items, waited=wait))
+    unsent = [item.run.id for item in items if not item.sent]
+    if unsent:
+        err_console.print(f"[yellow]warning:[/yellow] the broker refused run(s) {unsent}; they stay queued in "
+                          "the database and the reaper sends them again")
+    failed = [item for item in items if item.run.status in ("failed", "cancelled")]
+    if wait and failed:
+        fail(f"{len(failed)} of {len(items)} rescore(s) did not score; their old figures stay: "
+             + "; ".join(f"{item.submission}: {item.run.reason}" for item in failed))
+
+
+def wait_for_runs(backend: Backend, run_ids: list[int], timeout_s: float) -> list[RunOut]:
+    """Poll until every run has finished; a live progress bar on stderr keeps stdout clean for --json."""
+    deadline = time.monotonic() + timeout_s
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("rescoring", total=len(run_ids))
+        while True:
+            runs = backend.runs(run_ids)
+            counts = Counter(run.status for run in runs)
+            progress.update(task, completed=sum(counts[s] for s in FINISHED),
+                            description=", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+            if all(run.status in FINISHED for run in runs):
+                return runs
+            if time.monotonic() > deadline:
+                fail(f"{len(runs) - sum(counts[s] for s in FINISHED)} run(s) still pending after {timeout_s:g} s; "
+                     "they go on in the background (`srchallenge status` follows them)")
+            time.sleep(POLL_S)
+
+
+def rescore_table(items: list[RescoreItemOut], waited: bool) -> Table:
+    table = Table(title=f"{len(items)} submission(s) {'rescored' if waited else 'queued for rescoring'}")
+    for column in ("submission", "team", "kind", "run", "status", "PSNR (dB)", "params", "runtime (s)", "note"):
+        table.add_column(column)
+    for item in items:
+        run = item.run
+        new = run.figures if run.status == "scored" else {}
+        note = run.reason or ""
+        if item.already_pending:
+            note = "already pending: not queued twice"
+        if run.status == "failed":
+            note = f"old figures kept: {run.reason}"
+        table.add_row(item.submission, item.team, item.kind, f"#{run.attempt}", run.status,
+                      old_new(item.old, new, "psnr", "{:.4f}"), old_new(item.old, new, "params", "{:,}"),
+                      old_new(item.old, new, "runtime", "{:.4f}"), note)
+    return table
+
+
+def old_new(old: FiguresOut, new: dict, name: str, pattern: str) -> str:
+    before = getattr(old, name)
+    shown = "—" if before is None else pattern.format(before)
+    if name in new and new[name] is not None:
+        shown += f" → {pattern.format(new[name])}"
+    return shown
+
+
+@app.command()
+def status(server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = False):
+    """Queue lengths, workers online, running jobs, and jobs that look stuck."""
+    with organizer_errors():
+        report = backend_for(server, token).status()
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    render_status(report)
+
+
+def render_status(report: StatusOut) -> None:
+    queues = ", ".join(f"{q.name}: {'?' if q.waiting is None else q.waiting} waiting" for q in report.queues)
+    in_flight = "" if report.in_flight is None else f", {report.in_flight} delivered and not yet acknowledged"
+    console.print(f"broker ({report.broker}): {queues}{in_flight}")
+    if report.broker_error:
+        console.print(f"[red]broker unreachable:[/red] {report.broker_error}")
+    workers = Table(title="workers (seen in the last 15 minutes"
+                          + (", or answering a ping)" if report.ping_available else "; no ping on this broker)"))
+    for column in ("worker", "last seen", "ping", "running run"):
+        workers.add_column(column)
+    for worker in report.workers:
+        workers.add_row(worker.name, str(worker.last_seen or "—"), "yes" if worker.answered_ping else "—",
+                        str(worker.running_run or "—"))
+    console.print(workers if report.workers else "[yellow]no worker seen lately[/yellow]")
+    if not report.running and not report.queued_too_long:
+        console.print("nothing running; nothing queued for long")
+        return
+    stuck_ids = {run.id for run in report.stuck}
+    runs = Table(title=f"running ({len(report.running)}), stuck: heartbeat older than {report.lease_seconds} s "
+                       f"({len(report.stuck)}), queued over {report.requeue_after_seconds} s "
+                       f"({len(report.queued_too_long)})")
+    for column in ("run", "submission", "team", "phase", "status", "worker", "since", "heartbeat"):
+        runs.add_column(column)
+    for run in report.running + report.queued_too_long:
+        state = "STUCK" if run.id in stuck_ids else run.status
+        runs.add_row(str(run.id), run.submission, run.team, run.phase, state, run.worker or "—",
+                     str(run.started_at or run.queued_at), str(run.heartbeat_at or "—"))
+    console.print(runs)

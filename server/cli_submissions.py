@@ -1,0 +1,85 @@
+"""``srchallenge submission list|show|cancel``: any team's submissions, for the organizers."""
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from server.cli_app import app, console
+from server.cli_backend import JsonOpt, ServerOpt, TokenOpt, backend_for, organizer_errors
+from server.schemas_admin import AdminSubmissionOut
+
+submission_app = typer.Typer(help="Any team's submissions: list, show with history, cancel.", no_args_is_help=True)
+app.add_typer(submission_app, name="submission")
+
+
+@submission_app.command("list")
+def submission_list(
+    phase: Annotated[str | None, typer.Option(help="COMPETITION/PHASE")] = None,
+    team: Annotated[str | None, typer.Option(help="team name")] = None,
+    status: Annotated[str | None, typer.Option(help="submitted, running, scored, failed or cancelled")] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+):
+    """List submissions, newest first (at most 200)."""
+    with organizer_errors():
+        found = backend_for(server, token).submissions(phase, team, status)
+    if as_json:
+        print("[" + ",\n".join(s.model_dump_json() for s in found) + "]")
+        return
+    table = Table(title=f"{len(found)} submission(s)")
+    for column in ("id", "phase", "team", "kind", "status", "PSNR (dB)", "created", "reason"):
+        table.add_column(column)
+    for s in found:
+        psnr = "—" if s.figures.psnr is None else f"{s.figures.psnr:.4f}"
+        table.add_row(s.id, s.phase, s.team, s.kind, s.status, psnr, f"{s.created_at:%Y-%m-%d %H:%M}", s.reason or "")
+    console.print(table)
+
+
+@submission_app.command("show")
+def submission_show(submission_id: str, server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = False):
+    """One submission and every scoring run it has had (who asked, which scorer and data version)."""
+    with organizer_errors():
+        found = backend_for(server, token).submission(submission_id)
+    if as_json:
+        print(found.model_dump_json(indent=2))
+        return
+    render_submission(found)
+
+
+@submission_app.command("cancel")
+def submission_cancel(
+    submission_id: str,
+    reason: Annotated[str, typer.Option(help="shown to the team")] = "cancelled by the organizers",
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Cancel a submitted or running submission: its run is dropped, a worker's late result ignored."""
+    with organizer_errors():
+        found = backend_for(server, token).cancel(submission_id, reason)
+    if as_json:
+        print(found.model_dump_json(indent=2))
+        return
+    console.print(f"submission {found.id} of {found.team} cancelled: {found.reason}")
+
+
+def render_submission(s: AdminSubmissionOut) -> None:
+    figures = s.figures
+    console.print(f"[bold]{s.id}[/bold] {s.kind} submission of [bold]{s.team}[/bold] to {s.phase}, "
+                  f"tracks {', '.join(s.tracks)}; {s.status}{': ' + s.reason if s.reason else ''}")
+    console.print(f"file {s.filename}; created {s.created_at:%Y-%m-%d %H:%M:%S}; figures shown: "
+                  f"PSNR {figures.psnr}, params {figures.params}, runtime {figures.runtime} "
+                  f"(ratio {figures.runtime_ratio}) from run {s.current_run_id or '—'}")
+    history = Table(title="scoring runs")
+    for column in ("run", "#", "status", "requested by", "queued", "finished", "worker", "code", "data", "figures"):
+        history.add_column(column)
+    for run in s.runs or []:
+        mark = " (current)" if run.id == s.current_run_id else ""
+        figures_text = ", ".join(f"{k} {v}" for k, v in run.figures.items()) or (run.reason or "")
+        history.add_row(f"{run.id}{mark}", str(run.attempt), run.status, run.requested_by,
+                        f"{run.queued_at:%Y-%m-%d %H:%M:%S}",
+                        f"{run.finished_at:%H:%M:%S}" if run.finished_at else "—", run.worker or "—",
+                        run.code_version or "—", run.dataset_version or "—", figures_text)
+    console.print(history)
