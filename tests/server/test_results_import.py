@@ -1,0 +1,87 @@
+"""Importing the AIM 2019 report's entries into a fresh deployment reproduces Tables 1–3 through
+the real path: migrated database, shipped bundle, import service, leaderboard service."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from server.bundle import load_bundle, shipped_bundle_path
+from server.db import make_engine
+from server.migrate import upgrade_database
+from server.models import ScoringRun, Submission
+from server.services.competitions import create_competition, get_phase_by_path
+from server.services.errors import ServiceError
+from server.services.leaderboard import phase_leaderboard
+from server.services.results_import import import_results
+from tests.scoring.test_ranking import REPORT
+
+REPORT_CSV = Path(__file__).resolve().parents[1] / "data" / "aim2019_test_phase.csv"
+
+
+@pytest.fixture
+def session(tmp_path):
+    url = f"sqlite:///{tmp_path / 'import.db'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    with sessionmaker(engine, expire_on_commit=False)() as session:
+        create_competition(session, load_bundle(shipped_bundle_path()))
+        session.commit()
+        yield session
+    engine.dispose()
+
+
+def import_report(session):
+    phase = get_phase_by_path(session, "aim2019/test")
+    return phase, import_results(session, phase, REPORT_CSV.read_text(), REPORT_CSV.name)
+
+
+def test_imported_report_reproduces_tables_1_to_3(session):
+    phase, summary = import_report(session)
+    assert summary.rows == 26 and len(summary.teams_created) == 10
+    boards = {board.track.slug: [(row.entry.team, row.rank) for row in board.rows]
+              for board in phase_leaderboard(session, phase)}
+    assert set(boards) == set(REPORT)
+    for track, table in REPORT.items():
+        ranked = [row for row in table if row[1] is not None]
+        assert boards[track][: len(ranked)] == ranked, track
+        assert set(boards[track][len(ranked):]) == set(table[len(ranked):]), track
+    assert boards["runtime"] == REPORT["runtime"] and boards["psnr"] == REPORT["psnr"]
+
+
+def test_each_row_is_a_scored_imported_submission_with_its_history(session):
+    _phase, summary = import_report(session)
+    submissions = list(session.scalars(select(Submission)))
+    assert len(submissions) == 26 == len(summary.submissions)
+    assert {s.kind for s in submissions} == {"imported"} and {s.status for s in submissions} == {"scored"}
+    assert all(len(s.tracks) == 1 for s in submissions)
+    runs = list(session.scalars(select(ScoringRun)))
+    assert {r.requested_by for r in runs} == {"import"} and all(r.code_version for r in runs)
+    assert all(s.current_run_id == s.runs[0].id for s in submissions)
+
+
+def test_a_bad_row_imports_nothing_and_names_its_line(session):
+    phase = get_phase_by_path(session, "aim2019/test")
+    text = "team,track,psnr,params,runtime\na,params,28.8,900000,0.1\nb,speed,28.8,900000,0.1\n"
+    with pytest.raises(ServiceError, match="line 3: unknown track 'speed'"):
+        import_results(session, phase, text, "bad.csv")
+    assert session.scalar(select(Submission.id)) is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("team,track,psnr,params\n", "missing runtime"),
+    ("team,track,psnr,params,runtime,rank\n", "unknown: rank"),
+    ("team,track,psnr,params,runtime\n", "no rows"),
+    ("team,track,psnr,params,runtime\na,psnr,fast,1,0.1\n", "line 2, column psnr"),
+    ("team,track,psnr,params,runtime\na,psnr,28,1,0.1\na,psnr,29,1,0.1\n", "line 3: a second row"),
+])
+def test_malformed_csv_is_refused_with_a_reason(session, text, message):
+    with pytest.raises(ServiceError, match=message):
+        import_results(session, get_phase_by_path(session, "aim2019/test"), text, "bad.csv")
+
+
+def test_the_same_file_twice_is_refused(session):
+    import_report(session)
+    with pytest.raises(ServiceError, match="already imported"):
+        import_report(session)
