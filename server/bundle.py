@@ -30,6 +30,7 @@ class PhaseSpec(BaseModel):
     baseline_runtime: float | None = Field(default=None, gt=0)
     max_submissions_per_day: int | None = Field(default=None, gt=0)
     max_submissions_total: int | None = Field(default=None, gt=0)
+    failed_submissions_count: bool = True
 
 
 class TrackSpec(BaseModel):

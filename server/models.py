@@ -7,7 +7,8 @@ before a job is queued, and the queue only wakes workers.
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+                        false, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -51,6 +52,8 @@ class Phase(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     max_submissions_per_day: Mapped[int | None] = mapped_column(Integer)
     max_submissions_total: Mapped[int | None] = mapped_column(Integer)
+    # Codalab's "failed submissions count" switch; platform failures never count.
+    failed_submissions_count: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     image_count: Mapped[int] = mapped_column(Integer, default=0)
     dataset_version: Mapped[str | None] = mapped_column(String(64))
     competition: Mapped[Competition] = relationship(back_populates="phases")
@@ -112,6 +115,8 @@ class Submission(Base):
     extra_data: Mapped[bool | None] = mapped_column(Boolean)
     description: Mapped[str | None] = mapped_column(Text)
     current_run_id: Mapped[int | None] = mapped_column(Integer)
+    # set when the platform, not the team, made it fail: it gives the quota slot back
+    platform_failure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     phase: Mapped[Phase] = relationship()
     team: Mapped[Team] = relationship()
     runs: Mapped[list["ScoringRun"]] = relationship(back_populates="submission", order_by="ScoringRun.attempt")

@@ -41,7 +41,7 @@ def score_run(task: Task, run_id: int) -> str:
             return "failed"
         except Exception as err:  # a bug or an outage on our side: say so, keep the worker alive
             log.exception("run %s crashed", run_id)
-            fail_run(session, run, PLATFORM_FAILURE + type(err).__name__, traceback.format_exc(limit=5))
+            fail_run(session, run, PLATFORM_FAILURE + type(err).__name__, traceback.format_exc(limit=5), platform=True)
             return "failed"
         complete_run(session, run, outcome.figures, outcome.image_scores, outcome.self_reported, outcome.log)
         log.info("submission %s scored: %s", submission.public_id, outcome.figures)

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request, status
 from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
 from server.schemas import SubmissionAccepted, SubmissionOut
 from server.services import submissions as service
+from server.services.quotas import check_quota
 from server.services.storage import Storage
 from server.services.uploads import receive_upload
 
@@ -40,6 +41,8 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
                             settings: SettingsDep):
     """Accept a zip; it is scored by a worker. Poll the returned URL until `scored` or `failed`."""
     service.check_phase_accepts(phase)
+    check_quota(session, phase, team)
+    session.rollback()  # don't hold a read transaction open while the body streams in
     storage = Storage.from_settings(settings)
     public_id = service.new_public_id()
     upload_dir = storage.upload_dir(public_id)

@@ -37,7 +37,7 @@ def reap_stale_runs(session: Session, settings: Settings, enqueue) -> ReapReport
         ScoringRun.status == "running", ScoringRun.heartbeat_at < now - timedelta(seconds=settings.lease_seconds)))
     for run in list(stale):
         if run.deliveries >= settings.max_deliveries:
-            if fail_run(session, run, GAVE_UP.format(n=run.deliveries)):
+            if fail_run(session, run, GAVE_UP.format(n=run.deliveries), platform=True):
                 report.failed.append(run.id)
             continue
         taken = session.execute(

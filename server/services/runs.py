@@ -91,8 +91,11 @@ def complete_run(
     return True
 
 
-def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "") -> bool:
-    """``running → failed``. A submission with earlier scores keeps them (a failed rescore)."""
+def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "", platform: bool = False) -> bool:
+    """``running → failed``. A submission with earlier scores keeps them (a failed rescore).
+
+    ``platform``: our fault, not the team's — the submission does not use up a quota slot.
+    """
     done = session.execute(
         update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status.in_(("queued", "running")))
         .values(status="failed", finished_at=utcnow(), reason=reason, log=log)
@@ -103,6 +106,7 @@ def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "") -> b
     submission = run.submission
     if submission.current_run_id is None:
         submission.status, submission.reason, submission.finished_at = "failed", reason, utcnow()
+        submission.platform_failure = platform
     session.commit()
     return True
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from server.models import Phase, ScoringRun, Submission, Team
 from server.services.errors import Forbidden, NotFound, ServiceError
 from server.services.queue import enqueue_run
+from server.services.quotas import reserve_slot
 from server.services.uploads import ReceivedUpload
 
 
@@ -77,6 +78,7 @@ def record_submission(
     session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload, zip_path: Path
 ) -> Submission:
     kind = submission_kind(zip_path, upload.fields.get("kind"))
+    reserve_slot(session, phase, team)
     submission = Submission(
         public_id=public_id,
         phase=phase,

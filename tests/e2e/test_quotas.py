@@ -1,0 +1,46 @@
+"""Phase rules on the server: closed phases, per-day and total limits per team, what counts."""
+
+import sqlite3
+
+import pytest
+
+from tests.e2e.stack import zip_bytes
+
+PHASE = "aim2019/test"
+
+
+@pytest.fixture(scope="module")
+def quota_team(stack):
+    token = stack.cli("team", "create", "quota-team").stdout.strip().splitlines()[-1]
+    yield token
+    stack.cli("phase", "set-limits", PHASE, "--per-day", "0", "--total", "0")
+    stack.cli("phase", "open", PHASE)
+
+
+def test_daily_limit_answers_429_with_when_the_next_slot_opens(stack, quota_team):
+    stack.cli("phase", "set-limits", PHASE, "--per-day", "2", "--total", "0")
+    for _ in range(2):
+        assert stack.upload(stack.results_zip(), token=quota_team, phase=PHASE).status_code == 202
+    refused = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
+    assert refused.status_code == 429
+    assert "next slot opens at" in refused.json()["detail"]
+    assert 0 < int(refused.headers["retry-after"]) <= 24 * 3600
+    assert stack.upload(stack.results_zip(), phase=PHASE).status_code == 202, "other teams are not limited"
+
+
+def test_total_limit_answers_403_and_failed_ones_count_unless_the_phase_says_not(stack, quota_team):
+    stack.cli("phase", "set-limits", PHASE, "--per-day", "0", "--total", "3")
+    failed = stack.upload(zip_bytes({"notes.docx": b"x"}), token=quota_team, phase=PHASE)
+    assert stack.wait_scored(failed.json()["id"], token=quota_team)["status"] == "failed"
+    refused = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
+    assert refused.status_code == 403 and "all 3 submissions" in refused.json()["detail"]
+    with sqlite3.connect(stack.data_dir / "srchallenge.db") as db:
+        db.execute("UPDATE phases SET failed_submissions_count = 0 WHERE slug = 'test'")
+    assert stack.upload(stack.results_zip(), token=quota_team, phase=PHASE).status_code == 202
+
+
+def test_closed_phase_refuses_uploads(stack, quota_team):
+    stack.cli("phase", "close", PHASE)
+    response = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
+    assert response.status_code == 403 and "closed" in response.json()["detail"]
+    stack.cli("phase", "open", PHASE)
