@@ -40,7 +40,7 @@ def check_quota(session: Session, phase: Phase, team: Team, now: datetime | None
     if phase.max_submissions_per_day is not None:
         recent = sorted(session.scalars(counted_submissions(phase, team).where(Submission.created_at > now - DAY)))
         if len(recent) >= phase.max_submissions_per_day:
-            opens = _aware(recent[len(recent) - phase.max_submissions_per_day]) + DAY
+            opens = recent[len(recent) - phase.max_submissions_per_day] + DAY
             wait = max(int((opens - now).total_seconds()) + 1, 1)
             raise TooMany(f"your team has used its {phase.max_submissions_per_day} submissions of the last 24 h in "
                           f"{phase.path}; the next slot opens at {opens:%Y-%m-%d %H:%M:%S} UTC",
@@ -51,8 +51,3 @@ def reserve_slot(session: Session, phase: Phase, team: Team) -> None:
     """Lock the team's row for this transaction, then check: the insert that follows is the slot."""
     session.execute(update(Team).where(Team.id == team.id).values(disabled=Team.disabled))
     check_quota(session, phase, team)
-
-
-def _aware(stamp: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; they were written in UTC."""
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=utcnow().tzinfo)
