@@ -1,0 +1,197 @@
+"""Run one command in the sandbox (worker side): namespaces, limits, capped log, a reason for kills.
+
+The command runs under ``nsinit.py`` as PID 1 of new network, PID, mount, IPC and UTS namespaces
+(``unshare``), sees only an allowlisted filesystem, and runs as a uid of its own when the worker
+is root. When the worker is not root, a user namespace stands in for the user switch: the command
+runs as a capability-less root of that namespace, i.e. as the worker's own uid on the host, so a
+separate uid (and the per-uid process limit it gives) is lost; everything else still applies.
+See docs/security.md for the threat model.
+"""
+
+import glob
+import json
+import os
+import pwd
+import random
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+SANDBOX_UIDS = range(1_800_000_000, 1_800_000_000 + (1 << 20))
+"""Unassigned uids (no passwd entry needed), one drawn per run: concurrent jobs never share a uid,
+so RLIMIT_NPROC (counted per uid) and "no process of this uid is left" hold per job."""
+NSINIT = Path(__file__).with_name("nsinit.py")
+PYTHON = os.path.realpath(sys.executable)
+GiB = 1 << 30
+
+
+class SandboxUnavailable(RuntimeError):
+    """The platform could not sandbox the job (no namespaces, no user, a bad path): not the team's fault."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Per-stage limits. ``memory_bytes`` is address space (RLIMIT_AS): torch takes about
+    0.8 GiB of it, MSRResNet on a 510×339 DIV2K input about 8.5 GiB on CPU.
+    ``processes`` is RLIMIT_NPROC, counted per uid and including threads.
+    ``disk_bytes`` is the size of the only writable place, a tmpfs (so it is also RAM).
+    ``threads`` sets torch's CPU threads in the sandbox (None: one per core); on a shared or
+    loaded machine one thread gives steadier timings."""
+
+    memory_bytes: int = 16 * GiB
+    wall_seconds: float = 600.0
+    cpu_seconds: int = 1800
+    processes: int = 256
+    open_files: int = 256
+    file_size_bytes: int = 512 << 20
+    disk_bytes: int = 4 * GiB
+    log_bytes: int = 64 << 10
+    threads: int | None = None
+
+    def rlimits(self, address_space: bool = True) -> dict[str, object]:
+        """Soft CPU limit sends SIGXCPU (reported as such); the hard one, 5 s later, SIGKILL.
+
+        ``address_space=False`` for the GPU measurement stage: CUDA reserves tens of GiB of
+        virtual addresses, and that stage runs no team Python (its tensors live on the GPU).
+        """
+        return {
+            **({"RLIMIT_AS": self.memory_bytes} if address_space else {}),
+            "RLIMIT_CPU": [self.cpu_seconds, self.cpu_seconds + 5],
+            "RLIMIT_NPROC": self.processes,
+            "RLIMIT_NOFILE": self.open_files,
+            "RLIMIT_FSIZE": self.file_size_bytes,
+            "RLIMIT_CORE": 0,
+        }
+
+
+@dataclass(frozen=True)
+class SandboxRun:
+    """How a sandboxed command ended (nsinit's ``status.json``), its capped log and its results."""
+
+    status: dict
+    log: str
+    result_dir: Path
+    uid: int
+
+    def kill_reason(self, limits: SandboxLimits) -> str | None:
+        """Why the command was killed, for the team; None when it exited on its own."""
+        sig = self.status["signal"]
+        if self.status["timed_out"]:
+            return f"stopped after the wall-time limit of {limits.wall_seconds:g} s"
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.status["cpu_seconds"] >= limits.cpu_seconds):
+            return f"killed for exceeding the CPU-time limit of {limits.cpu_seconds} s"
+        if sig == signal.SIGXFSZ:
+            return f"killed for writing a file larger than the limit of {limits.file_size_bytes >> 20} MiB"
+        if sig is not None:
+            return (f"killed by signal {signal.Signals(sig).name} (a crash, or memory exhausted: "
+                    f"the limit is {limits.memory_bytes / GiB:g} GiB of address space)")
+        return None
+
+
+def sandbox_identity() -> tuple[int, int, bool]:
+    """(uid, gid, user_namespace): a fresh uid from ``SANDBOX_UIDS`` when root, else ns-root."""
+    if os.geteuid() != 0:
+        return 0, 0, True
+    while True:
+        uid = random.choice(SANDBOX_UIDS)
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid, uid, False
+
+
+def readonly_binds() -> list[str]:
+    """System directories and the Python installation, each at its own path; nothing else."""
+    system = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys",
+              "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"]
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return [p for p in system if os.path.lexists(p)] + sorted(prefixes)
+
+
+def check_hidden(paths: list[Path], binds: list[str]) -> None:
+    """Refuse to run if a secret path would be visible through one of the binds."""
+    for path in paths:
+        real = os.path.realpath(path)
+        for bind in binds:
+            bind_real = os.path.realpath(bind)
+            if real == bind_real or real.startswith(bind_real.rstrip("/") + "/"):
+                raise SandboxUnavailable(f"{path} lies under {bind}, which the sandbox can see")
+
+
+class _TailBuffer:
+    """Keeps the last ``cap`` bytes of a stream read on a thread, so a chatty child never blocks."""
+
+    def __init__(self, stream, cap: int) -> None:
+        self.cap, self.total, self.data = cap, 0, bytearray()
+        self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, stream) -> None:
+        while chunk := stream.read1(1 << 16):
+            self.total += len(chunk)
+            self.data += chunk
+            if len(self.data) > 2 * self.cap:
+                del self.data[: len(self.data) - self.cap]
+
+    def text(self) -> str:
+        self.thread.join(timeout=5)
+        kept = bytes(self.data[-self.cap:])
+        head = f"[... {self.total - len(kept)} earlier bytes of output dropped ...]\n" if self.total > len(kept) else ""
+        return head + kept.decode("utf-8", errors="replace")
+
+
+def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: SandboxLimits,
+                   *, hidden: list[Path], gpu: bool = False) -> SandboxRun:
+    """Run ``argv`` (paths as seen inside: inputs under /sandbox/in, cwd /sandbox/out).
+
+    ``input_dir`` is shown read-only; whatever the command leaves in /sandbox/out comes back in
+    ``job_dir/result``. ``hidden`` paths (HR images, database) must not be reachable through any
+    bind, or nothing runs. GPU device nodes are shown only when ``gpu``.
+    """
+    uid, gid, userns = sandbox_identity()
+    binds = readonly_binds()
+    check_hidden(hidden, binds)
+    job_dir.mkdir(mode=0o700, parents=True)
+    (job_dir / "root").mkdir(mode=0o700)
+    result_dir = job_dir / "result"
+    result_dir.mkdir(mode=0o700)
+    devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+    if gpu:
+        devices += sorted(glob.glob("/dev/nvidia*"))
+    config = {
+        "root": str(job_dir / "root"), "ro_binds": binds, "devices": devices,
+        "input_dir": str(input_dir), "result_dir": str(result_dir), "scratch_bytes": limits.disk_bytes,
+        "uid": uid, "gid": gid, "user_namespace": userns, "rlimits": limits.rlimits(address_space=not gpu), "wall_seconds": limits.wall_seconds,
+        "argv": [PYTHON if a == "python" else a for a in argv],
+        "env": {"PATH": "/usr/bin:/bin", "HOME": "/sandbox/out", "TMPDIR": "/sandbox/out/tmp",
+                "USER": "sandbox", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                **({} if gpu else {"CUDA_VISIBLE_DEVICES": ""}),
+                **({"OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads)}
+                   if limits.threads else {})},
+    }
+    config_path = job_dir / "nsinit.json"
+    config_path.write_text(json.dumps(config))
+    namespaces = ["--net", "--pid", "--fork", "--mount", "--ipc", "--uts", "--kill-child"]
+    if userns:
+        namespaces += ["--user", "--map-root-user"]
+    try:
+        proc = subprocess.Popen(["unshare", *namespaces, PYTHON, "-I", "-S", str(NSINIT), str(config_path)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True, env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"})
+    except OSError as exc:
+        raise SandboxUnavailable(f"cannot start unshare: {exc}") from exc
+    log = _TailBuffer(proc.stdout, limits.log_bytes)
+    try:
+        proc.wait(timeout=limits.wall_seconds + 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    text = log.text()
+    status_path = result_dir / "status.json"
+    if not status_path.is_file():
+        raise SandboxUnavailable(f"the sandbox did not start or did not finish (unshare exit {proc.returncode}):\n"
+                                 f"{text[-4000:]}")
+    return SandboxRun(json.loads(status_path.read_text()), text, result_dir, uid)

@@ -1,0 +1,210 @@
+"""PID 1 of a sandbox: builds the filesystem view, runs one command unprivileged, copies results out.
+
+Started by ``launcher.py`` as ``unshare --net --pid --mount --ipc --uts --fork [--user] python -I -S
+nsinit.py CONFIG``, so it is root (real, or of a fresh user namespace) inside new namespaces with
+private mount propagation. Standard library only, since it runs before anything is in place.
+
+Why each step:
+* The view is an allowlist: a fresh tmpfs root holding read-only binds of the system and Python
+  directories, ``/sandbox/in`` (read-only inputs) and ``/sandbox/out`` (a tmpfs whose size is the
+  disk limit). The HR images, the database and the repository are simply not there.
+* The command runs as the sandbox user (or, in a user namespace, as a capability-less root) with
+  ``no_new_privs``, an empty capability bounding set and rlimits, so it can neither leave the
+  chroot nor regain privileges.
+* Being PID 1, this process reaps every orphan and, when the command ends or overruns the wall
+  limit, SIGKILLs everything left in the PID namespace; nothing outlives the job.
+* Results travel out only through a directory descriptor opened before the chroot, and only
+  after every sandboxed process is dead, so nothing can race the copy; symlinks and special
+  files are skipped.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import stat
+import sys
+import time
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC = 32, 4096, 16384
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 38, 24, 28
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+SECBIT_NOROOT_LOCKED = 0x3  # uid 0 gains no capabilities at execve, and that cannot be undone
+_STATVFS_FLAGS = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+                  (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
+                  (os.ST_RELATIME, MS_RELATIME))
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
+                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
+
+
+def bind_readonly(source: str, target: str) -> None:
+    """Bind, then remount read-only keeping the source's nosuid/nodev/noexec/atime flags.
+
+    A user namespace may not clear flags the host set ("locked" flags), so they are carried over.
+    """
+    mount(source, target, None, MS_BIND | MS_REC)
+    kept = sum(ms for st, ms in _STATVFS_FLAGS if os.statvfs(target).f_flag & st)
+    mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+
+
+def place(root: str, host_path: str) -> str:
+    """Create ``host_path``'s twin under ``root``: a symlink stays a symlink, else an empty dir/file."""
+    target = root + host_path
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.islink(host_path):
+        os.symlink(os.readlink(host_path), target)
+    elif os.path.isdir(host_path):
+        os.makedirs(target, exist_ok=True)
+        return target
+    else:
+        open(target, "a").close()
+        return target
+    return ""
+
+
+def build_view(cfg: dict) -> None:
+    root = cfg["root"]
+    mount("tmpfs", root, "tmpfs", MS_NOSUID, "size=16m,mode=0755")
+    for path in cfg["ro_binds"] + cfg["devices"]:
+        if os.path.lexists(path) and (target := place(root, path)):
+            if path in cfg["devices"]:
+                mount(path, target, None, MS_BIND)
+            else:
+                bind_readonly(path, target)
+    os.makedirs(root + "/proc")
+    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.makedirs(root + "/sandbox/in")
+    bind_readonly(cfg["input_dir"], root + "/sandbox/in")
+    os.makedirs(root + "/sandbox/out")
+    uid, gid = cfg["uid"], cfg["gid"]
+    mount("tmpfs", root + "/sandbox/out", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={cfg['scratch_bytes']},mode=0700,uid={uid},gid={gid}")
+    os.mkdir(root + "/sandbox/out/tmp", 0o700)
+    os.chown(root + "/sandbox/out/tmp", uid, gid)
+    os.symlink("/sandbox/out/tmp", root + "/tmp")
+    os.makedirs(root + "/etc", exist_ok=True)
+    with open(root + "/etc/passwd", "w") as f:
+        f.write(f"root:x:0:0::/:/bin/false\nsandbox:x:{uid}:{gid}::/sandbox/out:/bin/false\n")
+    with open(root + "/etc/group", "w") as f:
+        f.write(f"root:x:0:\nsandbox:x:{gid}:\n")
+    mount("none", root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+
+
+def drop_privileges_and_exec(cfg: dict) -> None:
+    """In the forked child: limits, then no way back to privilege, then the command."""
+    for name, value in cfg["rlimits"].items():
+        soft, hard = value if isinstance(value, list) else (value, value)
+        ceiling = resource.getrlimit(getattr(resource, name))[1]  # only root may raise a hard limit
+        if ceiling != resource.RLIM_INFINITY:
+            soft, hard = min(soft, ceiling), min(hard, ceiling)
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+    _check(_libc.prctl(PR_SET_SECUREBITS, SECBIT_NOROOT_LOCKED, 0, 0, 0), "securebits")
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break
+    if not cfg["user_namespace"]:  # there, "root" is already the worker's own uid, and setgroups is denied
+        os.setgroups([])
+        os.setresgid(cfg["gid"], cfg["gid"], cfg["gid"])
+        os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    fd = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])
+
+
+def supervise(child: int, wall_seconds: float) -> dict:
+    """Reap everything; return how the command ended. Kill the rest when it ends or overruns."""
+    started, status, timed_out = time.monotonic(), None, False
+    while status is None:
+        pid, wstatus = os.waitpid(-1, os.WNOHANG)
+        if pid == child:
+            status = wstatus
+        elif pid == 0:
+            if time.monotonic() - started > wall_seconds:
+                timed_out = True
+                os.kill(child, signal.SIGKILL)
+            time.sleep(0.02)
+    wall = time.monotonic() - started
+    try:
+        os.kill(-1, signal.SIGKILL)  # from PID 1: every other process in this PID namespace
+    except ProcessLookupError:
+        pass
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            break
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "timed_out": timed_out,
+        "wall_seconds": wall,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "max_rss_bytes": usage.ru_maxrss * 1024,
+    }
+
+
+def copy_out(src_dir: str, dest_fd: int, depth: int = 0) -> None:
+    """Copy regular files and directories (not /tmp, no symlinks) to the host result directory."""
+    with os.scandir(src_dir) as entries:
+        for entry in entries:
+            if depth == 0 and entry.name == "tmp":
+                continue
+            if entry.is_dir(follow_symlinks=False) and depth < 3:
+                os.mkdir(entry.name, 0o700, dir_fd=dest_fd)
+                sub_fd = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=dest_fd)
+                try:
+                    copy_out(entry.path, sub_fd, depth + 1)
+                finally:
+                    os.close(sub_fd)
+            elif entry.is_file(follow_symlinks=False):
+                src = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+                dst = os.open(entry.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dest_fd)
+                try:
+                    if stat.S_ISREG(os.fstat(src).st_mode):
+                        while chunk := os.read(src, 1 << 20):
+                            os.write(dst, chunk)
+                finally:
+                    os.close(src)
+                    os.close(dst)
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        cfg = json.load(f)
+    build_view(cfg)
+    result_fd = os.open(cfg["result_dir"], os.O_RDONLY | os.O_DIRECTORY)
+    os.chroot(cfg["root"])
+    os.chdir("/sandbox/out")
+    sys.stdout.flush()
+    child = os.fork()
+    if child == 0:
+        try:
+            drop_privileges_and_exec(cfg)
+        except BaseException as exc:  # noqa: BLE001 - reported, then _exit(127) below
+            print(f"sandbox: cannot start the command: {exc!r}", flush=True)
+        finally:
+            os._exit(127)
+    status = supervise(child, cfg["wall_seconds"])
+    copy_out("/sandbox/out", result_fd)
+    fd = os.open("status.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, dir_fd=result_fd)
+    os.write(fd, json.dumps(status).encode())
+    os.close(fd)
+
+
+if __name__ == "__main__":
+    main()
