@@ -1,0 +1,233 @@
+"""A model as data: an exported ATen graph in plain JSON plus its tensors, and the checked interpreter that runs it.
+
+Why not ``torch.export.save``/``load``: ``load`` unpickles with ``weights_only=False`` and
+``pickle.loads``, turns the file's ``guards_code`` into Python that is ``exec``-ed, and fx
+code generation pastes names and placeholder targets from the file into Python source. A file
+written by a team's process would run the team's Python inside the measurement. So the format
+here holds only op names, literals and references (``to_program``), tensors travel as
+safetensors, and ``Program`` runs the graph node by node, calling only allowlisted ATen
+overloads, without generating or executing any source.
+
+Purity, so that nothing can be cached across images or trials: the only values that outlive a
+call are the weights, so (1) ``Program`` refuses a graph in which an op writes in place to a
+weight, to the input, or to anything aliasing them (from the ops' schemas), and (2)
+``weights_unchanged`` compares the weights with pristine copies, a check the measurement
+repeats after every pass in case an op aliases without saying so.
+Shared by stage 1 (writes) and stage 2 (checks and runs); both copies are made by the worker.
+"""
+
+import math
+import operator
+import re
+
+import torch
+
+_NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")  # identifiers, never dunders
+_PYTHON_OPS = {
+    "operator." + name: getattr(operator, name)
+    for name in ("getitem", "add", "sub", "mul", "floordiv", "truediv", "mod", "pow", "neg",
+                 "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "not_")
+}
+_PYTHON_OPS.update({"math.ceil": math.ceil, "math.floor": math.floor, "math.trunc": math.trunc,
+                    "math.sqrt": math.sqrt, "sym_max": max, "sym_min": min, "sym_float": float,
+                    "sym_int": int, "sym_not": operator.not_})
+_SYM_FUNCTIONS = {torch.sym_max: "sym_max", torch.sym_min: "sym_min", torch.sym_float: "sym_float",
+                  torch.sym_int: "sym_int", torch.sym_not: "sym_not"}
+_DENIED_OPS = {"aten::from_file", "aten::set_", "aten::resize_", "aten::resize_as_"}
+_UNANNOTATED_ALIASES = {"aten::_unsafe_view"}  # returns a view although its schema does not say so
+_ENUMS = {"dtype": torch.dtype, "layout": torch.layout, "memory_format": torch.memory_format}
+
+
+class ProgramError(Exception):
+    """The program cannot be accepted or run; the message is written for the team."""
+
+
+def _encode(value, index: dict) -> object:
+    if isinstance(value, torch.fx.Node):
+        return {"ref": index[value]}
+    if isinstance(value, (list, tuple)):
+        return {"list": [_encode(v, index) for v in value]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, torch.device):
+        return {"device": value.type}
+    for kind, cls in _ENUMS.items():
+        if isinstance(value, cls):
+            return {kind: str(value).removeprefix("torch.")}
+    raise ProgramError(f"the exported graph has an argument of type {type(value).__name__}, which cannot be run")
+
+
+def _op_name(target) -> str:
+    if isinstance(target, torch._ops.OpOverload):
+        return f"{target._schema.name}.{target._overloadname}"
+    if target in _SYM_FUNCTIONS:
+        return _SYM_FUNCTIONS[target]
+    name = f"{getattr(target, '__module__', '').lstrip('_')}.{getattr(target, '__name__', '')}"
+    if name in _PYTHON_OPS:
+        return name
+    raise ProgramError(f"the exported graph calls {target!r}; only ATen operators can be run "
+                       "(custom operators and Python callbacks are not supported)")
+
+
+def to_program(ep: "torch.export.ExportedProgram", names_by_key: dict) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(graph as JSON-able dict, tensors by name) from an exported program, checked by ``Program``.
+
+    ``names_by_key`` maps a tensor's memory (pointer, dtype, shape, strides) to its name and is
+    shared between programs exported from one model, so tied weights, and weights common to
+    several per-shape programs, are stored and counted once. Graphs with submodules (``no_grad``
+    or autocast regions) are inlined first by functionalizing them.
+    """
+    if any(node.op == "get_attr" for node in ep.graph.nodes):
+        ep = ep.run_decompositions({})
+    sig = ep.graph_signature
+    if any(spec.kind.name != "USER_OUTPUT" for spec in sig.output_specs):
+        raise ProgramError("the model writes to its own buffers or input during forward(); "
+                           "a scored model must be a pure function of its input")
+    kinds = {spec.arg.name: spec for spec in sig.input_specs}
+    index, nodes, inputs, tensors = {}, [], [], {}
+    for node in ep.graph.nodes:
+        if node.op == "placeholder":
+            spec = kinds[node.name]
+            if spec.kind.name == "USER_INPUT":
+                inputs.append({"kind": "input"})
+            else:
+                value = ep.state_dict.get(spec.target, ep.constants.get(spec.target))
+                if not isinstance(value, torch.Tensor):
+                    raise ProgramError(f"{spec.target} is not a tensor; custom objects are not supported")
+                key = (value.data_ptr(), value.dtype, tuple(value.shape), tuple(value.stride()))
+                name = names_by_key.setdefault(key, f"t{len(names_by_key)}")
+                tensors[name] = value
+                inputs.append({"kind": spec.kind.name.lower(), "tensor": name})
+            index[node] = len(index)
+        elif node.op == "call_function":
+            nodes.append({"op": _op_name(node.target),
+                          "args": _encode(list(node.args), index),
+                          "kwargs": {k: _encode(v, index) for k, v in node.kwargs.items()}})
+            index[node] = len(index)
+        elif node.op == "output":
+            outputs = node.args[0]
+            if len(outputs) != 1:
+                raise ProgramError(f"forward() returns {len(outputs)} values; it must return one tensor")
+            output = index[outputs[0]]
+        else:
+            raise ProgramError(f"the exported graph has a {node.op} node, which cannot be run")
+    graph = {"inputs": inputs, "nodes": nodes, "output": output}
+    Program(graph, {name: t.to("meta") for name, t in tensors.items()}, torch.device("meta"))
+    return graph, tensors
+
+
+def _resolve(name: str):
+    if name in _PYTHON_OPS:
+        return _PYTHON_OPS[name]
+    qualified, _, overload = name.rpartition(".")
+    namespace, _, op = qualified.partition("::")
+    if namespace != "aten" or not _NAME.match(op) or not _NAME.match(overload) or qualified in _DENIED_OPS:
+        raise ProgramError(f"operator {name!r} is not allowed")
+    target = getattr(getattr(torch.ops.aten, op, None), overload, None)
+    if not isinstance(target, torch._ops.OpOverload):
+        raise ProgramError(f"operator {name!r} does not exist in this PyTorch")
+    return target
+
+
+def _refs(template) -> set[int]:
+    if isinstance(template, _Ref):
+        return {int(template)}
+    if isinstance(template, list):
+        return set().union(*map(_refs, template)) if template else set()
+    return set()
+
+
+def _check_writes(fn, args: list, kwargs: dict, protected: set[int], index: int) -> bool:
+    """Refuse in-place writes to protected values; True if the result aliases a protected value."""
+    if not isinstance(fn, torch._ops.OpOverload):
+        return fn is operator.getitem and bool(_refs(args) & protected)
+    schema = fn._schema
+    bound = {**dict(zip((a.name for a in schema.arguments), args)), **kwargs}
+    for arg in schema.arguments:
+        if arg.alias_info is not None and arg.alias_info.is_write and _refs(bound.get(arg.name)) & protected:
+            raise ProgramError(f"operator {schema.name} (step {index}) writes in place to the model's weights or "
+                               "input; a scored model must be a pure function of its input")
+    aliases = schema.name in _UNANNOTATED_ALIASES or any(r.alias_info is not None for r in schema.returns)
+    return aliases and bool(_refs(list(bound.values())) & protected)
+
+
+class Program:
+    """A checked, runnable graph on ``device`` (devices named in the graph are replaced by it)."""
+
+    def __init__(self, graph: dict, tensors: dict[str, torch.Tensor], device: torch.device) -> None:
+        self.device = device
+        self.param_names = sorted({i["tensor"] for i in graph["inputs"] if i["kind"] == "parameter"})
+        self.buffer_names = sorted({i["tensor"] for i in graph["inputs"] if i["kind"] != "input"}
+                                   - set(self.param_names))
+        if missing := set(self.param_names + self.buffer_names) - set(tensors):
+            raise ProgramError(f"the program refers to tensors that are not in its weights: {sorted(missing)[:5]}")
+        self.pristine = {name: tensors[name] for name in self.param_names + self.buffer_names}
+        self.tensors = {name: t.detach().to(device, copy=True).contiguous() for name, t in self.pristine.items()}
+        self.inputs = [None if i["kind"] == "input" else self.tensors[i["tensor"]] for i in graph["inputs"]]
+        if self.inputs.count(None) != 1:
+            raise ProgramError("forward() must take exactly one tensor argument")
+        self.float_literals = 0
+        protected = set(range(len(self.inputs)))
+        self.steps = []
+        for node in graph["nodes"]:
+            index = len(self.inputs) + len(self.steps)
+            fn = _resolve(node["op"])
+            args = self._decode(node["args"], index)
+            kwargs = {k: self._decode(v, index) for k, v in node["kwargs"].items()}
+            if not isinstance(args, list):
+                raise ProgramError("the program's arguments must be lists")
+            if _check_writes(fn, args, kwargs, protected, index):
+                protected.add(index)
+            self.steps.append((fn, args, kwargs))
+        if not 0 <= graph["output"] < len(self.inputs) + len(self.steps):
+            raise ProgramError("the program's output refers to nothing")
+        self.output = graph["output"]
+
+    def _decode(self, value, defined: int):
+        """JSON to call arguments; a reference becomes a ``_Ref`` that must point to an earlier value.
+
+        Float literals are counted: numbers written into the graph are numbers the model carries.
+        """
+        if isinstance(value, dict):
+            (kind, inner), = value.items()
+            if kind == "ref":
+                if not (type(inner) is int and 0 <= inner < defined):
+                    raise ProgramError("the program refers to a value before it is computed")
+                return _Ref(inner)
+            if kind == "list":
+                return [self._decode(v, defined) for v in inner]
+            if kind == "device":
+                return self.device
+            enum = getattr(torch, inner, None) if kind in _ENUMS and _NAME.match(str(inner)) else None
+            if not isinstance(enum, _ENUMS.get(kind, ())):
+                raise ProgramError(f"unknown {kind} {inner!r} in the program")
+            return enum
+        if isinstance(value, float):
+            self.float_literals += 1
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise ProgramError(f"unexpected value {value!r} in the program")
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        values = [x if v is None else v for v in self.inputs]
+        for fn, args, kwargs in self.steps:
+            values.append(fn(*_fill(args, values), **{k: _fill(v, values) for k, v in kwargs.items()}))
+        return values[self.output]
+
+    def weights_unchanged(self) -> bool:
+        """Every weight still equals the file's, bit for bit (NaN-safe: bytes are compared)."""
+        def as_bytes(t: torch.Tensor) -> torch.Tensor:
+            return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+        return all(torch.equal(as_bytes(self.tensors[n]), as_bytes(t)) for n, t in self.pristine.items())
+
+
+class _Ref(int):
+    """Index of an earlier value in the interpreter's value list."""
+
+
+def _fill(template, values):
+    if isinstance(template, _Ref):
+        return values[template]
+    if isinstance(template, list):
+        return [_fill(t, values) for t in template]
+    return template
