@@ -1,0 +1,350 @@
+"""Code submissions: measured fairly, and contained when hostile or broken (docs/security.md maps threats to tests).
+
+The first tests check the program format and interpreter in-process; the rest run whole
+submissions through both sandbox stages with tight limits (slow: seconds each, still CI).
+"""
+
+import json
+import pickle
+import socket
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+from torch.utils.flop_counter import FlopCounterMode
+
+import scoring.msrresnet
+from scoring.msrresnet import MSRResNet
+from scoring.psnr import mean_psnr, psnr
+from tests.worker.conftest import KEYS, TINY_MODEL, require_sandbox
+from worker.code_eval import CodeRunError, evaluate_code_submission
+from worker.sandbox.launcher import SandboxLimits
+from worker.sandbox.program import Program, ProgramError, to_program
+
+MSRRESNET_SOURCE = Path(scoring.msrresnet.__file__).read_text()
+CPU = torch.device("cpu")
+
+
+def export(model: torch.nn.Module) -> tuple[dict, dict]:
+    auto = torch.export.Dim.AUTO
+    ep = torch.export.export(model.eval(), (torch.rand(1, 3, 8, 6),), dynamic_shapes=({2: auto, 3: auto},))
+    graph, tensors = to_program(ep, {})
+    return json.loads(json.dumps(graph)), tensors
+
+
+# ---- the program format: data only, checked, pure ---------------------------------------------
+
+def test_program_runs_msrresnet_like_eager_on_any_size():
+    model = MSRResNet()
+    graph, tensors = export(model)
+    program = Program(graph, tensors, CPU)
+    x = torch.rand(1, 3, 11, 7)
+    with torch.inference_mode():
+        assert torch.allclose(program(x), model(x), atol=1e-5)
+    assert sum(tensors[n].numel() for n in program.param_names) == 1_517_571
+
+
+@pytest.fixture(scope="module")
+def small_program() -> tuple[dict, dict]:
+    return export(MSRResNet(nb=1))
+
+
+@pytest.mark.parametrize("op", ["torch.load", "builtins.eval", "os.system", "aten::from_file.default",
+                                "aten::__class__.default", "aten::set_.source_Tensor", "prims::add.default",
+                                "mylib::op.default", "aten::add_.Tensor", "aten::copy_.default"])
+def test_program_refuses_code_file_access_and_writes_to_its_input(op, small_program):
+    graph, tensors = json.loads(json.dumps(small_program[0])), small_program[1]
+    graph["nodes"][0]["op"] = op
+    with pytest.raises(ProgramError):
+        Program(graph, tensors, CPU)
+
+
+def test_program_refuses_references_to_later_values(small_program):
+    graph, tensors = json.loads(json.dumps(small_program[0])), small_program[1]
+    graph["nodes"][0]["args"] = {"list": [{"ref": len(graph["inputs"]) + 5}]}
+    with pytest.raises(ProgramError, match="before it is computed"):
+        Program(graph, tensors, CPU)
+
+
+def test_writes_to_weights_are_refused_even_through_views(small_program):
+    graph, tensors = json.loads(json.dumps(small_program[0])), small_program[1]
+    weight = next(i for i, spec in enumerate(graph["inputs"]) if spec["kind"] == "parameter")
+    view = len(graph["inputs"]) + len(graph["nodes"])
+    graph["nodes"] += [{"op": "aten::_unsafe_view.default", "args": {"list": [{"ref": weight}, {"list": [-1]}]},
+                        "kwargs": {}},
+                       {"op": "aten::mul_.Scalar", "args": {"list": [{"ref": view}, 2.0]}, "kwargs": {}}]
+    with pytest.raises(ProgramError, match="writes in place to the model's weights"):
+        Program(graph, tensors, CPU)
+
+
+def test_in_place_ops_on_intermediate_values_are_fine_and_weights_are_watched(small_program):
+    program = Program(*small_program, CPU)
+    assert any(fn._schema.name == "aten::leaky_relu_" for fn, _, _ in program.steps)  # as MSRResNet writes it
+    with torch.inference_mode():
+        program(torch.rand(1, 3, 5, 5))
+    assert program.weights_unchanged()
+    next(iter(program.tensors.values())).view(-1)[0] += 1
+    assert not program.weights_unchanged()
+
+
+def test_models_that_write_to_their_buffers_are_refused():
+    class Counter(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("calls", torch.zeros(1))
+
+        def forward(self, x):
+            self.calls += 1
+            return x * self.calls
+
+    with pytest.raises(ProgramError, match="pure function"):
+        export(Counter())
+
+
+# ---- whole submissions -------------------------------------------------------------------------
+
+def evaluate(code_dir, dataset, limits, work_dir, keys=KEYS):
+    require_sandbox()
+    lr_dir, hr_dir = dataset
+    return evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, work_dir)
+
+
+def failure(code_dir, dataset, limits, work_dir) -> CodeRunError:
+    with pytest.raises(CodeRunError) as info:
+        evaluate(code_dir, dataset, limits, work_dir)
+    return info.value
+
+
+@pytest.fixture(scope="module")
+def msrresnet_run(dataset, tmp_path_factory):
+    """MSRResNet submitted as code with fixed weights: (evaluation, work dir, weights)."""
+    root = tmp_path_factory.mktemp("msrresnet")
+    code_dir = root / "submission"
+    code_dir.mkdir()
+    (code_dir / "model.py").write_text(MSRRESNET_SOURCE + "\n\ndef build_model():\n    return MSRResNet()\n")
+    torch.manual_seed(1)
+    weights = MSRResNet().state_dict()
+    save_file(weights, code_dir / "model.safetensors")
+    (code_dir / "submission.yaml").write_text("data_range: 1.0\ndescription: baseline\nextra_data: no\n")
+    limits = SandboxLimits(memory_bytes=4 << 30, wall_seconds=120, cpu_seconds=120, processes=64,
+                           disk_bytes=64 << 20, threads=1)
+    return evaluate(code_dir, dataset, limits, root / "work"), root / "work", weights
+
+
+@pytest.mark.slow
+def test_msrresnet_submission_counts_the_reported_parameters(msrresnet_run):
+    evaluation, _, _ = msrresnet_run
+    assert evaluation.params == 1_517_571
+    assert evaluation.buffers == 0
+    with FlopCounterMode(display=False) as counter:
+        MSRResNet().to("meta")(torch.zeros(1, 3, 256, 256, device="meta"))
+    assert evaluation.flops == counter.get_total_flops()
+    assert evaluation.metadata["description"] == "baseline"
+    assert set(evaluation.file_hashes) == {"model.py", "model.safetensors", "submission.yaml"}
+
+
+@pytest.mark.slow
+def test_msrresnet_submission_runs_as_fast_as_the_baseline(msrresnet_run):
+    evaluation, _, _ = msrresnet_run
+    assert len(evaluation.runtime.trials) == len(evaluation.baseline_runtime.trials) == 3
+    assert evaluation.runtime.device == evaluation.baseline_runtime.device
+    assert 0.7 < evaluation.runtime_ratio < 1.4, f"{evaluation.runtime} vs {evaluation.baseline_runtime}"
+    env = evaluation.environment
+    assert env["device_type"] == "cpu" and env["cpu_threads"] == 1 and env["cudnn_benchmark"] is False
+
+
+@pytest.mark.slow
+def test_msrresnet_submission_psnr_is_the_psnr_of_its_outputs(msrresnet_run, dataset):
+    evaluation, work_dir, weights = msrresnet_run
+    lr_dir, hr_dir = dataset
+    stored = {k: np.load(work_dir / "stage2" / "job" / "result" / "sr" / f"{k}.npy") for k in KEYS}
+    hr = {k: np.load(hr_dir / f"{k}.npy") for k in KEYS}
+    assert evaluation.psnr == mean_psnr([psnr(stored[k], hr[k]) for k in KEYS])
+    assert evaluation.image_psnr == {k: psnr(stored[k], hr[k]) for k in KEYS}
+    model = MSRResNet().eval()
+    model.load_state_dict(weights)
+    direct = []
+    with torch.inference_mode():
+        for key in KEYS:
+            lr = torch.from_numpy(np.array(Image.open(lr_dir / f"{key}x4.png"))).permute(2, 0, 1)[None] / 255
+            sr = (model(lr).clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
+            direct.append(psnr(sr, hr[key]))
+    assert evaluation.psnr == pytest.approx(mean_psnr(direct), abs=0.01)
+
+
+# ---- hostile submissions: contained, with a reason -----------------------------------------------
+
+@pytest.mark.slow
+def test_cannot_read_the_hr_images(make_submission, dataset, limits, tmp_path):
+    hr_file = dataset[1] / f"{KEYS[0]}.npy"
+    paths = [str(hr_file), f"/proc/1/root{hr_file}", f"/proc/self/root{hr_file}", f"/../../..{hr_file}"]
+    code = make_submission(f"""
+        leaked = []
+        for path in {paths!r}:
+            try:
+                open(path, "rb").read(1)
+                leaked.append(path)
+            except OSError:
+                pass
+        raise RuntimeError(f"leaked: {{leaked}}" if leaked else "nothing readable")
+    """)
+    assert "nothing readable" in str(failure(code, dataset, limits, tmp_path / "work"))
+
+
+@pytest.mark.slow
+def test_has_no_network(make_submission, dataset, limits, tmp_path):
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    code = make_submission(f"""
+        import socket
+        reached = []
+        for address in [("127.0.0.1", {port}), ("1.1.1.1", 80), ("8.8.8.8", 53)]:
+            try:
+                socket.create_connection(address, timeout=2).close()
+                reached.append(address)
+            except OSError:
+                pass
+        raise RuntimeError(f"reached: {{reached}}" if reached else "no network")
+    """)
+    try:
+        assert "no network" in str(failure(code, dataset, limits, tmp_path / "work"))
+    finally:
+        server.close()
+
+
+@pytest.mark.slow
+def test_user_namespace_fallback_still_hides_hr_and_network(make_submission, dataset, limits, tmp_path,
+                                                           monkeypatch):
+    """What a worker that is not root gets: no uid switch, the same view, no capabilities."""
+    monkeypatch.setattr("worker.sandbox.launcher.sandbox_identity", lambda: (0, 0, True))
+    hr_file = dataset[1] / f"{KEYS[0]}.npy"
+    code = make_submission(f"""
+        import os, socket
+        for attempt in (lambda: open({str(hr_file)!r}, "rb"), lambda: socket.create_connection(("1.1.1.1", 80), 2),
+                        lambda: os.chroot("/sandbox/out")):
+            try:
+                attempt()
+                raise RuntimeError("escaped")
+            except OSError:
+                pass
+        raise RuntimeError("contained")
+    """)
+    limits = SandboxLimits(**{**limits.__dict__, "processes": 1 << 20})  # counted with the worker's own uid
+    assert "contained" in str(failure(code, dataset, limits, tmp_path / "work"))
+
+
+FORK_BOMB = """
+    import os, time
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            time.sleep(0.01)
+"""
+HOSTILE = {
+    "fork bomb": (FORK_BOMB, {"wall_seconds": 12}, "wall-time limit of 12 s"),
+    "sleeps forever": ("import time\ntime.sleep(10 ** 6)", {"wall_seconds": 8}, "wall-time limit of 8 s"),
+    "busy loop": ("while True:\n    pass", {"cpu_seconds": 4}, "CPU-time limit of 4 s"),
+    "allocates": ("block = bytearray(8 << 30)", {}, "ran out of memory"),
+    "one huge file": ("f = open('/sandbox/out/big', 'wb')\nwhile True:\n    f.write(bytes(1 << 20))",
+                      {}, "file larger than the limit of 16 MiB"),
+    "fills the disk": ("for i in range(10 ** 6):\n    open(f'/tmp/f{i}', 'wb').write(bytes(8 << 20))",
+                       {}, "ran out of disk space"),
+    "opens files": ("files = [open('/sandbox/in/job.json') for _ in range(10 ** 4)]", {}, "Too many open files"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("behaviour", list(HOSTILE))
+def test_limits_stop_hostile_code_with_a_reason(behaviour, make_submission, dataset, limits, tmp_path):
+    code_py, overrides, reason = HOSTILE[behaviour]
+    limits = SandboxLimits(**{**limits.__dict__, **overrides})
+    assert reason in str(failure(make_submission(code_py), dataset, limits, tmp_path / "work"))
+
+
+@pytest.mark.slow
+def test_patching_the_clock_does_not_change_the_runtime(make_submission, dataset, limits, tmp_path):
+    code = make_submission(textwrap.dedent("""
+        import time, torch
+        time.perf_counter = lambda: 0.0
+        torch.cuda.synchronize = lambda *a, **k: None
+    """) + TINY_MODEL)
+    evaluation = evaluate(code, dataset, limits, tmp_path / "work")
+    assert evaluation.runtime.best > 1e-5
+    assert 0 < evaluation.runtime_ratio < 1  # one convolution is faster than MSRResNet, not free
+
+
+@pytest.mark.slow
+def test_outputs_cannot_be_cached_across_images(make_submission, dataset, limits, tmp_path):
+    code = make_submission(TINY_MODEL.replace("        return self.up(self.conv(x))", """
+        cache = self.__dict__.setdefault("cache", {})
+        if tuple(x.shape) not in cache:
+            cache[tuple(x.shape)] = self.up(self.conv(x))
+        return cache[tuple(x.shape)]"""))
+    evaluation = evaluate(code, dataset, limits, tmp_path / "work")
+    outputs = tmp_path / "work" / "stage2" / "job" / "result" / "sr"
+    first, second = np.load(outputs / f"{KEYS[0]}.npy"), np.load(outputs / f"{KEYS[1]}.npy")
+    assert not np.array_equal(first, second)  # every image computed, though all are 32×32
+    assert evaluation.params == 3 * 48 * 9 + 48
+
+
+@pytest.mark.slow
+def test_pickle_that_runs_code_is_refused(make_submission, dataset, limits, tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (exec, ("open('/sandbox/out/pwned', 'w').write('x')",))
+
+    code = make_submission(files={"model.pth": pickle.dumps({"conv.weight": Payload()})})
+    error = failure(code, dataset, limits, tmp_path / "work")
+    assert "weights_only" in str(error)
+    assert not (tmp_path / "work" / "stage1" / "job" / "result" / "pwned").exists()
+
+
+@pytest.mark.slow
+def test_megabytes_of_output_are_capped(make_submission, dataset, limits, tmp_path):
+    code = make_submission("print('spam ' * 200, flush=True)\nfor _ in range(5000):\n    print('x' * 1000)\n"
+                           + TINY_MODEL)
+    evaluation = evaluate(code, dataset, limits, tmp_path / "work")
+    assert len(evaluation.log) <= limits.log_bytes + 100
+    assert "earlier" in evaluation.log and "dropped" in evaluation.log
+
+
+# ---- broken submissions: a reason the team can act on ----------------------------------------------
+
+BROKEN = {
+    "no model.py": (None, "no model.py"),
+    "no build_model": ("import torch\n", "does not define build_model()"),
+    "import error": ("import torch\n\ndef helper():\n    return 1 / 0\n\nhelper()\n", "ZeroDivisionError"),
+    "wrong output shape": (TINY_MODEL.replace("PixelShuffle(4)", "PixelShuffle(2)").replace("48", "12"),
+                           "output for 0000 is 1×3×64×64, expected 1×3×128×128"),
+    "nan output": (TINY_MODEL.replace("return self.up(self.conv(x))", "return self.up(self.conv(x)) * float('nan')"),
+                   "NaN or infinite"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_submissions_fail_with_a_reason(case, make_submission, dataset, limits, tmp_path):
+    model_py, reason = BROKEN[case]
+    error = failure(make_submission(model_py), dataset, limits, tmp_path / "work")
+    assert reason in str(error)
+    if case == "import error":
+        assert 'model.py", line 4, in helper' in str(error)
+
+
+@pytest.mark.slow
+def test_weights_that_do_not_fit_are_listed(make_submission, dataset, limits, tmp_path):
+    code = make_submission()
+    save_file({"conv.weight": torch.zeros(48, 3, 3, 3), "extra": torch.zeros(1)}, code / "model.safetensors")
+    error = str(failure(code, dataset, limits, tmp_path / "work"))
+    assert "missing keys ['conv.bias']" in error and "unexpected keys ['extra']" in error
+
+
+@pytest.mark.slow
+def test_a_normal_submission_still_works_after_hostile_ones(make_submission, dataset, limits, tmp_path):
+    evaluation = evaluate(make_submission(), dataset, limits, tmp_path / "work")
+    assert evaluation.params == 3 * 48 * 9 + 48 and len(evaluation.image_psnr) == len(KEYS)

@@ -1,0 +1,239 @@
+"""Re-running a team's model: build and export it in the sandbox, measure it, score its outputs.
+
+The one entry point is ``evaluate_code_submission``. It runs in the worker (trusted; as root, so
+the sandbox can switch to its own user) and never imports the team's code:
+
+1. stage 1, untrusted (``sandbox/export_runner.py``): a copy of the submission files only; imports
+   model.py, loads the weights, exports the model as a plain-data program;
+2. stage 2, trusted code on untrusted data (``sandbox/measure_runner.py``): the program, its
+   weights and the LR images; counts, times against MSRResNet and writes SR images;
+3. here: PSNR of those SR images against the HR images, which neither stage can see.
+
+Team-caused failures raise ``CodeRunError`` (a ``SubmissionError``: ``str(err)`` is the reason,
+``err.log`` the capped log); ``SandboxUnavailable`` and other exceptions are the platform's.
+No Celery, database or web code here; see docs/security.md for the threat model.
+"""
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from scoring.errors import SubmissionError
+from scoring.psnr import ImagePSNR, mean_psnr, psnr
+from scoring.timing import Measurement, runtime_ratio
+from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, run_in_sandbox
+
+SANDBOX_DIR = Path(__file__).with_name("sandbox")
+SCORING_DIR = Path(__file__).parent.parent / "scoring"
+FLOPS_SHAPE = (256, 256)
+"""FLOPs are counted on a 1×3×256×256 input, as in the NTIRE efficient-SR challenges."""
+STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py"]
+STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py",
+                SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py"]
+PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
+RESULT_BYTES = 1 << 20
+YAML_BYTES = 64 << 10
+PYTHON = ["python", "-E", "-s", "-B"]  # not -I: the runner's directory must be on sys.path
+
+
+class CodeRunError(SubmissionError):
+    """A team-caused failure of a code submission; ``log`` is the capped output of the sandbox."""
+
+    def __init__(self, reason: str, log: str) -> None:
+        super().__init__(reason)
+        self.log = log
+
+
+@dataclass(frozen=True)
+class CodeEvaluation:
+    """Everything measured for one code submission.
+
+    ``buffers`` counts the numbers in buffers and constant tensors, ``float_literals`` the
+    floating-point numbers written into the graph (MSRResNet has 22: slopes, scale factors):
+    a model could carry weights in either instead of parameters. ``runtime``/``baseline_runtime`` are seconds per image
+    on the same device, trials interleaved; ``runtime_ratio`` = best / best. ``flops`` is for one
+    1×3×256×256 input. ``peak_memory_bytes``: peak CUDA allocation on GPU, peak RSS of the
+    measuring process on CPU, both before the baseline is loaded. ``metadata`` is the team's
+    submission.yaml (self-reported, unverified).
+    """
+
+    params: int
+    buffers: int
+    float_literals: int
+    runtime: Measurement
+    baseline_runtime: Measurement
+    runtime_ratio: float
+    psnr: float
+    image_psnr: dict[str, ImagePSNR]
+    flops: int
+    peak_memory_bytes: int
+    environment: dict
+    file_hashes: dict[str, str]
+    data_range: float
+    metadata: dict
+    export: str
+    log: str
+
+
+def read_metadata(code_dir: Path) -> dict:
+    """submission.yaml, checked: ``data_range`` is 1 or 255 (default 1)."""
+    path = code_dir / "submission.yaml"
+    if not path.is_file():
+        return {"data_range": 1.0}
+    if path.stat().st_size > YAML_BYTES:
+        raise SubmissionError(f"submission.yaml is larger than {YAML_BYTES >> 10} KiB")
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SubmissionError(f"submission.yaml is not valid YAML: {exc}") from None
+    if not isinstance(meta, dict):
+        raise SubmissionError("submission.yaml must be a mapping (key: value lines)")
+    data_range = meta.get("data_range", 1.0)
+    if isinstance(data_range, bool) or data_range not in (1, 255):
+        raise SubmissionError(f"submission.yaml: data_range must be 1.0 or 255, not {data_range!r}")
+    return {**meta, "data_range": float(data_range)}
+
+
+def hash_files(code_dir: Path) -> dict[str, str]:
+    """sha256 of every submitted file, by relative path; links and special files are refused."""
+    hashes = {}
+    for path in sorted(code_dir.rglob("*")):
+        name = path.relative_to(code_dir).as_posix()
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            raise SubmissionError(f"{name} is not a regular file or folder")
+        if path.is_file():
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+            hashes[name] = digest.hexdigest()
+    return hashes
+
+
+def _readable_copy(src: Path, dest: Path) -> None:
+    """Copy for the sandbox user: root-owned, world-readable, nothing writable or executable."""
+    if src.is_dir():
+        dest.mkdir(mode=0o755)
+        dest.chmod(0o755)
+        for child in src.iterdir():
+            _readable_copy(child, dest / child.name)
+    else:
+        shutil.copyfile(src, dest)
+        dest.chmod(0o644)
+
+
+def _input_dir(stage_dir: Path, job: dict, files: list[Path]) -> Path:
+    input_dir = stage_dir / "in"
+    input_dir.mkdir(mode=0o755, parents=True)
+    input_dir.chmod(0o755)
+    for src in files:
+        _readable_copy(src, input_dir / src.name)
+    (input_dir / "job.json").write_text(json.dumps(job))
+    (input_dir / "job.json").chmod(0o644)
+    return input_dir
+
+
+def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
+    """The stage's result.json, or a team-facing reason why there is none."""
+    reason = run.kill_reason(limits)
+    if reason:
+        raise CodeRunError(f"the model was {reason} while {doing}", run.log)
+    path = run.result_dir / "result.json"
+    if not path.is_file() or path.stat().st_size > RESULT_BYTES:
+        raise CodeRunError(f"the sandbox ended without a result while {doing} "
+                           f"(exit code {run.status['exit_code']}); see the log", run.log)
+    try:
+        result = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log) from None
+    if not isinstance(result, dict):
+        raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log)
+    if "error" in result:
+        raise CodeRunError(str(result["error"]), run.log)
+    return result
+
+
+def _join_logs(stage1: str, stage2: str, cap: int) -> str:
+    text = f"== building and exporting the model ==\n{stage1}\n== measuring ==\n{stage2}"
+    return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
+
+
+def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime_keys: list[str] | None,
+                             scoring_keys: list[str], limits: SandboxLimits, work_dir: Path,
+                             *, hidden: tuple[Path, ...] = ()) -> CodeEvaluation:
+    """Build, export, measure and score the model in ``code_dir``.
+
+    ``lr_dir`` holds ``<key>x4.png`` inputs, ``hr_dir`` the hidden ``<key>.npy`` (uint8 H×W×3),
+    read only here. ``runtime_keys`` (default: ``scoring_keys``) are timed, ``scoring_keys``
+    scored for PSNR. ``work_dir`` must not exist yet; it is left in place for the caller to
+    remove. ``hidden`` names more paths (database, data dir) that the sandbox must not be able
+    to reach; the call refuses to run if any could be.
+    """
+    runtime_keys = list(runtime_keys or scoring_keys)
+    metadata = read_metadata(code_dir)
+    data_range = metadata["data_range"]
+    file_hashes = hash_files(code_dir)
+    secrets = [hr_dir, *hidden]
+    work_dir.mkdir(mode=0o700, parents=True)
+    lr = {key: np.asarray(Image.open(lr_dir / f"{key}x4.png").convert("RGB"))
+          for key in dict.fromkeys(runtime_keys + scoring_keys)}
+    shapes = list(dict.fromkeys([img.shape[:2] for img in lr.values()] + [FLOPS_SHAPE]))
+    limit_info = {"memory_gib": limits.memory_bytes / GiB, "disk_mib": limits.disk_bytes >> 20,
+                  "file_mib": limits.file_size_bytes >> 20}
+
+    stage1_in = _input_dir(work_dir / "stage1", {"data_range": data_range, "shapes": shapes, **limit_info},
+                           STAGE1_FILES)
+    _readable_copy(code_dir, stage1_in / "submission")
+    stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
+                            limits, hidden=secrets)
+    exported = _result(stage1, limits, "building and exporting it")
+    programs = exported.get("programs")
+    if (not isinstance(programs, dict) or not programs
+            or not all(isinstance(v, str) and PROGRAM_NAME.match(v) for v in programs.values())):
+        raise CodeRunError("the export stage left a malformed program list; see the log", stage1.log)
+
+    job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
+           "programs": programs, "flops_shape": FLOPS_SHAPE, **limit_info}
+    stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
+    for sub in ("exported", "lr"):
+        (stage2_in / sub).mkdir(mode=0o755)
+    for name in [*programs.values(), "weights.safetensors"]:
+        if not (stage1.result_dir / name).is_file():
+            raise CodeRunError(f"the export stage did not produce {name}; see the log", stage1.log)
+        _readable_copy(stage1.result_dir / name, stage2_in / "exported" / name)
+    for key, image in lr.items():
+        np.save(stage2_in / "lr" / f"{key}.npy", image)
+        (stage2_in / "lr" / f"{key}.npy").chmod(0o644)
+    stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
+                            limits, hidden=secrets, gpu=bool(list(Path("/dev").glob("nvidia[0-9]*"))))
+    log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
+    measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
+
+    image_psnr = {}
+    for key in scoring_keys:
+        h, w = lr[key].shape[:2]
+        sr_path = stage2.result_dir / "sr" / f"{key}.npy"
+        if not sr_path.is_file() or sr_path.stat().st_size > 16 * h * w * 3 + 4096:
+            raise CodeRunError(f"no output was recorded for {key}; see the log", log)
+        sr = np.load(sr_path, allow_pickle=False)
+        hr = np.load(hr_dir / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+        image_psnr[key] = psnr(sr, hr, name=key)
+
+    device = measured["environment"]["device"]
+    runtime = Measurement(tuple(measured["runtime_trials"]), device, len(runtime_keys))
+    baseline = Measurement(tuple(measured["baseline_trials"]), device, len(runtime_keys))
+    return CodeEvaluation(
+        params=measured["params"], buffers=measured["buffers"],
+        float_literals=measured["float_literals"], runtime=runtime, baseline_runtime=baseline,
+        runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
+        image_psnr=image_psnr, flops=measured["flops"], peak_memory_bytes=measured["peak_memory_bytes"],
+        environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
+        metadata=metadata, export=measured["export"], log=log,
+    )
