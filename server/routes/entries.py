@@ -1,0 +1,26 @@
+"""A team chooses which of its scored submissions stands on a track (the API twin of the team page's form)."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from server.deps import PhaseDep, SessionDep, TeamDep
+from server.services.entries import choose_entry
+
+router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["entries"])
+
+
+class EntryIn(BaseModel):
+    submission_id: str
+
+
+class EntryOut(BaseModel):
+    track: str
+    submission_id: str
+
+
+@router.put("/entries/{track}", response_model=EntryOut)
+def put_entry(track: str, body: EntryIn, phase: PhaseDep, team: TeamDep, session: SessionDep):
+    """Stand on `track` with one of your scored submissions entered in it (default: your latest)."""
+    choose_entry(session, team, phase, track, body.submission_id)
+    session.commit()
+    return EntryOut(track=track, submission_id=body.submission_id)
