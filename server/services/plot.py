@@ -46,9 +46,10 @@ def pareto_svg(rows: Sequence[RankedRow], title: str = "PSNR against runtime") -
     points = [row for row in rows if plottable(row)]
     if not points:
         return ""
-    x_scale = _Scale(0.0, max(r.entry.runtime for r in points), LEFT, WIDTH - RIGHT)
+    inset = MAX_RADIUS  # keeps the largest marker inside the frame
+    x_scale = _Scale(0.0, max(r.entry.runtime for r in points), LEFT + inset, WIDTH - RIGHT - inset)
     psnrs = [r.entry.psnr for r in points]
-    y_scale = _Scale(min(psnrs), max(psnrs), HEIGHT - BOTTOM, TOP, pad=True)
+    y_scale = _Scale(min(psnrs), max(psnrs), HEIGHT - BOTTOM - inset, TOP + inset, pad=True)
     largest = max(r.entry.params for r in points)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="pareto" viewBox="0 0 {WIDTH} {HEIGHT}" '
