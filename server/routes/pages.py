@@ -1,0 +1,147 @@
+"""Public web pages: the list of competitions and a competition's leaderboard, rendered on the server.
+
+Everything works without JavaScript: track tabs and column sorting are links the server answers
+(``?phase=&track=&sort=&dir=``); static/board.js only switches tabs in place when it can.
+Sorting a column reorders the display; ranks stay those of the track's rule.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from scoring.export import MISSING, UNRANKED
+from scoring.ranking import RankedRow
+from server.deps import SessionDep
+from server.models import Phase, Submission
+from server.services.competitions import get_competition, list_competitions
+from server.services.errors import NotFound, ServiceError
+from server.services.leaderboard import phase_leaderboard, standing_submissions
+from server.services.plot import distinct_rows, pareto_svg, plottable
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+templates.env.globals.update(UNRANKED=UNRANKED, MISSING=MISSING)
+templates.env.filters["figure"] = lambda value, pattern: MISSING if value is None else pattern.format(value)
+templates.env.filters["yesno"] = lambda value: MISSING if value is None else ("Yes" if value else "No")
+templates.env.filters["date"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else MISSING
+
+COLUMNS = {  # sortable column → (heading, direction of its first click)
+    "rank": ("#", "asc"), "team": ("Team", "asc"), "psnr": ("PSNR (dB)", "desc"), "params": ("Parameters", "asc"),
+    "runtime": ("Runtime (s)", "asc"), "runtime_ratio": ("Runtime / baseline", "asc"),
+    "runtime_self": ("Self-reported runtime (s)", "asc"), "gpu": ("Device", "asc"),
+    "extra_data": ("Extra data", "desc"), "submitted_at": ("Submitted", "desc"),
+}
+EXPORT_FORMATS = {"table": "Text", "csv": "CSV", "json": "JSON", "markdown": "Markdown", "latex": "LaTeX"}
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One displayed row. ``params`` and ``runtime_ratio`` are the figures the phase ranks (measured or
+    self-reported); ``params_other`` is the other source's count, shown beside it when it differs."""
+
+    rank: int | None
+    reason: str | None
+    team: str
+    is_baseline: bool
+    submission_id: str | None
+    psnr: float | None
+    params: int | None
+    params_other: int | None
+    runtime: float | None
+    runtime_ratio: float | None
+    runtime_self: float | None
+    runtime_baseline_self: float | None
+    gpu: str | None
+    extra_data: bool | None
+    submitted_at: datetime | None
+
+
+def board_row(row: RankedRow, submission: Submission | None, phase: Phase) -> BoardRow:
+    entry = row.entry
+    ratio = entry.runtime_ratio
+    if ratio is None and entry.runtime is not None:
+        ratio = entry.runtime / phase.baseline_runtime
+    other = None
+    if submission is not None:
+        other = submission.params if phase.ranking_figures == "self_reported" else submission.self_params
+    return BoardRow(
+        rank=row.rank, reason=row.reason, team=entry.team, is_baseline=entry.is_baseline,
+        submission_id=entry.submission_id, psnr=entry.psnr, params=entry.params,
+        params_other=other if other != entry.params else None,
+        runtime=submission.runtime if submission is not None else entry.runtime, runtime_ratio=ratio,
+        runtime_self=entry.runtime_self_reported, runtime_baseline_self=entry.runtime_baseline_self_reported,
+        gpu=entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
+    )
+
+
+def sorted_rows(rows: list[BoardRow], column: str, descending: bool) -> list[BoardRow]:
+    """Rows with the column's figure in the asked order; rows without one stay last either way."""
+    def value(row: BoardRow):
+        figure = getattr(row, column)
+        return figure.casefold() if isinstance(figure, str) else figure
+
+    present = sorted((r for r in rows if value(r) is not None), key=value, reverse=descending)
+    return present + [r for r in rows if value(r) is None]
+
+
+def page_url(path: str, **query: str | None) -> str:
+    return path + "?" + urlencode({k: v for k, v in query.items() if v})
+
+
+def render_error(request: Request, err: ServiceError) -> HTMLResponse:
+    return templates.TemplateResponse(request, "error.html", {"message": err.message}, status_code=err.status_code)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, session: SessionDep):
+    return templates.TemplateResponse(request, "index.html", {"competitions": list_competitions(session)})
+
+
+@router.get("/competitions/{slug}", response_class=HTMLResponse)
+def competition_page(request: Request, slug: str, session: SessionDep, phase: str | None = None,
+                     track: str | None = None, sort: str | None = None,
+                     direction: str | None = Query(None, alias="dir")):
+    try:
+        context = leaderboard_context(session, slug, phase, track, sort, direction)
+    except ServiceError as err:
+        return render_error(request, err)
+    return templates.TemplateResponse(request, "competition.html", context)
+
+
+def leaderboard_context(session: Session, slug: str, phase: str | None, track: str | None, sort: str | None,
+                        direction: str | None) -> dict:
+    competition = get_competition(session, slug)
+    chosen = next((p for p in competition.phases if phase in (None, p.slug)), None)
+    if chosen is None:
+        raise NotFound(f"competition {slug} has no phase {phase or 'yet'}")
+    boards = phase_leaderboard(session, chosen)
+    selected = track if any(b.track.slug == track for b in boards) else next((b.track.slug for b in boards), None)
+    column = sort if sort in COLUMNS else None
+    descending = (direction or COLUMNS.get(column or "", ("", "asc"))[1]) == "desc"
+    submissions = {s.public_id: s for track_subs in standing_submissions(session, chosen).values() for s in track_subs}
+    tracks = []
+    for board in boards:
+        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), chosen) for r in board.rows]
+        tracks.append((board.track, sorted_rows(rows, column, descending) if column else rows))
+    plotted = distinct_rows(r for b in boards for r in b.rows)
+    base = f"/competitions/{slug}"
+
+    def sort_link(track_slug: str, name: str) -> str:
+        next_dir = ("asc" if descending else "desc") if name == column else COLUMNS[name][1]
+        return page_url(base, phase=chosen.slug, track=track_slug, sort=name, dir=next_dir) + f"#track-{track_slug}"
+
+    return {
+        "competition": competition, "phase": chosen, "tracks": tracks, "selected": selected,
+        "columns": COLUMNS, "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
+        "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
+        "phase_link": lambda p: page_url(base, phase=p),
+        "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime")),
+        "unplotted": sum(not plottable(r) for r in plotted),
+    }
