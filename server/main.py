@@ -1,11 +1,16 @@
 """create_app(): the FastAPI application, built from settings with no work at import time."""
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from server.config import get_settings
 from server.ratelimit import RateLimitMiddleware
-from server.routes import admin, competitions, health, inputs, leaderboard, submissions
+from server.routes import (admin, competitions, entries, exports, health, inputs, leaderboard, pages, pages_team,
+                           submissions)
+from server.security_headers import SecurityHeadersMiddleware
 from server.services.errors import ServiceError
 
 API_DESCRIPTION = """
@@ -27,8 +32,10 @@ def create_app() -> FastAPI:
     async def service_error(_request: Request, err: ServiceError):
         return JSONResponse({"detail": err.message}, status_code=err.status_code, headers=err.headers)
 
-    for module in (health, competitions, inputs, submissions, leaderboard, admin):
+    for module in (health, competitions, inputs, submissions, leaderboard, entries, pages, pages_team, exports, admin):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(SecurityHeadersMiddleware)
     settings = get_settings()
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
