@@ -5,9 +5,23 @@ A ``ServiceError`` becomes a one-line message and exit code 1; ``--help`` works 
 
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from server import (cli_admin, cli_client, cli_demo, cli_leaderboard, cli_organizer, cli_rescore,  # noqa: F401
                     cli_submissions)  # each module registers its commands
-from server.cli_app import app
+from server.cli_app import app, err_console
+from server.config import get_settings
+
+
+def main() -> int:
+    """Entry point: a database that is missing or unreachable is a message, not a traceback."""
+    try:
+        return app()
+    except OperationalError as err:
+        err_console.print(f"[red]error:[/red] cannot use the database at {get_settings().sqlalchemy_url}: "
+                          f"{err.orig}. Run `srchallenge db upgrade` first, or check SRCHALLENGE_DATABASE_URL.")
+        return 1
+
 
 if __name__ == "__main__":
-    sys.exit(app())
+    sys.exit(main())
