@@ -63,7 +63,10 @@ def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
 def console_script_app() -> typer.Typer:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     module, _, attribute = scripts[CONSOLE_SCRIPT].partition(":")
-    return getattr(import_module(module), attribute)
+    entry = getattr(import_module(module), attribute)
+    assert callable(entry), f"{scripts[CONSOLE_SCRIPT]} is not callable"
+    # the entry point wraps the module's typer app (to turn database errors into messages)
+    return entry if isinstance(entry, typer.Typer) else import_module(module).app
 
 
 def parse_cli(argv: list[str]) -> None:
