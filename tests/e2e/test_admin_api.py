@@ -87,7 +87,7 @@ def test_cancel_over_the_api_drops_the_queued_run(stack, organizer):
     finally:
         stack.start_worker()
     skipped = f"run {run_id} is not queued any more"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while skipped not in (stack.root / "worker.log").read_text():
         assert time.monotonic() < deadline, "the worker never received the cancelled run's message"
         time.sleep(0.2)

@@ -22,7 +22,7 @@ PHASE = "aim2019/validation"
 @pytest.fixture(scope="module")
 def rs(tmp_path_factory):
     stack = start_stack(tmp_path_factory.mktemp("rescore"), image_count=12, size=(768, 1024),
-                        settings={"LEASE_SECONDS": "2", "REQUEUE_AFTER_SECONDS": "4",
+                        settings={"LEASE_SECONDS": "4", "REQUEUE_AFTER_SECONDS": "30",
                                   "MAX_UPLOAD_BYTES": str(200 * 1024 * 1024)})
     stack.beta_token = stack.cli("team", "create", "beta").stdout.strip().splitlines()[-1]
     yield stack
@@ -126,7 +126,7 @@ def test_worker_killed_mid_rescore_scores_once(rs):
     assert again[0]["already_pending"] and again[0]["run"]["id"] == first[0]["run"]["id"]
 
     rs.start_worker("worker-a")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while runs_of(rs, body["id"])[-1][2] != "running":
         assert time.monotonic() < deadline, "the rescore did not start"
         time.sleep(0.05)
@@ -136,7 +136,9 @@ def test_worker_killed_mid_rescore_scores_once(rs):
     assert items[0]["already_pending"] and items[0]["run"]["status"] == "scored"
     runs = runs_of(rs, body["id"])
     assert runs[1][0] == first[0]["run"]["id"]
-    assert [run[1:] for run in runs] == [(1, "scored", 1, len(rs.hr)), (2, "scored", 2, len(rs.hr))]
+    assert [(attempt, status, images) for _, attempt, status, _, images in runs] == [
+        (1, "scored", len(rs.hr)), (2, "scored", len(rs.hr))], "one result per run, not two"
+    assert runs[1][3] >= 2, "the killed worker's delivery was followed by another"
 
 
 def test_status_sees_the_worker_and_the_queues(rs):
