@@ -29,14 +29,15 @@ GiB = 1 << 30
 
 
 class SandboxUnavailable(RuntimeError):
-    """The platform could not sandbox the job (no namespaces, no user, a bad path): not the team's fault."""
+    """The platform could not sandbox the job (no namespaces, a secret path in view): not the team's fault."""
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
     """Per-stage limits. ``memory_bytes`` is address space (RLIMIT_AS): torch takes about
     0.8 GiB of it, MSRResNet on a 510×339 DIV2K input about 8.5 GiB on CPU.
-    ``processes`` is RLIMIT_NPROC, counted per uid and including threads.
+    ``processes`` is RLIMIT_NPROC, counted per uid and including threads; ``cpu_seconds`` is
+    RLIMIT_CPU, per process but summed over its threads, hence above the wall limit.
     ``disk_bytes`` is the size of the only writable place, a tmpfs (so it is also RAM).
     ``threads`` sets torch's CPU threads in the sandbox (None: one per core); on a shared or
     loaded machine one thread gives steadier timings."""
@@ -164,10 +165,11 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
     config = {
         "root": str(job_dir / "root"), "ro_binds": binds, "devices": devices,
         "input_dir": str(input_dir), "result_dir": str(result_dir), "scratch_bytes": limits.disk_bytes,
-        "uid": uid, "gid": gid, "user_namespace": userns, "rlimits": limits.rlimits(address_space=not gpu), "wall_seconds": limits.wall_seconds,
+        "uid": uid, "gid": gid, "user_namespace": userns, "wall_seconds": limits.wall_seconds,
+        "rlimits": limits.rlimits(address_space=not gpu),
         "argv": [PYTHON if a == "python" else a for a in argv],
         "env": {"PATH": "/usr/bin:/bin", "HOME": "/sandbox/out", "TMPDIR": "/sandbox/out/tmp",
-                "USER": "sandbox", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                "USER": "sandbox", "LANG": "C.UTF-8",
                 **({} if gpu else {"CUDA_VISIBLE_DEVICES": ""}),
                 **({"OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads)}
                    if limits.threads else {})},

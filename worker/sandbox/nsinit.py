@@ -50,14 +50,18 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
                        ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
 
 
-def bind_readonly(source: str, target: str) -> None:
-    """Bind, then remount read-only keeping the source's nosuid/nodev/noexec/atime flags.
+def bind_readonly(source: str, target: str, extra_flags: int = 0) -> None:
+    """Bind with everything mounted below it, then remount each of them read-only.
 
-    A user namespace may not clear flags the host set ("locked" flags), so they are carried over.
+    Each keeps its nosuid/nodev/noexec/atime flags: a user namespace may not clear flags the
+    host set ("locked" flags).
     """
     mount(source, target, None, MS_BIND | MS_REC)
-    kept = sum(ms for st, ms in _STATVFS_FLAGS if os.statvfs(target).f_flag & st)
-    mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].encode().decode("unicode_escape") for line in f]
+    for point in [target] + [p for p in points if p.startswith(target + "/")]:
+        kept = sum(ms for st, ms in _STATVFS_FLAGS if os.statvfs(point).f_flag & st)
+        mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept | extra_flags)
 
 
 def place(root: str, host_path: str) -> str:
@@ -85,12 +89,13 @@ def build_view(cfg: dict) -> None:
             else:
                 bind_readonly(path, target)
     os.makedirs(root + "/proc")
-    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount("proc", root + "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + "/sandbox/in")
-    bind_readonly(cfg["input_dir"], root + "/sandbox/in")
+    # noexec on the team's files and the scratch space: no native code of the team's can be mapped
+    bind_readonly(cfg["input_dir"], root + "/sandbox/in", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + "/sandbox/out")
     uid, gid = cfg["uid"], cfg["gid"]
-    mount("tmpfs", root + "/sandbox/out", "tmpfs", MS_NOSUID | MS_NODEV,
+    mount("tmpfs", root + "/sandbox/out", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
           f"size={cfg['scratch_bytes']},mode=0700,uid={uid},gid={gid}")
     os.mkdir(root + "/sandbox/out/tmp", 0o700)
     os.chown(root + "/sandbox/out/tmp", uid, gid)
