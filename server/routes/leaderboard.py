@@ -1,13 +1,20 @@
-"""The public leaderboard of a phase, as JSON."""
+"""The public leaderboard of a phase, as JSON.
+
+The JSON is rendered once per version of the board and served as bytes (``memoized``): everyone
+refreshes this near a deadline, and rebuilding 300 rows through pydantic for each request would
+cost more than everything else in it (docs/benchmarks.md).
+"""
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from server.deps import PhaseDep, SessionDep
+from server.models import Phase
 from server.services.errors import NotFound
-from server.services.leaderboard import phase_leaderboard
+from server.services.leaderboard import memoized, phase_leaderboard
 
 router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["leaderboard"])
 
@@ -44,6 +51,11 @@ class LeaderboardOut(BaseModel):
 
 @router.get("/leaderboard", response_model=LeaderboardOut)
 def leaderboard(phase: PhaseDep, session: SessionDep, track: str | None = None):
+    body = memoized(session, phase, ("api json", track), lambda: render_leaderboard(session, phase, track))
+    return Response(body, media_type="application/json")
+
+
+def render_leaderboard(session: Session, phase: Phase, track: str | None) -> bytes:
     boards = phase_leaderboard(session, phase, track)
     if track is not None and not boards:
         raise NotFound(f"phase {phase.path} has no track {track!r}")
@@ -57,4 +69,4 @@ def leaderboard(phase: PhaseDep, session: SessionDep, track: str | None = None):
                    extra_data=row.entry.extra_data, submitted_at=row.entry.submitted_at,
                    unranked_reason=row.reason)
             for row in b.rows]) for b in boards],
-    )
+    ).model_dump_json().encode()

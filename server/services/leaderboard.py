@@ -1,14 +1,31 @@
 """Leaderboard rows of a phase: which submission stands for each team on each track, ranked by
-the pure rules in scoring/ranking.py."""
+the pure rules in scoring/ranking.py.
 
+Ranked rows (and what routes render from them, see ``memoized``) are cached per phase and keyed
+by ``board_version``: loading every scored submission of a phase costs hundreds of milliseconds
+with 10,000 in the database, the version a few index lookups (docs/benchmarks.md). A submission
+enters or leaves the board, or changes its figures, only through a scoring run finishing (scored,
+re-scored, imported: ``server/services/runs.py``), so the version is the newest submission and run
+ids, the runs not yet finished (a run that finishes leaves this set), the phase's track entries,
+and the phase's and competition's ranking settings. Team names are not in it: a team cannot be
+renamed. A writer that changed a scored submission's figures without a run would not be seen.
+"""
+
+import json
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from scoring.ranking import BaselineFigures, Entry, RankedRow, Tolerances, TrackRule, rank_track, select_figures
-from server.models import Phase, Submission, Track, TrackEntry
+from server.models import Phase, ScoringRun, Submission, Track, TrackEntry
 from server.services.errors import Conflict
+
+T = TypeVar("T")
+UNFINISHED_RUNS = ("queued", "running")
 
 
 @dataclass
@@ -60,15 +77,51 @@ def entry_of(submission: Submission, track: str) -> Entry:
     )
 
 
-def phase_leaderboard(session: Session, phase: Phase, track_slug: str | None = None) -> list[TrackBoard]:
+def board_version(session: Session, phase: Phase) -> tuple:
+    """Changes whenever the phase's ranked rows may change (see the module docstring)."""
+    competition = phase.competition
+    newest = session.execute(select(select(func.max(Submission.id)).scalar_subquery(),
+                                    select(func.max(ScoringRun.id)).scalar_subquery())).one()
+    unfinished = session.scalars(select(ScoringRun.id).where(ScoringRun.status.in_(UNFINISHED_RUNS))
+                                 .order_by(ScoringRun.id)).all()
+    entries = session.execute(select(TrackEntry.id, TrackEntry.submission_id).where(
+        TrackEntry.track_id.in_([t.id for t in phase.tracks])).order_by(TrackEntry.id)).all()
+    settings = (phase.baseline_psnr, phase.baseline_runtime, phase.ranking_figures, competition.baseline_params,
+                competition.baseline_name, json.dumps(competition.tolerances, sort_keys=True),
+                tuple((t.id, t.slug, t.rank_by, tuple(t.tie_break), t.title) for t in phase.tracks))
+    return tuple(newest), tuple(unfinished), tuple(map(tuple, entries)), settings
+
+
+_memo: WeakKeyDictionary[Engine, dict[int, tuple[tuple, dict[Hashable, Any]]]] = WeakKeyDictionary()
+"""Database → phase id → (board_version, values built from that version of the board, by key)."""
+
+
+def memoized(session: Session, phase: Phase, key: Hashable, build: Callable[[], T]) -> T:
+    """``build()``, computed once per version of the phase's board (per process) and then shared:
+    what it returns must not be changed by callers. An exception from ``build`` is not cached."""
+    version = board_version(session, phase)
+    phases = _memo.setdefault(session.get_bind().engine, {})
+    cached = phases.get(phase.id)
+    if cached is None or cached[0] != version:
+        cached = phases[phase.id] = (version, {})
+    if key not in cached[1]:
+        cached[1][key] = build()
+    return cached[1][key]
+
+
+def _rank_phase(session: Session, phase: Phase) -> dict[str, list[RankedRow]]:
     standing = standing_submissions(session, phase)
     baseline = phase_baseline(phase)
     tolerances = Tolerances.from_mapping(phase.competition.tolerances)
-    boards = []
+    ranked = {}
     for track in phase.tracks:
-        if track_slug is not None and track.slug != track_slug:
-            continue
         rule = TrackRule(slug=track.slug, rank_by=track.rank_by, tie_break=tuple(track.tie_break), title=track.title)
         entries = [select_figures(entry_of(s, track.slug), phase.ranking_figures) for s in standing[track.slug]]
-        boards.append(TrackBoard(track, rank_track(entries, rule, baseline, tolerances)))
-    return boards
+        ranked[track.slug] = rank_track(entries, rule, baseline, tolerances)
+    return ranked
+
+
+def phase_leaderboard(session: Session, phase: Phase, track_slug: str | None = None) -> list[TrackBoard]:
+    ranked = memoized(session, phase, "ranked rows", lambda: _rank_phase(session, phase))
+    return [TrackBoard(track, ranked[track.slug]) for track in phase.tracks
+            if track_slug is None or track.slug == track_slug]
