@@ -176,6 +176,19 @@ def test_msrresnet_submission_psnr_is_the_psnr_of_its_outputs(msrresnet_run, dat
     assert evaluation.psnr == pytest.approx(mean_psnr(direct), abs=0.01)
 
 
+@pytest.mark.slow
+def test_a_model_that_branches_on_the_input_size_gets_one_program_per_size(make_submission, dataset, limits,
+                                                                         tmp_path):
+    code = make_submission(TINY_MODEL.replace("        return self.up(self.conv(x))", """
+        if x.shape[2] == 32:
+            return self.up(self.conv(x))
+        return self.up(self.conv(x) * 2)"""))
+    evaluation = evaluate(code, dataset, limits, tmp_path / "work", keys=KEYS[:2])
+    assert evaluation.export == "per-size" and evaluation.params == 3 * 48 * 9 + 48
+    exported = sorted(p.name for p in (tmp_path / "work" / "stage1" / "job" / "result").glob("program-*"))
+    assert exported == ["program-256x256.json", "program-32x32.json"]  # the inputs' size and the FLOPs size
+
+
 # ---- hostile submissions: contained, with a reason -----------------------------------------------
 
 @pytest.mark.slow
