@@ -24,7 +24,7 @@ PhaseOpt = Annotated[str, typer.Option("--phase", help="COMPETITION/PHASE, e.g. 
 
 
 def fail(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}")
+    err_console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(1)
 
 

@@ -142,14 +142,19 @@ def phase_set_limits(
     phase: Annotated[str, typer.Argument(help="COMPETITION/PHASE")],
     per_day: Annotated[int | None, typer.Option(min=0, help="submissions per team per day; 0 for no limit")] = None,
     total: Annotated[int | None, typer.Option(min=0, help="submissions per team in all; 0 for no limit")] = None,
+    failed_count: Annotated[bool | None, typer.Option(
+        "--failed-count/--no-failed-count", help="whether the team's failed submissions use up its limits")] = None,
 ):
     """Set a phase's submission limits per team (options left out stay as they are)."""
     values = {name: value or None for name, value in
               (("max_submissions_per_day", per_day), ("max_submissions_total", total)) if value is not None}
+    if failed_count is not None:
+        values["failed_submissions_count"] = failed_count
     if not values:
-        fail("give --per-day N and/or --total N (0 removes a limit)")
+        fail("give --per-day N, --total N (0 removes a limit) and/or --[no-]failed-count")
     update_phase(phase, **values)
-    console.print(f"{phase}: " + ", ".join(f"{name} = {value or 'no limit'}" for name, value in values.items()))
+    console.print(f"{phase}: " + ", ".join(f"{name} = {'no limit' if value is None else value}"
+                                           for name, value in values.items()))
 
 
 @baseline_app.command("measure")
