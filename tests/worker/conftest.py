@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from worker.code_eval import CodeEvaluation, CodeRunError, evaluate_code_submission
 from worker.sandbox.launcher import SANDBOX_UIDS, SandboxLimits
 
 KEYS = [f"{i:04d}" for i in range(8)]
@@ -121,6 +122,16 @@ def nothing_left_behind():
     assert leftover_processes() == []
 
 
-def require_sandbox() -> None:
+def evaluate(code_dir: Path, dataset: tuple[Path, Path], limits: SandboxLimits, work_dir: Path,
+             keys: list[str] = KEYS) -> CodeEvaluation:
+    """Evaluate with every key timed and scored; skipped where the sandbox cannot run at all."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("the sandbox needs root (or user namespaces) and util-linux unshare")
+        pytest.skip("these tests run the sandbox as root (per-job uids) and need util-linux unshare")
+    lr_dir, hr_dir = dataset
+    return evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, work_dir)
+
+
+def failure(code_dir: Path, dataset: tuple[Path, Path], limits: SandboxLimits, work_dir: Path) -> CodeRunError:
+    with pytest.raises(CodeRunError) as info:
+        evaluate(code_dir, dataset, limits, work_dir)
+    return info.value

@@ -20,8 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import scoring.msrresnet
 from scoring.msrresnet import MSRResNet
 from scoring.psnr import mean_psnr, psnr
-from tests.worker.conftest import KEYS, TINY_MODEL, require_sandbox
-from worker.code_eval import CodeRunError, evaluate_code_submission
+from tests.worker.conftest import KEYS, TINY_MODEL, evaluate, failure
 from worker.sandbox.launcher import SandboxLimits
 from worker.sandbox.program import Program, ProgramError, to_program
 
@@ -106,18 +105,6 @@ def test_models_that_write_to_their_buffers_are_refused():
 
 
 # ---- whole submissions -------------------------------------------------------------------------
-
-def evaluate(code_dir, dataset, limits, work_dir, keys=KEYS):
-    require_sandbox()
-    lr_dir, hr_dir = dataset
-    return evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, work_dir)
-
-
-def failure(code_dir, dataset, limits, work_dir) -> CodeRunError:
-    with pytest.raises(CodeRunError) as info:
-        evaluate(code_dir, dataset, limits, work_dir)
-    return info.value
-
 
 @pytest.fixture(scope="module")
 def msrresnet_run(dataset, tmp_path_factory):
