@@ -56,6 +56,8 @@ class CompetitionBundle(BaseModel):
     phases: list[PhaseSpec] = Field(min_length=1)
     tracks: list[TrackSpec] = Field(min_length=1)
     tolerances: Tolerances = Tolerances()
+    # the phase whose LR images code re-runs are timed on (the report: validation, in every phase)
+    runtime_phase: str | None = None
 
 
 def load_bundle(path: Path) -> CompetitionBundle:

@@ -3,14 +3,19 @@
 Each function returns an ``Outcome`` or raises ``SubmissionError`` with a reason for the team.
 """
 
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from scoring.archive import ArchiveLimits
+from scoring.archive import ArchiveLimits, extract_safely
+from scoring.errors import SubmissionError
 from scoring.factsheet import parse_factsheet
+from scoring.naming import lr_name
 from scoring.results import score_results_zip
 from server.config import Settings
-from server.models import Submission
+from server.models import Phase, Submission
+from server.services.datasets import hr_keys
 from server.services.storage import Storage
 
 
@@ -42,6 +47,73 @@ def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
         log += f"; {score.capped_count} (near-)identical to the HR image (PSNR capped at 100 dB)"
     self_reported = self_reported_from_readme(score.readme_text, phase.competition.baseline_name)
     return Outcome(figures, image_scores, self_reported, log)
+
+
+def runtime_image_set(storage: Storage, phase: Phase) -> tuple[Path, list[str]]:
+    """The LR images timed for a code re-run: the bundle's ``runtime_phase`` (the report times on
+    the validation LR images, also in the test phase), else the phase's own."""
+    runtime_slug = phase.competition.bundle.get("runtime_phase") or phase.slug
+    runtime_phase = next((p for p in phase.competition.phases if p.slug == runtime_slug), phase)
+    return storage.lr_dir(phase.competition.slug, runtime_phase.slug), hr_keys(storage, runtime_phase)
+
+
+def stage_lr_inputs(storage: Storage, phase: Phase, dest: Path) -> tuple[list[str], list[str]]:
+    """One folder with the scoring inputs and, prefixed ``rt-`` so names never clash, the timed ones."""
+    dest.mkdir(parents=True)
+    scale = phase.competition.scale
+    scoring_keys = hr_keys(storage, phase)
+    for key in scoring_keys:
+        shutil.copyfile(storage.lr_dir(phase.competition.slug, phase.slug) / lr_name(key, scale),
+                        dest / lr_name(key, scale))
+    runtime_dir, runtime_source_keys = runtime_image_set(storage, phase)
+    runtime_keys = [f"rt-{key}" for key in runtime_source_keys]
+    for key in runtime_source_keys:
+        shutil.copyfile(runtime_dir / lr_name(key, scale), dest / lr_name(f"rt-{key}", scale))
+    return scoring_keys, runtime_keys
+
+
+def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
+    """Re-run a code submission in the sandbox: parameters, best-of-three runtime against the
+    baseline timed in the same job, and PSNR of the model's own outputs."""
+    from worker.code_eval import evaluate_code_submission
+    from worker.sandbox.launcher import SandboxLimits
+
+    storage = Storage.from_settings(settings)
+    phase = submission.phase
+    work = storage.work_dir(submission.public_id)
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        code_dir = work / "code"
+        extract_safely(storage.upload_path(submission.public_id), code_dir, archive_limits(settings))
+        if not (code_dir / "model.py").is_file():
+            raise SubmissionError("the zip has no model.py at its top (or inside its one folder)")
+        scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
+        result = evaluate_code_submission(
+            code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
+            SandboxLimits(), work / "run",
+            hidden=(storage.root / "private", storage.root / "uploads", *database_files(settings)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    figures = {
+        "psnr": result.psnr, "params": result.params, "runtime": result.runtime.best,
+        "runtime_baseline": result.baseline_runtime.best, "runtime_ratio": result.runtime_ratio,
+        "buffers": result.buffers, "flops": result.flops, "peak_memory_bytes": result.peak_memory_bytes,
+        "runtime_measurement": result.runtime.to_dict(), "baseline_measurement": result.baseline_runtime.to_dict(),
+        "environment": result.environment, "file_hashes": result.file_hashes, "data_range": result.data_range,
+        "export": result.export, "images": len(result.image_psnr),
+    }
+    image_scores = {key: (value.db, value.capped) for key, value in result.image_psnr.items()}
+    self_reported = {}
+    if result.metadata.get("description") is not None:
+        self_reported["description"] = str(result.metadata["description"])[:2000]
+    if isinstance(result.metadata.get("extra_data"), bool):
+        self_reported["extra_data"] = result.metadata["extra_data"]
+    return Outcome(figures, image_scores, self_reported, result.log)
+
+
+def database_files(settings: Settings) -> tuple[Path, ...]:
+    url = settings.sqlalchemy_url
+    return (Path(url.removeprefix("sqlite:///")),) if url.startswith("sqlite:///") else ()
 
 
 def self_reported_from_readme(text: str | None, baseline_name: str = "MSRResNet") -> dict[str, Any]:

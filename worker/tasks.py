@@ -15,7 +15,7 @@ from server.db import session_scope
 from server.models import ScoringRun
 from server.services.runs import claim_run, complete_run, fail_run
 from worker.celery_app import SCORE_RUN_TASK, get_celery
-from worker.evaluate import evaluate_results_zip
+from worker.evaluate import evaluate_code, evaluate_results_zip
 from worker.lifecycle import lease
 
 log = logging.getLogger("srchallenge.worker")
@@ -49,6 +49,6 @@ def score_run(task: Task, run_id: int) -> str:
 
 
 def evaluate(settings, submission):
-    if submission.kind == "results":
-        return evaluate_results_zip(settings, submission)
-    raise SubmissionError("code submissions are not scored by this server version")
+    if submission.kind == "code":
+        return evaluate_code(settings, submission)
+    return evaluate_results_zip(settings, submission)

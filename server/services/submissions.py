@@ -5,6 +5,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import yaml
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -55,6 +57,20 @@ def parse_self_reported(fields: dict[str, str]) -> dict:
     return out
 
 
+def tracks_from_submission_yaml(zip_path: Path) -> str | None:
+    """A code zip's ``submission.yaml`` may list the tracks it enters (the form field wins)."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            info = next((i for i in zf.infolist() if i.filename.rsplit("/", 1)[-1] == "submission.yaml"), None)
+            if info is None or info.file_size > 64 * 1024:
+                return None
+            meta = yaml.safe_load(zf.read(info))
+    except (zipfile.BadZipFile, OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    tracks = meta.get("tracks") if isinstance(meta, dict) else None
+    return ",".join(map(str, tracks)) if isinstance(tracks, list) and tracks else None
+
+
 def parse_tracks(phase: Phase, value: str | None) -> list[str]:
     """Which tracks an entry is entered in: all of the phase's tracks unless the team narrows it."""
     known = [track.slug for track in phase.tracks]
@@ -88,7 +104,8 @@ def record_submission(
         filename=Path(upload.filename or "upload.zip").name[:255],
         file_size=upload.size,
         file_sha256=upload.sha256,
-        tracks=parse_tracks(phase, upload.fields.get("tracks")),
+        tracks=parse_tracks(phase, upload.fields.get("tracks")
+                            or (tracks_from_submission_yaml(zip_path) if kind == "code" else None)),
         **parse_self_reported(upload.fields),
     )
     session.add(submission)

@@ -103,7 +103,7 @@ def test_auth_and_unknown_phase(stack):
 
 
 def test_upload_over_the_limit_is_refused_with_413(stack):
-    too_big = b"PK" + bytes(5 * 1024 * 1024)
+    too_big = b"PK" + bytes(13 * 1024 * 1024)
     response = stack.upload(too_big)
     assert response.status_code == 413
     uploads = stack.data_dir / "uploads"

@@ -1,0 +1,67 @@
+"""Code submissions through the real queue and worker: the sandboxed re-run, end to end.
+
+(The sandbox's own hostile-code tests are in tests/worker; here: upload → gpu queue → scored.)
+"""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save
+from scoring.msrresnet import MSRResNet
+
+import scoring.msrresnet
+from tests.e2e.stack import png_bytes, zip_bytes
+
+MODEL_PY = Path(scoring.msrresnet.__file__).read_text() + "\n\ndef build_model():\n    return MSRResNet()\n"
+
+
+@pytest.fixture(scope="module")
+def weights():
+    torch.manual_seed(4)
+    return {name: tensor.contiguous() for name, tensor in MSRResNet().state_dict().items()}
+
+
+def outputs_in_process(stack, weights) -> dict[str, np.ndarray]:
+    """The same model run here on the downloaded LR inputs, rounded as the worker does."""
+    model = MSRResNet()
+    model.load_state_dict(weights)
+    model.eval()
+    outputs = {}
+    with stack.client() as client, torch.inference_mode():
+        for name in client.get(f"/api/v1/phases/{stack.phase}/inputs").json():
+            lr = np.asarray(Image.open(io.BytesIO(client.get(f"/api/v1/phases/{stack.phase}/inputs/{name}").content)))
+            x = torch.from_numpy(lr.copy()).permute(2, 0, 1)[None].float() / 255
+            y = model(x).clamp(0, 1).mul(255).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
+            outputs[name.removesuffix("x4.png")] = y
+    return outputs
+
+
+def test_msrresnet_code_submission_is_measured_and_scored(stack, weights):
+    code = zip_bytes({"model.py": MODEL_PY.encode(), "model.safetensors": save(weights),
+                      "submission.yaml": b"data_range: 1.0\ndescription: MSRResNet re-run\nextra_data: no\n"})
+    response = stack.upload(code)
+    assert response.status_code == 202 and response.json()["kind"] == "code"
+    body = stack.wait_scored(response.json()["id"], timeout_s=600)
+    assert body["status"] == "scored", body
+    assert body["params"] == 1_517_571
+    assert 0.6 < body["runtime_ratio"] < 1.6, "the baseline is the same architecture"
+    assert body["description"] == "MSRResNet re-run" and body["extra_data"] is False
+    results = stack.submit_and_wait(stack.results_zip(outputs_in_process(stack, weights)))
+    assert results["status"] == "scored"
+    assert body["psnr"] == pytest.approx(results["psnr"], abs=1e-3)
+
+
+def test_broken_code_submission_fails_with_a_reason_and_the_worker_goes_on(stack):
+    body = stack.submit_and_wait(zip_bytes({"model.py": b"import nonexistent_module_xyz\n"}))
+    assert body["status"] == "failed"
+    assert "nonexistent_module_xyz" in body["reason"] + body["log"]
+    assert stack.submit_and_wait(stack.results_zip())["status"] == "scored"
+
+
+def test_code_kind_without_model_py_is_refused_with_a_reason(stack):
+    body = stack.submit_and_wait(zip_bytes({"weights.pth": b"x"}), kind="code")
+    assert body["status"] == "failed" and "model.py" in body["reason"]
