@@ -21,6 +21,14 @@ Scoring server for constrained x4 single-image super-resolution challenges (AIM 
 NTIRE-style `readme.txt` with self-reported figures. Scored by PSNR on RGB, 4 border pixels
 ignored, mean of per-image PSNRs.
 
+**Code submissions** (form field `kind=code`, or a `model.py` at the top of the zip): `model.py`
+defining `build_model() -> torch.nn.Module`; optional weights `model.safetensors`, or `model.pth`
+holding a state dict (loaded with `weights_only=True`, strict); optional `submission.yaml`
+(`data_range: 1.0` or `255`, `description`, `extra_data: yes|no`, `tracks: [params, runtime, psnr]`).
+Input: float32 1×3×h×w RGB in [0, data_range]; output 1×3×4h×4w, clamped, scaled to 0..255 and
+rounded half to even. A sandboxed worker counts the parameters, times the forward pass (best of
+three trials, the MSRResNet baseline timed in the same job on the same device) and scores PSNR.
+
 Authenticate with `Authorization: Bearer <team token>`.
 """
 
