@@ -1,7 +1,7 @@
 """Scoring a results zip on several cores, with the figures and errors of ``score_results_zip``.
 
-Decoding the PNGs is nearly all of the cost (a 2040×1356 PNG takes about 50 ms in Pillow, its
-PSNR a few ms; see docs/benchmarks.md) and the images of a zip are independent, so the keys are
+Decoding the PNGs is nearly all of the cost (a 2040×1356 PNG takes 60 to 120 ms in Pillow,
+depending on its row filters; its PSNR under 10 ms; see docs/benchmarks.md) and the images of a zip are independent, so the keys are
 cut into short runs and scored by a pool of processes. Each process opens the zip itself and maps
 the HR arrays it needs: a task is a list of keys and a result a list of ``ImagePSNR``, nothing big
 is pickled.
@@ -11,16 +11,22 @@ unexpected images fail before any image is decoded), ``on_image`` is called in k
 several bad images the first in key order is the one reported. Memory grows with the number of
 workers (one image each at a time), not with the number of images.
 
-Processes come from a ``forkserver`` with this module preloaded: forking the caller (a Celery
-worker with threads) could copy a lock held by another thread; spawning would import numpy and
-Pillow again for every pool.
+The pool is made on first use and kept for the life of the process: a new one costs about half a
+second (the forkserver imports numpy and Pillow, then every worker imports the caller's main
+module, e.g. ``server.cli`` in a Celery worker), as much as scoring several images. Its processes
+come from a ``forkserver`` with this module preloaded, because forking the caller itself (a Celery
+worker with a lease thread) could copy a lock held by another thread. If a worker dies (killed
+for memory, a crash in a decoder), the call raises ``BrokenProcessPool`` and the next call makes a
+new pool; the zip is not retried, so a file that crashes the decoder does not get a second go.
 """
 
 import math
 import multiprocessing
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -37,6 +43,27 @@ _RUNS_PER_WORKER = 4
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload([__name__])
+_pool: ProcessPoolExecutor | None = None
+_pool_workers = 0
+_pool_lock = threading.Lock()
+
+
+def _shared_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool, _pool_workers
+    with _pool_lock:
+        if _pool is None or _pool_workers != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool, _pool_workers = ProcessPoolExecutor(max_workers=workers, mp_context=_CONTEXT), workers
+        return _pool
+
+
+def _discard_pool(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _listing(names: list[str]) -> str:
@@ -80,6 +107,27 @@ def _score_keys(zip_path: Path, hr_dir: Path, keys: list[str], limits: ArchiveLi
     return scores
 
 
+def _scored_runs(zip_path: Path, hr_dir: Path, runs: list[list[str]], limits: ArchiveLimits, shave: int,
+                 workers: int) -> Iterator[list[tuple[str, ImagePSNR]]]:
+    """Each run's scores, in order: here for one worker, else on the shared pool. The first error
+    cancels the runs not yet started."""
+    if workers == 1:
+        for run in runs:
+            yield _score_keys(zip_path, hr_dir, run, limits, shave)
+        return
+    pool = _shared_pool(workers)
+    futures = [pool.submit(_score_keys, zip_path, hr_dir, run, limits, shave) for run in runs]
+    try:
+        for future in futures:
+            yield future.result()
+    except BrokenProcessPool:
+        _discard_pool(pool)
+        raise
+    finally:
+        for future in futures:
+            future.cancel()
+
+
 def score_results_zip_parallel(
     zip_path: Path,
     hr_dir: Path,
@@ -95,29 +143,15 @@ def score_results_zip_parallel(
         raise ValueError(f"no hidden HR images (*.npy) in {hr_dir}")
     readme_text = _check_zip(zip_path, expected, limits)
 
-    workers = max(1, min(workers or os.cpu_count() or 1, len(expected)))
+    workers = 1 if len(expected) == 1 else workers or os.cpu_count() or 1
     run_length = math.ceil(len(expected) / (workers * _RUNS_PER_WORKER))
     runs = [expected[i : i + run_length] for i in range(0, len(expected), run_length)]
     per_image: dict[str, ImagePSNR] = {}
-
-    def collect(scores: list[tuple[str, ImagePSNR]]) -> None:
+    for scores in _scored_runs(zip_path, hr_dir, runs, limits, shave, workers):
         for key, score in scores:
             per_image[key] = score
             if on_image is not None:
                 on_image(key, len(per_image), len(expected))
-
-    if workers == 1:
-        for run in runs:
-            collect(_score_keys(zip_path, hr_dir, run, limits, shave))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_CONTEXT) as pool:
-            futures = [pool.submit(_score_keys, zip_path, hr_dir, run, limits, shave) for run in runs]
-            try:
-                for future in futures:
-                    collect(future.result())
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
 
     return ResultsScore(
         mean_psnr=mean_psnr(list(per_image.values())),
