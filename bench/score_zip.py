@@ -1,0 +1,159 @@
+"""Scoring a 100-image 2K results zip: milliseconds per image, against two references in the same run.
+
+* floor: decoding each SR PNG (bytes already in memory) into a numpy array with Pillow. Every
+  scorer has to do at least this, so it bounds what one process can reach.
+* reference scorer: the obvious script (read each member, decode SR and HR PNGs with Pillow,
+  PSNR in float64 over the shaved image), as a challenge's first scoring program is written.
+* project scorer: ``scoring.results.score_results_zip`` (one process; HR from ``.npy`` memory
+  maps, integer PSNR), and ``scoring.parallel.score_results_zip_parallel`` on every core.
+
+What bounds the figures is the decode: Pillow undoes PNG row filters one byte at a time, and smooth
+images such as SR outputs are Paeth-filtered throughout. When ``pyspng`` (libspng, SIMD
+unfiltering) is installed (``pip install pyspng``; not a project dependency) a what-if runs the
+same read + PSNR path with the SR PNG decoded by it instead, to show what a faster decoder buys.
+
+Every candidate runs ``--repeats`` times, interleaved (floor, reference, project, parallel, then
+again), and the fastest run of each is reported: on a shared machine noise only ever adds time.
+Both scorers' per-image PSNRs are checked against the reference's before any time is reported.
+"""
+
+import argparse
+import importlib.util
+import io
+import math
+import multiprocessing
+import os
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.data import DIV2K_SIZE, QUICK_SIZE, ResultsSet, results_set
+from bench.report import Row, best, interleaved, print_header, print_table, progress, spread
+from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
+from scoring.parallel import score_results_zip_parallel
+from scoring.psnr import SHAVE_BORDER, psnr
+from scoring.results import score_results_zip
+
+FLOOR_RATIO_GOAL = 1.25
+PARALLEL_SPEEDUP_GOAL = 5.0
+
+
+def decode_floor(data: ResultsSet) -> float:
+    """Seconds spent decoding the SR PNGs alone (reading their bytes is not counted)."""
+    seconds = 0.0
+    for key in data.keys:
+        png = (data.root / "sr_png" / f"{key}.png").read_bytes()
+        start = time.perf_counter()
+        with Image.open(io.BytesIO(png)) as image:
+            np.asarray(image)
+        seconds += time.perf_counter() - start
+    return seconds
+
+
+def reference_scorer(data: ResultsSet) -> dict[str, float]:
+    """Per-image PSNR the straightforward way: Pillow for both images, float64 arithmetic."""
+    scores = {}
+    with zipfile.ZipFile(data.results_zip) as zf:
+        for name in sorted(zf.namelist()):
+            sr = np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("RGB")).astype(np.float64)
+            hr = np.asarray(Image.open(data.hr_png / name).convert("RGB")).astype(np.float64)
+            crop = (slice(SHAVE_BORDER, -SHAVE_BORDER), slice(SHAVE_BORDER, -SHAVE_BORDER))
+            mse = np.mean((sr[crop] - hr[crop]) ** 2)
+            scores[Path(name).stem] = 20 * math.log10(255.0 / math.sqrt(mse))
+    return scores
+
+
+def pyspng_keys(zip_path: Path, hr_dir: Path, keys: list[str]) -> list[float]:
+    """The project scorer's read and PSNR, with the SR PNG decoded by pyspng (what-if only: none of
+    ``scoring.images``' checks)."""
+    import pyspng
+
+    limits = ArchiveLimits()
+    scores = []
+    with open_results_zip(zip_path, limits) as results:
+        for key in keys:
+            data = read_member_limited(results.zip, results.images[key], limits.max_member_bytes)
+            hr = np.load(hr_dir / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+            scores.append(psnr(pyspng.load(data), hr).db)
+    return scores
+
+
+def pyspng_scorer(data: ResultsSet, pool: ProcessPoolExecutor | None, workers: int) -> list[float]:
+    """On ``pool`` (kept between calls, as the project's parallel scorer keeps its own) or here."""
+    if pool is None:
+        return pyspng_keys(data.results_zip, data.hr_npy, data.keys)
+    runs = [data.keys[i::workers * 4] for i in range(workers * 4)]
+    return [db for run in pool.map(pyspng_keys, [data.results_zip] * len(runs), [data.hr_npy] * len(runs), runs)
+            for db in run]
+
+
+def check_same_scores(data: ResultsSet, workers: int) -> None:
+    reference = reference_scorer(data)
+    for scorer in (score_results_zip(data.results_zip, data.hr_npy),
+                   score_results_zip_parallel(data.results_zip, data.hr_npy, workers=workers)):
+        for key, value in scorer.per_image.items():
+            if abs(value.db - reference[key]) > 1e-9:
+                raise AssertionError(f"{key}: {value.db} dB, the reference scorer says {reference[key]} dB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    count, size, repeats = (4, QUICK_SIZE, 1) if args.quick else (args.images, DIV2K_SIZE, args.repeats)
+    print_header(f"Scoring a {count}-image results zip")
+    progress("preparing data (cached under bench/out/data after the first run)")
+    data = results_set(count, size)
+    check_same_scores(data, args.workers)  # also warms the page cache and the forkserver
+    progress(f"timing, {repeats} interleaved rounds")
+    floor_runs: list[float] = []
+    candidates = {
+        "floor": lambda: floor_runs.append(decode_floor(data)),
+        "reference": lambda: reference_scorer(data),
+        "project": lambda: score_results_zip(data.results_zip, data.hr_npy),
+        "parallel": lambda: score_results_zip_parallel(data.results_zip, data.hr_npy, workers=args.workers),
+    }
+    whatif = importlib.util.find_spec("pyspng") is not None
+    if whatif:
+        pool = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("forkserver"))
+        candidates["pyspng"] = lambda: pyspng_scorer(data, None, 1)
+        candidates["pyspng parallel"] = lambda: pyspng_scorer(data, pool, args.workers)
+        pyspng_scorer(data, pool, args.workers)  # warm-up
+    seconds = interleaved(candidates, repeats)
+    per_image = {name: best(runs) / count * 1e3 for name, runs in seconds.items()}
+    per_image["floor"] = best(floor_runs) / count * 1e3
+    floor, reference = per_image["floor"], per_image["reference"]
+    single, parallel = per_image["project"], per_image["parallel"]
+    size_text = f"{size[1]}×{size[0]}"
+    rows = [
+        Row(f"floor: Pillow decode of one SR PNG ({size_text})", f"{floor:.1f} ms/image",
+            f"spread {spread(floor_runs)}", "—", None),
+        Row("reference scorer (Pillow SR + HR, float64 PSNR)", f"{reference:.1f} ms/image",
+            f"spread {spread(seconds['reference'])}", "—", None),
+        Row("project scorer, one process", f"{single:.1f} ms/image ({single / floor:.2f}× floor)",
+            f"floor {floor:.1f} ms; {reference / single:.2f}× faster than the reference",
+            f"≤ {FLOOR_RATIO_GOAL}× floor", single <= FLOOR_RATIO_GOAL * floor),
+        Row(f"project scorer, {args.workers} processes", f"{parallel:.1f} ms/image",
+            f"{reference / parallel:.2f}× faster than the reference ({reference:.1f} ms)",
+            f"≥ {PARALLEL_SPEEDUP_GOAL:g}× faster", reference / parallel >= PARALLEL_SPEEDUP_GOAL),
+    ]
+    if whatif:
+        one, many = per_image["pyspng"], per_image["pyspng parallel"]
+        rows += [
+            Row("what-if: SR decoded by pyspng, one process", f"{one:.1f} ms/image ({one / floor:.2f}× floor)",
+                f"{reference / one:.2f}× faster than the reference", f"≤ {FLOOR_RATIO_GOAL}× floor", None),
+            Row(f"what-if: SR decoded by pyspng, {args.workers} processes", f"{many:.1f} ms/image",
+                f"{reference / many:.2f}× faster than the reference", f"≥ {PARALLEL_SPEEDUP_GOAL:g}× faster", None),
+        ]
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
