@@ -19,7 +19,8 @@ def main() -> int:
         return app()
     except OperationalError as err:
         err_console.print(f"[red]error:[/red] cannot use the database at {get_settings().sqlalchemy_url}: "
-                          f"{err.orig}. Run `srchallenge db upgrade` first, or check SRCHALLENGE_DATABASE_URL.")
+                          f"{err.orig}. Run `srchallenge db upgrade` first, or check SRCHALLENGE_DATABASE_URL.",
+                          soft_wrap=True)
         return 1
 
 

@@ -29,7 +29,7 @@ def broker_options(settings: Settings) -> dict:
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("srchallenge", broker=settings.celery_broker_url, include=["worker.tasks"])
+    app = Celery("srchallenge", broker=settings.celery_broker_url, include=["worker.tasks", "worker.baseline"])
     app.conf.update(
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,

@@ -76,7 +76,6 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     """Re-run a code submission in the sandbox: parameters, best-of-three runtime against the
     baseline timed in the same job, and PSNR of the model's own outputs."""
     from worker.code_eval import evaluate_code_submission
-    from worker.sandbox.launcher import SandboxLimits
 
     storage = Storage.from_settings(settings)
     phase = submission.phase
@@ -90,8 +89,7 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
         result = evaluate_code_submission(
             code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
-            SandboxLimits(), work / "run",
-            hidden=(storage.root / "private", storage.root / "uploads", *database_files(settings)))
+            sandbox_limits(), work / "run", hidden=hidden_paths(settings))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = {
@@ -111,9 +109,21 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     return Outcome(figures, image_scores, self_reported, result.log)
 
 
-def database_files(settings: Settings) -> tuple[Path, ...]:
+def sandbox_limits():
+    """One thread on CPU: timings on a shared CPU machine are steadier (and fairer) that way."""
+    import torch
+
+    from worker.sandbox.launcher import SandboxLimits
+
+    return SandboxLimits() if torch.cuda.is_available() else SandboxLimits(threads=1)
+
+
+def hidden_paths(settings: Settings) -> tuple[Path, ...]:
+    """What the sandbox must be unable to reach; the launcher refuses to run if it could."""
+    storage = Storage.from_settings(settings)
     url = settings.sqlalchemy_url
-    return (Path(url.removeprefix("sqlite:///")),) if url.startswith("sqlite:///") else ()
+    database = (Path(url.removeprefix("sqlite:///")),) if url.startswith("sqlite:///") else ()
+    return (storage.root / "private", storage.root / "uploads", *database)
 
 
 def self_reported_from_readme(text: str | None, baseline_name: str = "MSRResNet") -> dict[str, Any]:
