@@ -99,7 +99,9 @@ def build_view(cfg: dict) -> None:
           f"size={cfg['scratch_bytes']},mode=0700,uid={uid},gid={gid}")
     os.mkdir(root + "/sandbox/out/tmp", 0o700)
     os.chown(root + "/sandbox/out/tmp", uid, gid)
-    os.symlink("/sandbox/out/tmp", root + "/tmp")
+    if not os.path.lexists(root + "/tmp"):
+        # absent when the Python runtime itself lives under /tmp (a venv there): TMPDIR still points here
+        os.symlink("/sandbox/out/tmp", root + "/tmp")
     os.makedirs(root + "/etc", exist_ok=True)
     with open(root + "/etc/passwd", "w") as f:
         f.write(f"root:x:0:0::/:/bin/false\nsandbox:x:{uid}:{gid}::/sandbox/out:/bin/false\n")
