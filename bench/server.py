@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from server.bundle import load_bundle
 from server.db import make_engine
 from server.migrate import upgrade_database
-from server.services.competitions import create_competition
+from server.services.competitions import create_competition, get_phase_by_path
+from server.services.datasets import import_hr_images
+from server.services.storage import Storage
 from server.services.teams import create_team
 from tests.e2e.stack import BUNDLE, REPO, free_port, wait_for_http
 from tests.pg import PostgresServer
@@ -50,6 +52,15 @@ def seed_competition(url: str, team: str = "bench") -> str:
         session.commit()
     engine.dispose()
     return token
+
+
+def import_dataset(url: str, data_dir: Path, source: Path, phase: str = "aim2019/validation") -> None:
+    """Import HR PNGs into a phase, as ``srchallenge dataset import`` does (uploads need a dataset)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        import_hr_images(Storage(data_dir), get_phase_by_path(session, phase), source, workers=1)
+        session.commit()
+    engine.dispose()
 
 
 @contextmanager

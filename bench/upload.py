@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.data import OUT
+from bench.data import OUT, QUICK_SIZE, results_set
 from bench.report import Row, print_header, print_table, progress
 from bench.procfs import status_kib
-from bench.server import api_server, database, seed_competition
+from bench.server import api_server, database, import_dataset, seed_competition
 
 MB = 1_000_000
 RSS_GROWTH_GOAL_MB = 50
@@ -79,6 +79,7 @@ def main() -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     with database("sqlite", data_dir) as url:
         token = seed_competition(url)
+        import_dataset(url, data_dir, results_set(2, QUICK_SIZE).hr_png)
         with api_server(url, data_dir, max_upload_bytes=str(2 * size)) as (base, pid):
             upload_seconds(base, token, large_zip(8 * MB))  # warm-up: first-request imports
             rss_before = status_kib(pid, "VmRSS")
