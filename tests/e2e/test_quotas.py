@@ -41,3 +41,17 @@ def test_closed_phase_refuses_uploads(stack, quota_team):
     response = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
     assert response.status_code == 403 and "closed" in response.json()["detail"]
     stack.cli("phase", "open", PHASE)
+
+
+def test_concurrent_uploads_cannot_both_take_the_last_slot(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = stack.cli("team", "create", "racers").stdout.strip().splitlines()[-1]
+    stack.cli("phase", "set-limits", PHASE, "--per-day", "1", "--total", "0")
+    data = stack.results_zip()
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            codes = list(pool.map(lambda _: stack.upload(data, token=token, phase=PHASE).status_code, range(6)))
+    finally:
+        stack.cli("phase", "set-limits", PHASE, "--per-day", "0")
+    assert sorted(codes) == [202] + [429] * 5, codes
