@@ -24,7 +24,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from bench.data import DIV2K_SIZE, OUT, QUICK_SIZE, results_set
-from bench.report import Row, print_header, print_table, progress
+from bench.report import Row, add_common_options, print_header, print_table, progress
 from bench.server import database, seed_competition
 from scoring.images import decode_png
 from scoring.imresize import SCALE, crop_to_multiple, imresize
@@ -87,12 +87,12 @@ def step_breakdown(sources: list[Path], scratch: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    add_common_options(parser)
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args()
     count, size = (4, QUICK_SIZE) if args.quick else (args.images, DIV2K_SIZE)
-    print_header(f"Importing {count} HR images")
+    print_header(f"Importing {count} HR images", args)
     data = results_set(count, size)
     sources = sorted(data.hr_png.glob("*.png"))
     scratch = OUT / "import"

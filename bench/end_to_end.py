@@ -16,10 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from bench.data import DIV2K_SIZE, QUICK_SIZE, sr_like
-from bench.report import Row, best, print_header, print_table, progress
+from bench.report import Row, add_common_options, best, print_header, print_table, progress
 from scoring.results import score_results_zip
 from tests.e2e.stack import png_bytes, start_stack, zip_bytes
 
@@ -53,12 +51,12 @@ def task_seconds(log: Path) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    add_common_options(parser)
     parser.add_argument("--images", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     count, size, repeats = (2, QUICK_SIZE, 1) if args.quick else (args.images, DIV2K_SIZE, args.repeats)
-    print_header(f"End-to-end latency of a {count}-image results zip")
+    print_header(f"End-to-end latency of a {count}-image results zip", args)
     with tempfile.TemporaryDirectory(prefix="srchallenge-bench-") as tmp:
         progress("starting redis, API and worker; importing the HR set")
         stack = start_stack(Path(tmp), image_count=count, size=size, settings={"MAX_UPLOAD_BYTES": str(1 << 30)})

@@ -15,7 +15,7 @@ import asyncio
 import random
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import insert, select
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bench.data import OUT
 from bench.loadgen import TIMEOUT_S, open_loop
-from bench.report import Row, print_header, print_table, progress
+from bench.report import Row, add_common_options, print_header, print_table, progress
 from bench.server import api_server, database, seed_competition
 from server.db import make_engine
 from server.models import Phase, ScoringRun, Submission, Team
@@ -42,7 +42,7 @@ def seed_submissions(url: str, submissions: int, teams: int) -> None:
             create_team(session, f"team {i:03d}")
         team_ids = list(session.scalars(select(Team.id).where(Team.name.like("team %"))))
         phases = {p.slug: p for p in session.scalars(select(Phase))}
-        start = datetime(2019, 7, 1, tzinfo=timezone.utc)
+        start = datetime(2019, 7, 1, tzinfo=UTC)
         rows = []
         for i in range(submissions):
             phase = phases["validation" if rng.random() < 0.8 else "test"]
@@ -114,7 +114,7 @@ def measure(backend: str, submissions: int, teams: int, rate: float, seconds: fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    add_common_options(parser)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -122,7 +122,7 @@ def main() -> None:
     submissions, teams = (200, 10) if args.quick else (10_000, 100)
     rate, seconds = (20.0, 1.0) if args.quick else (args.rate, args.seconds)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    print_header("Leaderboard API under load")
+    print_header("Leaderboard API under load", args)
     rows = []
     for backend in backends:
         rows += measure(backend, submissions, teams, rate, seconds)

@@ -49,11 +49,11 @@ async def open_loop(url: str, rate: float, seconds: float) -> tuple[list[float],
         conn = idle.pop() if idle else _Connection(*await asyncio.open_connection(parts.hostname, parts.port))
         try:
             status = await conn.get(request.encode())
-        except (OSError, asyncio.IncompleteReadError) as err:
+        except (OSError, asyncio.IncompleteReadError):
             conn.close()
             if conn.used:  # the server closed an idle keep-alive connection: not a failed request
                 return await attempt()
-            raise err
+            raise
         idle.append(conn)
         return status
 
@@ -62,7 +62,7 @@ async def open_loop(url: str, rate: float, seconds: float) -> tuple[list[float],
         await asyncio.sleep(at - loop.time())
         try:
             status = await asyncio.wait_for(attempt(), TIMEOUT_S)
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             status = 0
         if status == 200:
             latencies.append(loop.time() - at)

@@ -5,6 +5,7 @@ The load average is printed next to the machine: the benches time wall clock, an
 while other processes hold the cores says more about them than about the code.
 """
 
+import argparse
 import os
 import platform
 import statistics
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -40,11 +42,41 @@ def machine() -> str:
             f"load average {load}")
 
 
-def print_header(title: str) -> None:
+def busy_fraction(seconds: float = 2.0) -> float:
+    """Share of all cores' time spent busy (not idle or waiting for I/O) over ``seconds``, from /proc/stat."""
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_until_idle(max_busy: float = 0.1, timeout_s: float = 1800) -> None:
+    """Wait until other processes leave the cores alone (the benches time wall clock)."""
+    deadline = time.monotonic() + timeout_s
+    while (busy := busy_fraction()) > max_busy:
+        if time.monotonic() > deadline:
+            progress(f"the machine is still {busy:.0%} busy; measuring anyway")
+            return
+        progress(f"waiting for the machine to be idle ({busy:.0%} busy)")
+        time.sleep(10)
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    parser.add_argument("--wait-idle", action="store_true",
+                        help="first wait (up to 30 minutes) until the cores are less than 10%% busy")
+
+
+def print_header(title: str, args: argparse.Namespace) -> None:
+    if args.wait_idle:
+        wait_until_idle()
     print(f"## {title}\n")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}, cores {busy_fraction(1.0):.0%} busy before the run")
     print(f"command: python -m {' '.join([sys.modules['__main__'].__spec__.name, *sys.argv[1:]])}")
-    if "--quick" in sys.argv:
+    if args.quick:
         print("quick mode: tiny data, to check that the bench runs; the figures mean nothing")
     print()
 

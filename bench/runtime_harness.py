@@ -30,7 +30,7 @@ from safetensors.torch import save_file
 
 import scoring.msrresnet
 from bench.data import key_of
-from bench.report import Row, print_header, print_table, progress
+from bench.report import Row, add_common_options, print_header, print_table, progress
 from scoring.imresize import make_lr
 from scoring.msrresnet import MSRResNet
 from tests.e2e.stack import photo_like
@@ -96,13 +96,13 @@ def bare_best(model: torch.nn.Module, lr_dir: Path, keys: list[str], device: tor
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    add_common_options(parser)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--images", type=int, default=3)
     args = parser.parse_args()
     runs, count, hr_size = (1, 1, (32, 32)) if args.quick else (args.runs, args.images, (128, 192))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    print_header(f"Runtime harness on {device.type.upper()}")
+    print_header(f"Runtime harness on {device.type.upper()}", args)
     limits = SandboxLimits(memory_bytes=8 << 30, wall_seconds=600, cpu_seconds=3600, disk_bytes=256 << 20)
     overheads, ratios, harness, bare = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="srchallenge-bench-") as tmp:

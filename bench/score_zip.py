@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from bench.data import DIV2K_SIZE, QUICK_SIZE, ResultsSet, results_set
-from bench.report import Row, best, interleaved, print_header, print_table, progress, spread
+from bench.report import Row, add_common_options, best, interleaved, print_header, print_table, progress, spread
 from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
 from scoring.parallel import score_results_zip_parallel
 from scoring.psnr import SHAVE_BORDER, psnr
@@ -102,13 +102,13 @@ def check_same_scores(data: ResultsSet, workers: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    add_common_options(parser)
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args()
     count, size, repeats = (4, QUICK_SIZE, 1) if args.quick else (args.images, DIV2K_SIZE, args.repeats)
-    print_header(f"Scoring a {count}-image results zip")
+    print_header(f"Scoring a {count}-image results zip", args)
     progress("preparing data (cached under bench/out/data after the first run)")
     data = results_set(count, size)
     check_same_scores(data, args.workers)  # also warms the page cache and the forkserver

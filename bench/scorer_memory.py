@@ -20,7 +20,7 @@ import time
 
 from bench.data import DIV2K_SIZE, QUICK_SIZE, results_set
 from bench.procfs import tree_memory_kib
-from bench.report import Row, print_header, print_table, progress
+from bench.report import Row, add_common_options, print_header, print_table, progress
 
 GOAL_MB = 300
 SAMPLE_S = 0.005
@@ -61,10 +61,10 @@ def peaks_kib(mode: str, root: str) -> tuple[int, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    add_common_options(parser)
     args = parser.parse_args()
     counts, size = ((2, 4), QUICK_SIZE) if args.quick else ((10, 100), DIV2K_SIZE)
-    print_header("Peak memory of the scorer")
+    print_header("Peak memory of the scorer", args)
     rows = []
     for count in counts:
         data = results_set(count, size)

@@ -21,8 +21,8 @@ import httpx
 import numpy as np
 
 from bench.data import OUT, QUICK_SIZE, results_set
-from bench.report import Row, print_header, print_table, progress
 from bench.procfs import status_kib
+from bench.report import Row, add_common_options, print_header, print_table, progress
 from bench.server import api_server, database, import_dataset, seed_competition
 
 MB = 1_000_000
@@ -67,12 +67,12 @@ def copy_seconds(path: Path, dest: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the bench works")
+    add_common_options(parser)
     parser.add_argument("--megabytes", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3, help="uploads; the fastest one is reported")
     args = parser.parse_args()
     size_mb, repeats = (8, 1) if args.quick else (args.megabytes, args.repeats)
-    print_header("Upload of a large zip")
+    print_header("Upload of a large zip", args)
     path = large_zip(size_mb * MB)
     size = path.stat().st_size
     data_dir = OUT / "upload" / "server"
