@@ -3,10 +3,13 @@ scoring time itself.
 
 Why: what a team waits for is upload + queue + scoring + bookkeeping; only the scoring is
 inherent to the zip. The deployment is real (``tests.e2e.stack.start_stack``: redis, the API under
-uvicorn, one Celery worker, nothing mocked). The bench uploads the zip, polls the submission every
-20 ms until it is scored, and subtracts the scoring time measured by running
-``score_results_zip`` on the same zip and HR set in this process, with the stack idle.
-The Celery task's own duration (the worker's "succeeded in" log line) is shown beside it.
+uvicorn, one Celery worker, nothing mocked). The bench uploads the zip and waits for ``scored``;
+the latency is the submission's ``finished_at`` minus its ``created_at`` (both stamped by the
+server, one clock: polling fast enough to time it from here would load the two cores the worker
+needs). From it is subtracted the scoring time measured by running ``score_results_zip`` on the
+same zip and HR set in this process, with the stack idle. The Celery task's own duration (the
+worker's "succeeded in" log line) is shown beside it. The first submission after the API starts
+is timed apart: it pays for connecting the API process to the broker.
 """
 
 import argparse
@@ -14,6 +17,7 @@ import re
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from bench.data import DIV2K_SIZE, QUICK_SIZE, sr_like
@@ -22,11 +26,11 @@ from scoring.results import score_results_zip
 from tests.e2e.stack import png_bytes, start_stack, zip_bytes
 
 OVERHEAD_GOAL_S = 1.0
-POLL_S = 0.02
+POLL_S = 0.25
 
 
 def submit_and_time(stack, data: bytes) -> tuple[float, float]:
-    """(seconds to upload until 202, seconds from 202 until the status reads ``scored``)."""
+    """(seconds to upload until 202, seconds from the submission's record to its ``scored`` stamp)."""
     with stack.client() as client:
         start = time.perf_counter()
         response = client.post(f"/api/v1/phases/{stack.phase}/submissions",
@@ -35,14 +39,14 @@ def submit_and_time(stack, data: bytes) -> tuple[float, float]:
         if response.status_code != 202:
             raise RuntimeError(f"upload refused: {response.status_code} {response.text}")
         url = f"/api/v1/submissions/{response.json()['id']}"
-        while (status := client.get(url).json()["status"]) not in ("scored", "failed"):
+        while (body := client.get(url).json())["status"] not in ("scored", "failed"):
             if time.perf_counter() - accepted > 300:
                 raise RuntimeError("not scored after 300 s")
             time.sleep(POLL_S)
-        done = time.perf_counter()
-    if status != "scored":
-        raise RuntimeError(f"the submission failed: {client.get(url).json()}")
-    return accepted - start, done - accepted
+    if body["status"] != "scored":
+        raise RuntimeError(f"the submission failed: {body}")
+    waited = datetime.fromisoformat(body["finished_at"]) - datetime.fromisoformat(body["created_at"])
+    return accepted - start, waited.total_seconds()
 
 
 def task_seconds(log: Path) -> list[float]:
@@ -65,6 +69,8 @@ def main() -> None:
             zip_path = Path(tmp) / "results.zip"
             zip_path.write_bytes(data)
             hr_dir = stack.data_dir / "private" / "aim2019" / "validation" / "hr"
+            progress("first submission after the start (connects the API to the broker)")
+            _, cold = submit_and_time(stack, data)
             uploads, waits, scoring = [], [], []
             for i in range(repeats):
                 progress(f"submission {i + 1} of {repeats}")
@@ -74,19 +80,21 @@ def main() -> None:
                 start = time.perf_counter()
                 score_results_zip(zip_path, hr_dir)
                 scoring.append(time.perf_counter() - start)
-            tasks = task_seconds(Path(tmp) / "worker.log")
+            tasks = task_seconds(Path(tmp) / "worker.log")[1:]
         finally:
             stack.close()
     overheads = [w - best(scoring) for w in waits]
     mb = len(data) / 1e6
     print_table([
-        Row(f"upload → scored, {count} × {size[1]}×{size[0]} ({mb:.0f} MB zip), median of {repeats}",
+        Row(f"recorded → scored, {count} × {size[1]}×{size[0]} ({mb:.0f} MB zip), median of {repeats}",
             f"{statistics.median(waits):.2f} s (+ upload {statistics.median(uploads):.2f} s)",
             f"scoring alone: {best(scoring):.2f} s; Celery task: {statistics.median(tasks):.2f} s" if tasks
             else f"scoring alone: {best(scoring):.2f} s", "—", None),
-        Row("queue and bookkeeping (202 → scored, minus scoring alone)",
+        Row("queue and bookkeeping (recorded → scored, minus scoring alone)",
             f"median {statistics.median(overheads):.2f} s, worst {max(overheads):.2f} s",
             f"scoring alone: {best(scoring):.2f} s", f"< {OVERHEAD_GOAL_S:g} s", max(overheads) < OVERHEAD_GOAL_S),
+        Row("first submission after the API starts, recorded → scored", f"{cold:.2f} s",
+            f"later ones: {statistics.median(waits):.2f} s", "—", None),
     ])
 
 
