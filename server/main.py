@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from fastapi.staticfiles import StaticFiles
 
 from server.config import get_settings
@@ -35,6 +36,13 @@ Authenticate with `Authorization: Bearer <team token>`.
 
 def create_app() -> FastAPI:
     app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(_request: Request, _err: Exception):
+        # an outage, not a bug: say so, and let clients retry (nothing was written)
+        return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, err: ServiceError):

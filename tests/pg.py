@@ -53,17 +53,25 @@ class PostgresServer:
             raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
     def start(self) -> "PostgresServer":
-        # fsync off: a crashed test server is thrown away anyway
-        options = f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off"
         try:
             self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                       "--locale=C")
-            self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.root / "server.log"), "-o", options,
-                      "-w", "-t", "60", "start")
+            self.resume()
         except BaseException:
             shutil.rmtree(self.root, ignore_errors=True)
             raise
         return self
+
+    def resume(self) -> None:
+        """Start the server on its existing data (after ``pause``, or the first time)."""
+        # fsync off: a crashed test server is thrown away anyway
+        options = f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.root / "server.log"), "-o", options,
+                  "-w", "-t", "60", "start")
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: an outage that ``resume`` ends."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
 
     def create_database(self, name: str) -> str:
         """A new empty database; returns its SQLAlchemy URL."""

@@ -35,3 +35,17 @@ def test_results_zip_is_scored_and_ranked_on_postgres(pg_stack):
 def test_bad_zip_fails_with_a_reason_on_postgres(pg_stack):
     body = pg_stack.submit_and_wait(zip_bytes({"../evil.png": b"x"}))
     assert body["status"] == "failed" and ".." in body["reason"]
+
+
+def test_database_outage_answers_503_and_recovers(pg_stack, postgres):
+    postgres.pause()
+    try:
+        with pg_stack.client() as client:
+            assert client.get(f"/api/v1/phases/{pg_stack.phase}/leaderboard").status_code == 503
+        refused = pg_stack.upload(pg_stack.results_zip())
+        assert refused.status_code == 503 and refused.headers["retry-after"]
+    finally:
+        postgres.resume()
+    assert pg_stack.submit_and_wait(pg_stack.results_zip())["status"] == "scored"
+    uploads = pg_stack.data_dir / "uploads"
+    assert all(any(folder.iterdir()) for folder in uploads.iterdir()), "a refused upload left a folder behind"
