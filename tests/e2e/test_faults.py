@@ -75,3 +75,47 @@ def test_redis_restart_during_a_burst_loses_nothing(faulty):
         runs = runs_of(faulty, public_id)
         assert len(runs) == 1 and runs[0][1] == "scored" and runs[0][3] == len(faulty.hr)
     wait_for_http(f"{faulty.url}/healthz", [])
+
+
+def test_api_killed_during_an_upload_registers_nothing(faulty):
+    import threading
+
+    import httpx
+
+    def count_submissions() -> int:
+        with sqlite3.connect(faulty.data_dir / "srchallenge.db") as db:
+            return db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+
+    before = count_submissions()
+    started = threading.Event()
+
+    def slow_body():
+        yield b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.zip\"\r\n\r\n"
+        for _ in range(200):
+            started.set()
+            yield bytes(64 * 1024)
+            time.sleep(0.05)
+        yield b"\r\n--B--\r\n"
+
+    outcome = {}
+
+    def send():
+        try:
+            outcome["response"] = httpx.post(
+                f"{faulty.url}/api/v1/phases/{faulty.phase}/submissions", content=slow_body(), timeout=60,
+                headers={"Authorization": f"Bearer {faulty.token}", "Content-Type": "multipart/form-data; boundary=B"})
+        except httpx.HTTPError as err:
+            outcome["error"] = err
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert started.wait(30)
+    time.sleep(1)
+    api_args = faulty.procs["api"].args
+    faulty.stop("api", sig=9)
+    sender.join(60)
+    assert "error" in outcome, f"the client should see the connection die, got {outcome}"
+    faulty.start("api", api_args)
+    wait_for_http(f"{faulty.url}/healthz", [faulty.procs["api"]])
+    assert count_submissions() == before
+    assert faulty.submit_and_wait(faulty.results_zip())["status"] == "scored"
