@@ -3,12 +3,13 @@ the pure rules in scoring/ranking.py.
 
 Ranked rows (and what routes render from them, see ``memoized``) are cached per phase and keyed
 by ``board_version``: loading every scored submission of a phase costs hundreds of milliseconds
-with 10,000 in the database, the version a few index lookups (docs/benchmarks.md). A submission
-enters or leaves the board, or changes its figures, only through a scoring run finishing (scored,
-re-scored, imported: ``server/services/runs.py``), so the version is the newest submission and run
-ids, the runs not yet finished (a run that finishes leaves this set), the phase's track entries,
-and the phase's and competition's ranking settings. Team names are not in it: a team cannot be
-renamed. A writer that changed a scored submission's figures without a run would not be seen.
+with 10,000 in the database, the version two statements over indexes (docs/benchmarks.md). A
+submission enters or leaves the board, or changes its figures, only through a scoring run finishing
+(scored, re-scored, imported: ``server/services/runs.py``). So the version holds the newest
+submission and run ids and the number of runs not yet finished (a run that finishes lowers it; one
+that is added raises the newest id), the phase's track entries, and the phase's, its tracks' and
+its competition's ranking settings. Team names are not in it: a team cannot be renamed. A writer
+that changed a scored submission's figures without a run would not be seen.
 """
 
 import json
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from scoring.ranking import BaselineFigures, Entry, RankedRow, Tolerances, TrackRule, rank_track, select_figures
-from server.models import Phase, ScoringRun, Submission, Track, TrackEntry
+from server.models import Competition, Phase, ScoringRun, Submission, Track, TrackEntry
 from server.services.errors import Conflict
 
 T = TypeVar("T")
@@ -77,19 +78,30 @@ def entry_of(submission: Submission, track: str) -> Entry:
     )
 
 
+_VERSION = (
+    select(Phase.baseline_psnr, Phase.baseline_runtime, Phase.ranking_figures, Competition.baseline_params,
+           Competition.baseline_name, Competition.tolerances,
+           select(func.max(Submission.id)).scalar_subquery(), select(func.max(ScoringRun.id)).scalar_subquery(),
+           select(func.count()).where(ScoringRun.status.in_(UNFINISHED_RUNS)).scalar_subquery())
+    .join(Competition, Competition.id == Phase.competition_id)
+    .where(Phase.id == bindparam("phase_id"))
+)
+_TRACKS_AND_ENTRIES = (
+    select(Track.id, Track.slug, Track.rank_by, Track.tie_break, Track.title, TrackEntry.id, TrackEntry.submission_id)
+    .outerjoin(TrackEntry, TrackEntry.track_id == Track.id)
+    .where(Track.phase_id == bindparam("phase_id"))
+    .order_by(Track.id, TrackEntry.id)
+)
+"""Built once: constructing a statement costs about as much as running it on SQLite."""
+
+
 def board_version(session: Session, phase: Phase) -> tuple:
     """Changes whenever the phase's ranked rows may change (see the module docstring)."""
-    competition = phase.competition
-    newest = session.execute(select(select(func.max(Submission.id)).scalar_subquery(),
-                                    select(func.max(ScoringRun.id)).scalar_subquery())).one()
-    unfinished = session.scalars(select(ScoringRun.id).where(ScoringRun.status.in_(UNFINISHED_RUNS))
-                                 .order_by(ScoringRun.id)).all()
-    entries = session.execute(select(TrackEntry.id, TrackEntry.submission_id).where(
-        TrackEntry.track_id.in_([t.id for t in phase.tracks])).order_by(TrackEntry.id)).all()
-    settings = (phase.baseline_psnr, phase.baseline_runtime, phase.ranking_figures, competition.baseline_params,
-                competition.baseline_name, json.dumps(competition.tolerances, sort_keys=True),
-                tuple((t.id, t.slug, t.rank_by, tuple(t.tie_break), t.title) for t in phase.tracks))
-    return tuple(newest), tuple(unfinished), tuple(map(tuple, entries)), settings
+    *settings, tolerances, newest_submission, newest_run, unfinished = session.execute(
+        _VERSION, {"phase_id": phase.id}).one()
+    tracks = session.execute(_TRACKS_AND_ENTRIES, {"phase_id": phase.id}).all()
+    return (tuple(settings), json.dumps(tolerances, sort_keys=True), newest_submission, newest_run, unfinished,
+            tuple((*row[:3], tuple(row[3]), *row[4:]) for row in tracks))
 
 
 _memo: WeakKeyDictionary[Engine, dict[int, tuple[tuple, dict[Hashable, Any]]]] = WeakKeyDictionary()
