@@ -15,7 +15,7 @@ the submission takes turns with MSRResNet image by image, three trials, best of 
   with seeded weights) over ``--runs`` complete re-runs through ``evaluate_code_submission``, sandbox
   and all; spread = max / min − 1. Goal ≤ 3 %.
 
-CPU by default: LR images are small (48×32) so that a run takes seconds on a laptop-class CPU; the
+CPU by default: ten LR images, small (48×32) so that a run takes seconds on a laptop-class CPU; the
 interpreter's per-operator cost is then a larger share than on 2K images, so the overhead errs high.
 Both sides use ``--threads`` torch threads (default 1: with one thread per core, any other process
 on the machine stalls torch's worker threads at every operator, and the figures measure the
@@ -124,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_options(parser)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--images", type=int, default=3)
+    parser.add_argument("--images", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, both sides (0: one per core)")
     args = parser.parse_args()
     runs, count, hr_size = (1, 1, (32, 32)) if args.quick else (args.runs, args.images, (128, 192))
