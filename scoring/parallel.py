@@ -32,12 +32,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
-from scoring.errors import SubmissionError
 from scoring.images import decode_png
 from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
-from scoring.results import README_MAX_BYTES, ResultsScore
+from scoring.results import ResultsScore, check_members
 
-_LISTED = 10
 _RUNS_PER_WORKER = 4
 """Runs of keys per worker: enough that one slow run does not leave the other cores idle."""
 
@@ -66,28 +64,10 @@ def _discard_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _listing(names: list[str]) -> str:
-    shown = ", ".join(names[:_LISTED])
-    return shown if len(names) <= _LISTED else f"{shown} and {len(names) - _LISTED} more"
-
-
 def _check_zip(zip_path: Path, expected: list[str], limits: ArchiveLimits) -> str | None:
     """The checks ``score_results_zip`` makes before decoding; returns the readme text."""
     with open_results_zip(zip_path, limits) as results:
-        missing = [f"{key}.png" for key in expected if key not in results.images]
-        if missing:
-            raise SubmissionError(f"Missing {len(missing)} of {len(expected)} images: {_listing(missing)}")
-        wanted = set(expected)
-        extra = [PurePosixPath(i.filename).name for k, i in results.images.items() if k not in wanted]
-        if extra:
-            raise SubmissionError(f"Images not part of this set ({len(extra)}): {_listing(extra)}")
-        if results.readme is None:
-            return None
-        info = results.readme
-        if info.file_size > README_MAX_BYTES:
-            raise SubmissionError(f"readme.txt is {info.file_size:,} bytes; the limit is {README_MAX_BYTES:,}")
-        data = read_member_limited(results.zip, info, README_MAX_BYTES)
-        return data.decode("utf-8-sig", errors="replace")
+        return check_members(results, expected)
 
 
 def _score_keys(zip_path: Path, hr_dir: Path, keys: list[str], limits: ArchiveLimits,

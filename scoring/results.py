@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
+from scoring.archive import ArchiveLimits, ResultsZip, open_results_zip, read_member_limited
 from scoring.errors import SubmissionError
 from scoring.images import decode_png
 from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
@@ -48,6 +48,23 @@ def _read_readme(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> str:
     return read_member_limited(zf, info, limit).decode("utf-8-sig", errors="replace")
 
 
+def check_members(results: ResultsZip, expected: list[str]) -> str | None:
+    """The checks made before any image is decoded: exactly the expected images, a sane readme.
+
+    Returns the readme text (or None). Shared by the serial and the parallel scorer.
+    """
+    missing = [f"{key}.png" for key in expected if key not in results.images]
+    if missing:
+        raise SubmissionError(f"Missing {len(missing)} of {len(expected)} images: {_listing(missing)}")
+    wanted = set(expected)
+    extra = [PurePosixPath(i.filename).name for k, i in results.images.items() if k not in wanted]
+    if extra:
+        raise SubmissionError(f"Images not part of this set ({len(extra)}): {_listing(extra)}")
+    if results.readme is None:
+        return None
+    return _read_readme(results.zip, results.readme, README_MAX_BYTES)
+
+
 def score_results_zip(
     zip_path: Path,
     hr_dir: Path,
@@ -66,17 +83,7 @@ def score_results_zip(
         raise ValueError(f"no hidden HR images (*.npy) in {hr_dir}")
 
     with open_results_zip(zip_path, limits) as results:
-        missing = [f"{key}.png" for key in expected if key not in results.images]
-        if missing:
-            raise SubmissionError(f"Missing {len(missing)} of {len(expected)} images: {_listing(missing)}")
-        wanted = set(expected)
-        extra = [PurePosixPath(i.filename).name for k, i in results.images.items() if k not in wanted]
-        if extra:
-            raise SubmissionError(f"Images not part of this set ({len(extra)}): {_listing(extra)}")
-
-        readme_text = None
-        if results.readme is not None:
-            readme_text = _read_readme(results.zip, results.readme, README_MAX_BYTES)
+        readme_text = check_members(results, expected)
 
         per_image: dict[str, ImagePSNR] = {}
         for index, key in enumerate(expected, start=1):
