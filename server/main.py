@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.config import get_settings
 from server.ratelimit import RateLimitMiddleware
+from server.recent import RecentResponses
 from server.routes import (admin, competitions, entries, exports, health, inputs, leaderboard, pages, pages_team,
                            submissions)
 from server.security_headers import SecurityHeadersMiddleware
@@ -36,6 +37,8 @@ Authenticate with `Authorization: Bearer <team token>`.
 
 def create_app() -> FastAPI:
     app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION)
+    settings = get_settings()
+    app.state.recent_boards = RecentResponses(settings.leaderboard_max_age_seconds)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -52,7 +55,6 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
-    settings = get_settings()
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
     return app

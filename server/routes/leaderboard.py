@@ -2,17 +2,20 @@
 
 The JSON is rendered once per version of the board and served as bytes (``memoized``): everyone
 refreshes this near a deadline, and rebuilding 300 rows through pydantic for each request would
-cost more than everything else in it (docs/benchmarks.md).
+cost more than everything else in it. A render younger than ``leaderboard_max_age_seconds`` is
+served without asking the database for the version (server/recent.py, docs/benchmarks.md).
 """
 
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from server.deps import PhaseDep, SessionDep
+from server.db import get_sessionmaker
 from server.models import Phase
+from server.services.competitions import get_phase
 from server.services.errors import NotFound
 from server.services.leaderboard import memoized, phase_leaderboard
 
@@ -50,9 +53,22 @@ class LeaderboardOut(BaseModel):
 
 
 @router.get("/leaderboard", response_model=LeaderboardOut)
-def leaderboard(phase: PhaseDep, session: SessionDep, track: str | None = None):
-    body = memoized(session, phase, ("api json", track), lambda: render_leaderboard(session, phase, track))
+async def leaderboard(competition: str, phase: str, request: Request, track: str | None = None):
+    """Async so that a recent render is answered on the event loop with no session and no thread
+    hop; anything older is rendered (or found memoized) in the thread pool."""
+    recent = request.app.state.recent_boards
+    key = (competition, phase, track)
+    body = recent.get(key)
+    if body is None:
+        body = await run_in_threadpool(leaderboard_json, competition, phase, track)
+        recent.put(key, body)
     return Response(body, media_type="application/json")
+
+
+def leaderboard_json(competition: str, phase_slug: str, track: str | None) -> bytes:
+    with get_sessionmaker()() as session:
+        phase = get_phase(session, competition, phase_slug)
+        return memoized(session, phase, ("api json", track), lambda: render_leaderboard(session, phase, track))
 
 
 def render_leaderboard(session: Session, phase: Phase, track: str | None) -> bytes:
