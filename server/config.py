@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # per client (team token, else address); 0 turns the limit off
     rate_limit_per_minute: int = 600
     log_cap_bytes: int = 64 * 1024
+    # Processes that decode and score a results zip's images (scoring/parallel.py); 0: one per core.
+    # A worker started with --concurrency N > 1 should get cores / N.
+    scoring_processes: int = 0
 
     # A running job renews its lease every lease_seconds / 4; one silent for lease_seconds is
     # presumed dead and re-queued, at most max_deliveries times in all.

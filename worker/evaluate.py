@@ -12,7 +12,7 @@ from scoring.archive import ArchiveLimits, extract_safely
 from scoring.errors import SubmissionError
 from scoring.factsheet import parse_factsheet
 from scoring.naming import lr_name
-from scoring.results import score_results_zip
+from scoring.parallel import score_results_zip_parallel
 from server.config import Settings
 from server.models import Phase, Submission
 from server.services.datasets import hr_keys
@@ -34,11 +34,12 @@ def archive_limits(settings: Settings) -> ArchiveLimits:
 def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
     storage = Storage.from_settings(settings)
     phase = submission.phase
-    score = score_results_zip(
+    score = score_results_zip_parallel(
         storage.upload_path(submission.public_id),
         storage.hr_dir(phase.competition.slug, phase.slug),
         archive_limits(settings),
         shave=phase.competition.shave_border,
+        workers=settings.scoring_processes or None,
     )
     figures = {"psnr": score.mean_psnr, "capped_images": score.capped_count, "images": len(score.per_image)}
     image_scores = {key: (value.db, value.capped) for key, value in score.per_image.items()}
