@@ -16,7 +16,8 @@ second (the forkserver imports numpy and Pillow, then every worker imports the c
 module, e.g. ``server.cli`` in a Celery worker), as much as scoring several images. Its processes
 come from a ``forkserver`` with this module preloaded, because forking the caller itself (a Celery
 worker with a lease thread) could copy a lock held by another thread. Each worker keeps the
-memory it frees for the next image (``_keep_freed_memory``). If a worker dies (killed
+memory it frees for the next image (``keep_freed_memory``, which a Celery worker process also
+applies to itself for the zips it scores alone). If a worker dies (killed
 for memory, a crash in a decoder), the call raises ``BrokenProcessPool`` and the next call makes a
 new pool; the zip is not retried, so a file that crashes the decoder does not get a second go.
 """
@@ -57,8 +58,8 @@ _pool_workers = 0
 _pool_lock = threading.Lock()
 
 
-def _keep_freed_memory() -> None:
-    """Pool initializer: keep freed buffers for the next image instead of handing them back to the OS.
+def keep_freed_memory() -> None:
+    """Pool initializer (and worker start): keep freed buffers for the next image instead of handing them back to the OS.
 
     An image allocates ~30 MB in buffers of 5 to 11 MB (zip member, Pillow's image, the array). By
     default glibc maps each one fresh and unmaps it when freed, and Pillow frees its blocks, so every
@@ -79,7 +80,7 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
         if _pool is None or _pool_workers != workers:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_CONTEXT, initializer=_keep_freed_memory)
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_CONTEXT, initializer=keep_freed_memory)
             _pool_workers = workers
         return _pool
 

@@ -1,5 +1,5 @@
 """What a worker does beside its tasks: renew the lease of the running job, reap stale runs,
-and never share database connections across a fork."""
+never share database connections across a fork, and keep freed memory for the next image."""
 
 import logging
 import threading
@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
+from scoring.parallel import keep_freed_memory
 from server.config import get_settings
 from server.db import get_engine, session_scope
 from server.services.queue import enqueue_run
@@ -56,6 +57,14 @@ def reap_forever() -> None:
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_kwargs) -> None:
     get_engine().dispose(close=False)
+
+
+@worker_process_init.connect
+def _keep_freed_memory(**_kwargs) -> None:
+    """The allocator settings of the parallel scorer's processes, for the zips scored here alone
+    (one image, or SRCHALLENGE_SCORING_PROCESSES=1): ~15 % of a 2K image's scoring time otherwise
+    goes to faulting in fresh pages (docs/benchmarks.md)."""
+    keep_freed_memory()
 
 
 @worker_ready.connect
