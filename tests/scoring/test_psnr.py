@@ -45,6 +45,18 @@ def test_large_image_sums_exactly():
     assert psnr(sr, hr).db == pytest.approx(10 * math.log10(255**2 / mse), abs=1e-12)
 
 
+@pytest.mark.parametrize("width", [2040, 22_017 + 8, 22_018 + 8])
+def test_largest_error_sums_exactly_at_every_chunk_width(width):
+    """255² everywhere: a chunk's sum at the uint32 limit (one 22,017-pixel row) and rows too wide
+    for a uint32 sum (22,018 pixels) must still add up exactly."""
+    hr = np.zeros((12, width, 3), np.uint8)
+    sr = np.full_like(hr, 255)
+    sr[:, -5] = 0  # one column of zero error just inside the shave: an MSE that is not 255²
+    kept = (width - 8) * 3
+    mse = 255**2 * (kept - 3) / kept
+    assert psnr(sr, hr).db == pytest.approx(10 * math.log10(255**2 / mse), abs=1e-12)
+
+
 def test_identical_images_are_capped():
     img = np.random.default_rng(0).integers(0, 256, (30, 30, 3), dtype=np.uint8)
     assert psnr(img, img.copy()) == ImagePSNR(db=PSNR_CAP_DB, capped=True)
