@@ -13,7 +13,9 @@ the submission takes turns with MSRResNet image by image, three trials, best of 
   overhead. Goal ≤ 2 %.
 * repeatability: the runtime / baseline ratio of one MSRResNet code submission (scoring/msrresnet.py
   with seeded weights) over ``--runs`` complete re-runs through ``evaluate_code_submission``, sandbox
-  and all; spread = max / min − 1. Goal ≤ 3 %.
+  and all; spread = max / min − 1. Goal ≤ 3 %. The ratio is the harness's paired one
+  (``scoring.timing.runtime_ratio``); the reference in the same runs is the best trial over the best
+  trial, the report's figures divided as they are.
 
 CPU by default: ten LR images, small (48×32) so that a run takes seconds on a laptop-class CPU; the
 interpreter's per-operator cost is then a larger share than on 2K images, so the overhead errs high.
@@ -144,22 +146,25 @@ def main() -> None:
             progress(f"overhead, round {round_ + 1} of {runs}")
             bare, harness = overhead_trials(lr_dir, keys, device)
             overheads.append(min(harness) / min(bare) - 1)
-        ratios, measured = [], []
+        ratios, best_ratios, measured = [], [], []
         for run in range(runs):
             progress(f"complete re-run {run + 1} of {runs}")
             evaluation = evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, root / f"work{run}")
             ratios.append(evaluation.runtime_ratio)
+            best_ratios.append(evaluation.runtime.best / evaluation.baseline_runtime.best)
             measured.append(evaluation.runtime.best)
     lr_text = f"{count} LR images {hr_size[1] // 4}×{hr_size[0] // 4}, {torch.get_num_threads()} thread(s)"
     overhead = statistics.median(overheads)
     spread = max(ratios) / min(ratios) - 1
+    best_spread = max(best_ratios) / min(best_ratios) - 1
     print_table([
         Row(f"harness overhead per image, MSRResNet, {lr_text}, median of {runs} rounds",
             f"{overhead:+.1%}", "bare loop, in turns; rounds " + ", ".join(f"{o:+.1%}" for o in overheads),
             f"≤ {OVERHEAD_GOAL:.0%}", overhead <= OVERHEAD_GOAL),
         Row(f"runtime/baseline ratio over {runs} complete re-runs of one submission ({device.type})",
-            f"spread {spread:.1%}", "ratios " + ", ".join(f"{r:.3f}" for r in ratios)
-            + f"; runtimes {min(measured) * 1e3:.0f}–{max(measured) * 1e3:.0f} ms/image",
+            f"spread {spread:.1%} (ratios " + ", ".join(f"{r:.3f}" for r in ratios) + ")",
+            f"best trial / best trial: spread {best_spread:.1%} (" + ", ".join(f"{r:.3f}" for r in best_ratios)
+            + f"); runtimes {min(measured) * 1e3:.0f}–{max(measured) * 1e3:.0f} ms/image",
             f"≤ {SPREAD_GOAL:.0%}", spread <= SPREAD_GOAL if runs > 1 else None),
     ])
 

@@ -1,12 +1,19 @@
 """Runtime trials and their statistics: the report's protocol (§2.3) made fair.
 
 The report's runtime is the best of three consecutive trials, each the mean per-image forward time
-over the runtime image set. A ``Measurement`` keeps every trial, so the spread between trials is
-visible next to the figure (as ``torch.utils.benchmark.Measurement`` does), and names the device
-it was taken on; the ratio to a baseline is meaningful only for two measurements taken in the
-same job on the same device, trials interleaved. Pure Python: no torch.
+over the runtime image set. A ``Measurement`` keeps every trial (and, when it has them, every
+image's time in every trial), so the spread between trials is visible next to the figure (as
+``torch.utils.benchmark.Measurement`` does), and names the device it was taken on.
+
+The ratio to the baseline is meaningful only for two measurements taken in the same job on the
+same device, the two models taking turns image by image; it is paired (``runtime_ratio``) rather
+than best over best. On a shared CPU one image's time jumps by several per cent whenever a
+neighbour wakes, and a trial's mean carries those jumps: best over best of the same MSRResNet
+submission spread 6–9 % over five re-runs, the paired ratio 1.4 % (docs/benchmarks.md). Pure
+Python: no torch.
 """
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,10 +29,22 @@ class Measurement:
     trials: tuple[float, ...]
     device: str
     images: int
+    image_seconds: tuple[tuple[float, ...], ...] = ()
+    """Per trial, each image's seconds, in the order the images ran (empty if not recorded)."""
 
     def __post_init__(self) -> None:
-        if not self.trials or any(t <= 0 for t in self.trials):
+        if not self.trials or any(not t > 0 for t in self.trials):
             raise ValueError(f"a measurement needs positive trial times, got {self.trials}")
+
+    @classmethod
+    def from_image_seconds(cls, image_seconds, device: str) -> "Measurement":
+        """Trials from per-image times (a list per trial, every trial over the same images)."""
+        per_trial = tuple(tuple(float(s) for s in trial) for trial in image_seconds)
+        if not per_trial or len({len(trial) for trial in per_trial}) != 1:
+            raise ValueError("every trial must time the same, non-empty set of images")
+        if any(not s > 0 for trial in per_trial for s in trial):
+            raise ValueError("image times must be positive seconds")
+        return cls(tuple(trial_mean(trial) for trial in per_trial), device, len(per_trial[0]), per_trial)
 
     @property
     def best(self) -> float:
@@ -47,11 +66,12 @@ class Measurement:
                 f"over {self.images} images on {self.device}")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "trials": list(self.trials)}
+        return {**asdict(self), "trials": list(self.trials), "image_seconds": [list(t) for t in self.image_seconds]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Measurement":
-        return cls(trials=tuple(data["trials"]), device=data["device"], images=data["images"])
+        return cls(trials=tuple(data["trials"]), device=data["device"], images=data["images"],
+                   image_seconds=tuple(tuple(t) for t in data.get("image_seconds", ())))
 
 
 def trial_mean(image_seconds: Sequence[float]) -> float:
@@ -62,7 +82,20 @@ def trial_mean(image_seconds: Sequence[float]) -> float:
 
 
 def runtime_ratio(submission: Measurement, baseline: Measurement) -> float:
-    """Best over best: below 1 the submission is faster than the baseline on this device."""
+    """Submission / baseline on one device, paired image by image; below 1 the submission is faster.
+
+    For each image, the median over the trials of the two times taken back to back (one noisy
+    trial of three cannot move it), then the mean of those ratios weighted by the baseline's best
+    time on each image. Without noise this is exactly the ratio of the mean times per image (a
+    model cannot look fast by being quick on the small images only); with noise it is what the
+    ratio of the best trials estimates, with a fraction of the spread.
+    """
     if submission.device != baseline.device:
         raise ValueError(f"cannot compare runtimes on {submission.device} and {baseline.device}")
-    return submission.best / baseline.best
+    sub, base = submission.image_seconds, baseline.image_seconds
+    if not sub or len(sub) != len(base) or any(len(s) != len(b) for s, b in zip(sub, base)):
+        raise ValueError("a paired ratio needs both models' per-image times, over the same trials and images")
+    weights = [min(times) for times in zip(*base)]
+    ratios = [statistics.median(s / b for s, b in zip(sub_image, base_image))  # over the trials
+              for sub_image, base_image in zip(zip(*sub), zip(*base))]
+    return math.fsum(w * r for w, r in zip(weights, ratios)) / math.fsum(weights)

@@ -58,7 +58,7 @@ class CodeEvaluation:
     ``buffers`` counts the numbers in buffers and constant tensors, ``float_literals`` the
     floating-point numbers written into the graph (MSRResNet has 22: slopes, scale factors):
     a model could carry weights in either instead of parameters. ``runtime``/``baseline_runtime`` are seconds per image
-    on the same device, trials interleaved; ``runtime_ratio`` = best / best. ``flops`` is for one
+    on the same device, image by image in turns; ``runtime_ratio`` is paired (scoring/timing.py). ``flops`` is for one
     1×3×256×256 input. ``peak_memory_bytes``: peak CUDA allocation on GPU, peak RSS of the
     measuring process on CPU, both before the baseline is loaded. ``metadata`` is the team's
     submission.yaml (self-reported, unverified).
@@ -160,6 +160,17 @@ def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
     return result
 
 
+def _measurement(measured: dict, field: str, device: str, images: int, log: str) -> Measurement:
+    """A model's per-image times from the measuring sandbox, checked: a trial per entry, an image each."""
+    try:
+        measurement = Measurement.from_image_seconds(measured[field], device)
+    except (KeyError, TypeError, ValueError):
+        measurement = None
+    if measurement is None or measurement.images != images:
+        raise CodeRunError(f"the measuring stage left malformed {field.replace('_', ' ')}; see the log", log)
+    return measurement
+
+
 def _join_logs(stage1: str, stage2: str, cap: int) -> str:
     text = f"== building and exporting the model ==\n{stage1}\n== measuring ==\n{stage2}"
     return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
@@ -227,8 +238,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         image_psnr[key] = psnr(sr, hr, name=key)
 
     device = measured["environment"]["device"]
-    runtime = Measurement(tuple(measured["runtime_trials"]), device, len(runtime_keys))
-    baseline = Measurement(tuple(measured["baseline_trials"]), device, len(runtime_keys))
+    runtime, baseline = (_measurement(measured, f"{side}_image_seconds", device, len(runtime_keys), log)
+                         for side in ("runtime", "baseline"))
     return CodeEvaluation(
         params=measured["params"], buffers=measured["buffers"],
         float_literals=measured["float_literals"], runtime=runtime, baseline_runtime=baseline,

@@ -24,12 +24,40 @@ def test_round_trips_through_a_dict():
     assert m.to_dict()["trials"] == [0.2, 0.3, 0.25]
 
 
-def test_ratio_is_best_over_best_on_one_device():
-    sub = Measurement(trials=(0.06, 0.05, 0.07), device="gpu", images=100)
-    base = Measurement(trials=(0.13, 0.10, 0.12), device="gpu", images=100)
+def test_from_image_seconds_keeps_every_image_and_makes_trial_means():
+    m = Measurement.from_image_seconds([[0.1, 0.3], [0.2, 0.2], [0.1, 0.1]], "cpu")
+    assert m.trials == pytest.approx((0.2, 0.2, 0.1)) and m.images == 2 and m.best == pytest.approx(0.1)
+    assert Measurement.from_dict(m.to_dict()) == m
+    for bad in ([], [[]], [[0.1, 0.2], [0.1]], [[0.1, 0.0]], [[0.1, float("nan")]], [[0.1, "x"]]):
+        with pytest.raises((ValueError, TypeError)):
+            Measurement.from_image_seconds(bad, "cpu")
+
+
+def test_ratio_without_noise_is_the_ratio_of_mean_times():
+    """Weighted by the baseline's time per image: fast on the small image, slow on the big one
+    is judged by the total, not by how many images were quick."""
+    base = Measurement.from_image_seconds([[0.01, 0.10, 0.10]] * 3, "gpu")
+    sub = Measurement.from_image_seconds([[0.005, 0.05, 0.30]] * 3, "gpu")
+    assert runtime_ratio(sub, base) == pytest.approx(0.355 / 0.21)
+
+
+def test_ratio_ignores_one_noisy_trial_per_image():
+    base = Measurement.from_image_seconds([[0.10, 0.20], [0.10, 0.20], [0.10, 0.20]], "cpu")
+    # a neighbour slowed the submission on image 0 in trial 0 and the baseline on image 1 in trial 2
+    sub = Measurement.from_image_seconds([[0.09, 0.10], [0.05, 0.10], [0.05, 0.10]], "cpu")
+    noisy_base = Measurement.from_image_seconds([[0.10, 0.20], [0.10, 0.20], [0.10, 0.60]], "cpu")
     assert runtime_ratio(sub, base) == pytest.approx(0.5)
+    assert runtime_ratio(sub, noisy_base) == pytest.approx(0.5)
+
+
+def test_ratio_needs_one_device_and_paired_times():
+    sub = Measurement.from_image_seconds([[0.06], [0.05], [0.07]], "gpu")
     with pytest.raises(ValueError, match="cannot compare"):
-        runtime_ratio(sub, Measurement(trials=(0.1,), device="cpu", images=100))
+        runtime_ratio(sub, Measurement.from_image_seconds([[0.1], [0.1], [0.1]], "cpu"))
+    with pytest.raises(ValueError, match="per-image"):
+        runtime_ratio(sub, Measurement(trials=(0.1, 0.1, 0.1), device="gpu", images=1))
+    with pytest.raises(ValueError, match="per-image"):
+        runtime_ratio(sub, Measurement.from_image_seconds([[0.1], [0.1]], "gpu"))
 
 
 def test_trial_mean_and_trial_count():

@@ -138,6 +138,8 @@ def test_msrresnet_submission_counts_the_reported_parameters(msrresnet_run):
 def test_msrresnet_submission_runs_as_fast_as_the_baseline(msrresnet_run):
     evaluation, _, _ = msrresnet_run
     assert len(evaluation.runtime.trials) == len(evaluation.baseline_runtime.trials) == 3
+    for measurement in (evaluation.runtime, evaluation.baseline_runtime):
+        assert [len(trial) for trial in measurement.image_seconds] == [len(KEYS)] * 3
     assert evaluation.runtime.device == evaluation.baseline_runtime.device
     assert 0.7 < evaluation.runtime_ratio < 1.4, f"{evaluation.runtime} vs {evaluation.baseline_runtime}"
     env = evaluation.environment

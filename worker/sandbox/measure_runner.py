@@ -9,7 +9,7 @@ Protocol (report §2.3, made fair): forward only, fp32 (TF32 off), batch 1, ``in
 untimed warm-up; each image's input tensor is made fresh just before its clock starts; per image,
 CUDA events and a synchronize on GPU, ``perf_counter`` on CPU; a trial is the mean over the
 runtime images; three trials, in each of which the submission and MSRResNet (built here) take
-turns image by image.
+turns image by image. Every image's time is returned; the trusted parent makes the figures.
 
 Inputs under /sandbox/in: job.json, exported/, lr/<key>.npy (uint8 H×W×3). Outputs in
 /sandbox/out: result.json and sr/<key>.npy (uint8 4H×4W×3) for the scoring images.
@@ -154,16 +154,16 @@ def measure(job: dict) -> dict:
     first = job["runtime_keys"][0]
     warmups = 3 if device.type == "cuda" else 1
 
-    def interleaved_trial() -> tuple[float, float]:
+    def interleaved_trial() -> tuple[list[float], list[float]]:
         """Both models on each image in turn (alternating who goes first), so a change in load or
-        clock speed during the trial hits both alike; each trial's figure is still a mean per image."""
+        clock speed during the trial hits both alike; each image's two times are a pair."""
         seconds = {submission: [], baseline: []}
         for i, key in enumerate(job["runtime_keys"]):
             for runner in (submission, baseline) if i % 2 == 0 else (baseline, submission):
                 seconds[runner].append(runner.run(lr[key], device, key)[1])
         submission.check_pure()
         baseline.check_pure()
-        return tuple(sum(s) / len(s) for s in seconds.values())
+        return seconds[submission], seconds[baseline]
 
     with torch.inference_mode():
         for _ in range(warmups):
@@ -182,9 +182,9 @@ def measure(job: dict) -> dict:
         baseline = load_baseline(device, lr[first].shape[:2])
         for _ in range(warmups):
             baseline.run(lr[first], device, first)
-        sub_trials, base_trials = zip(*(interleaved_trial() for _ in range(TRIALS)))
+        sub_seconds, base_seconds = zip(*(interleaved_trial() for _ in range(TRIALS)))
     env = environment(device)
-    return {**figures, "runtime_trials": sub_trials, "baseline_trials": base_trials, "environment": env,
+    return {**figures, "runtime_image_seconds": sub_seconds, "baseline_image_seconds": base_seconds, "environment": env,
             "export": "any" if "any" in job["programs"] else "per-size"}
 
 
