@@ -75,15 +75,15 @@ def write_submission(root: Path) -> Path:
     return code_dir
 
 
-def harness_runner(device: torch.device, example_hw: tuple[int, int]):
-    """The harness's own MSRResNet runner (``measure_runner.load_baseline``), imported the way the
-    sandbox lays the files out: measure_runner.py next to program.py, msrresnet.py and params.py."""
+def measure_runner():
+    """The harness's measuring module, imported the way the sandbox lays the files out:
+    measure_runner.py next to program.py, msrresnet.py and params.py."""
     for folder in (REPO / "worker" / "sandbox", REPO / "scoring"):
         if str(folder) not in sys.path:
             sys.path.append(str(folder))
     import measure_runner
 
-    return measure_runner.load_baseline(device, example_hw)
+    return measure_runner
 
 
 def bare_seconds(model: torch.nn.Module, lr: np.ndarray, device: torch.device) -> float:
@@ -104,7 +104,8 @@ def bare_seconds(model: torch.nn.Module, lr: np.ndarray, device: torch.device) -
 def overhead_trials(lr_dir: Path, keys: list[str], device: torch.device) -> tuple[list[float], list[float]]:
     """(bare, harness) trials of mean seconds per image, image by image in turns."""
     images = [np.array(Image.open(lr_dir / f"{key}x4.png").convert("RGB")) for key in keys]
-    runner = harness_runner(device, images[0].shape[:2])
+    measuring = measure_runner()
+    runner = measuring.load_baseline(device, images[0].shape[:2])  # the harness's own MSRResNet runner
     torch.manual_seed(0)  # load_baseline's seed: the same weights
     model = MSRResNet().eval().to(device)
     bare, harness = [], []
@@ -113,10 +114,11 @@ def overhead_trials(lr_dir: Path, keys: list[str], device: torch.device) -> tupl
         runner.run(images[0], device, keys[0])
         for _ in range(TRIALS):
             seconds = {"bare": [], "harness": []}
-            for i, (key, lr) in enumerate(zip(keys, images)):
-                for side in ("bare", "harness") if i % 2 == 0 else ("harness", "bare"):
-                    seconds[side].append(bare_seconds(model, lr, device) if side == "bare"
-                                         else runner.run(lr, device, key)[1])
+            with measuring.collector_paused():  # as in the harness's trials, for both sides
+                for i, (key, lr) in enumerate(zip(keys, images)):
+                    for side in ("bare", "harness") if i % 2 == 0 else ("harness", "bare"):
+                        seconds[side].append(bare_seconds(model, lr, device) if side == "bare"
+                                             else runner.run(lr, device, key)[1])
             bare.append(statistics.mean(seconds["bare"]))
             harness.append(statistics.mean(seconds["harness"]))
     return bare, harness

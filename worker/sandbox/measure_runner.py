@@ -15,10 +15,13 @@ Inputs under /sandbox/in: job.json, exported/, lr/<key>.npy (uint8 H×W×3). Out
 /sandbox/out: result.json and sr/<key>.npy (uint8 4H×4W×3) for the scoring images.
 """
 
+import gc
 import json
 import platform
 import resource
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +88,20 @@ class Runner:
         """Clamp to [0, data_range], scale to 0..255, round half to even (NTIRE efficient-SR)."""
         scaled = out.float().clamp(0, self.data_range) * (255 / self.data_range)
         return scaled.round().to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection inside a trial (as ``timeit`` does): a collection lands on whichever
+    image allocates past the threshold and adds milliseconds to it alone. The interpreter frees
+    values by reference counting; cycles wait for the collection after the trial."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def load_submission(job: dict, device: torch.device) -> tuple[Runner, dict]:
@@ -158,9 +175,10 @@ def measure(job: dict) -> dict:
         """Both models on each image in turn (alternating who goes first), so a change in load or
         clock speed during the trial hits both alike; each image's two times are a pair."""
         seconds = {submission: [], baseline: []}
-        for i, key in enumerate(job["runtime_keys"]):
-            for runner in (submission, baseline) if i % 2 == 0 else (baseline, submission):
-                seconds[runner].append(runner.run(lr[key], device, key)[1])
+        with collector_paused():
+            for i, key in enumerate(job["runtime_keys"]):
+                for runner in (submission, baseline) if i % 2 == 0 else (baseline, submission):
+                    seconds[runner].append(runner.run(lr[key], device, key)[1])
         submission.check_pure()
         baseline.check_pure()
         return seconds[submission], seconds[baseline]
