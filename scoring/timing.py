@@ -8,8 +8,8 @@ image's time in every trial), so the spread between trials is visible next to th
 The ratio to the baseline is meaningful only for two measurements taken in the same job on the
 same device, the two models taking turns image by image; it is paired (``runtime_ratio``) rather
 than best over best. On a shared CPU one image's time jumps by several per cent whenever a
-neighbour wakes, and a trial's mean carries those jumps: best over best of the same MSRResNet
-submission spread 6–9 % over five re-runs, the paired ratio 1.4 % (docs/benchmarks.md). Pure
+neighbour wakes, and a trial's mean carries those jumps: over re-runs of one MSRResNet submission
+the paired ratio spreads several times less than best over best (docs/benchmarks.md). Pure
 Python: no torch.
 """
 
