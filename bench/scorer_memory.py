@@ -2,8 +2,9 @@
 
 Why: a worker scores zips of any size next to other jobs; its memory must stay flat in the number
 of images (each is read, decoded, scored and dropped before the next, HR pages are mapped, not
-loaded). Each case runs in a fresh interpreter that imports only the scorer. One process: its
-VmHWM, the exact peak of its resident memory. All cores: the process tree (the caller, the
+loaded). Each case runs in a fresh interpreter that imports only the scorer. One process (with the
+allocator settings of a worker process, ``keep_freed_memory``, which keep up to 256 MB of freed
+heap for reuse): its VmHWM, the exact peak of its resident memory. All cores: the process tree (the caller, the
 parallel scorer's forkserver and its workers) sampled every 5 ms; the sum of PSS (each shared page
 divided among the processes sharing it: what the tree really holds) and, as an upper bound, the
 sum of RSS (numpy and Pillow pages counted once per process).
@@ -27,10 +28,11 @@ SAMPLE_S = 0.005
 CHILD = """
 import os, sys
 from pathlib import Path
-from scoring.parallel import score_results_zip_parallel
+from scoring.parallel import keep_freed_memory, score_results_zip_parallel
 from scoring.results import score_results_zip
 mode, root = sys.argv[1], Path(sys.argv[2])
-if mode == "one process":
+if mode == "one process":  # as in a worker process, which keeps freed memory for the next image
+    keep_freed_memory()
     score_results_zip(root / "results.zip", root / "hr_npy")
 elif mode == "all cores":
     score_results_zip_parallel(root / "results.zip", root / "hr_npy", workers=os.cpu_count())

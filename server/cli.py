@@ -11,10 +11,12 @@ from server import (cli_admin, cli_client, cli_demo, cli_leaderboard, cli_organi
                     cli_submissions)  # each module registers its commands
 from server.cli_app import app, err_console
 from server.config import get_settings
+from server.logs import configure_logging
 
 
 def main() -> int:
     """Entry point: a database that is missing or unreachable is a message, not a traceback."""
+    configure_logging(get_settings().log_format)
     try:
         return app()
     except OperationalError as err:

@@ -7,6 +7,7 @@ the whole product with no service installed.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +25,8 @@ class Settings(BaseSettings):
     # per client (team token, else address); 0 turns the limit off
     rate_limit_per_minute: int = 600
     log_cap_bytes: int = 64 * 1024
+    # "json" (one object per line, with the submission id; docker-compose sets it) or "text"
+    log_format: Literal["json", "text"] = "text"
     # Processes that decode and score a results zip's images (scoring/parallel.py); 0: one per core.
     # A worker started with --concurrency N > 1 should get cores / N.
     scoring_processes: int = 0

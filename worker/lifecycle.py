@@ -2,6 +2,8 @@
 never share database connections across a fork, and keep freed memory for the next image."""
 
 import logging
+import multiprocessing
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +59,22 @@ def reap_forever() -> None:
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_kwargs) -> None:
     get_engine().dispose(close=False)
+
+
+@worker_process_init.connect
+def _allow_scoring_processes(**_kwargs) -> None:
+    """Let this pool process start the parallel scorer's processes (scoring/parallel.py).
+
+    Celery's pool (billiard) marks its processes daemonic, and multiprocessing refuses children to
+    a daemonic process so that none outlives a killed parent: the scorer's processes come from a
+    forkserver, which exits when this process dies, and they exit when their task pipe closes
+    (tests/e2e/test_faults.py kills a worker mid-job). The flag lives in a private dict: there is
+    no public way to unset it in a running process. Billiard also leaves its own authentication
+    key here, of billiard's own class, which multiprocessing will not send to the forkserver; a fresh
+one of multiprocessing's class replaces it."""
+    process = multiprocessing.current_process()
+    process._config["daemon"] = False
+    process._config["authkey"] = multiprocessing.process.AuthenticationString(os.urandom(32))
 
 
 @worker_process_init.connect

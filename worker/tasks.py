@@ -27,25 +27,34 @@ def score_run(task: Task, run_id: int) -> str:
     settings = get_settings()
     with session_scope() as session:
         if not claim_run(session, run_id, worker=task.request.hostname):
-            log.info("run %s is not queued any more; duplicate delivery ignored", run_id)
+            log.info("run %s is not queued any more; duplicate delivery ignored", run_id, extra={"run": run_id})
             return "skipped"
         run = session.get(ScoringRun, run_id)
         submission = run.submission
-        log.info("scoring run %s of submission %s (%s)", run_id, submission.public_id, submission.kind)
+        context = {"submission": submission.public_id, "run": run_id, "phase": submission.phase.path,
+                   "kind": submission.kind, "worker": task.request.hostname}
+        log.info("scoring run %s of submission %s", run_id, submission.public_id, extra=context)
         try:
             with lease(run_id):
                 outcome = evaluate(settings, submission)
         except SubmissionError as err:
             fail_run(session, run, str(err))
-            log.info("submission %s failed: %s", submission.public_id, err)
+            log.info("submission %s failed: %s", submission.public_id, err, extra={**context, "status": "failed"})
             return "failed"
         except Exception as err:  # a bug or an outage on our side: say so, keep the worker alive
-            log.exception("run %s crashed", run_id)
+            log.exception("run %s crashed", run_id, extra={**context, "status": "failed"})
             fail_run(session, run, PLATFORM_FAILURE + type(err).__name__, traceback.format_exc(limit=5), platform=True)
             return "failed"
         complete_run(session, run, outcome.figures, outcome.image_scores, outcome.self_reported, outcome.log)
-        log.info("submission %s scored: %s", submission.public_id, outcome.figures)
+        log.info("submission %s scored: %s", submission.public_id, headline(outcome.figures),
+                 extra={**context, "status": "scored"})
         return "scored"
+
+
+def headline(figures: dict) -> str:
+    """The figures a log reader wants, not every image's time."""
+    return ", ".join(f"{name} {figures[name]:.6g}" for name in ("psnr", "params", "runtime", "runtime_ratio")
+                     if isinstance(figures.get(name), int | float))
 
 
 def evaluate(settings, submission):

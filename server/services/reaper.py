@@ -47,7 +47,9 @@ def reap_stale_runs(session: Session, settings: Settings, enqueue) -> ReapReport
         session.commit()
         if taken:
             log.warning("run %s of submission %s lost its worker %s; queued again",
-                        run.id, run.submission.public_id, run.worker)
+                        run.id, run.submission.public_id, run.worker,
+                        extra={"submission": run.submission.public_id, "run": run.id, "worker": run.worker,
+                               "status": "queued"})
             enqueue(run.id, queue_for(run.submission))
             report.requeued.append(run.id)
     forgotten = session.scalars(select(ScoringRun).where(

@@ -108,7 +108,8 @@ def rescore_one(session: Session, submission: Submission, requested_by: str) -> 
         try:
             enqueue_run(run.id, queue_for(submission))
         except Exception as err:  # the database holds the run; the reaper sends it again
-            log.warning("run %s is queued but the broker refused it: %s", run.id, err)
+            log.warning("run %s is queued but the broker refused it: %s", run.id, err,
+                        extra={"submission": submission.public_id, "run": run.id})
             sent = False
     return RescoreItemOut(submission=submission.public_id, team=submission.team.name, kind=submission.kind,
                           queue=queue_for(submission), already_pending=already_pending, sent=sent, old=old,

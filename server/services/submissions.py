@@ -1,5 +1,6 @@
 """Submissions: accept an upload, record it and its first scoring run, and wake a worker."""
 
+import logging
 import secrets
 import shutil
 import zipfile
@@ -15,6 +16,8 @@ from server.services.errors import Forbidden, NotFound, ServiceError
 from server.services.queue import enqueue_run
 from server.services.quotas import reserve_slot
 from server.services.uploads import ReceivedUpload
+
+log = logging.getLogger("srchallenge.api")
 
 
 def new_public_id() -> str:
@@ -131,6 +134,8 @@ def submit_and_enqueue(session: Session, submission: Submission, requested_by: s
     run = add_scoring_run(session, submission, requested_by)
     session.commit()
     enqueue_run(run.id, queue_for(submission))
+    log.info("submission queued", extra={"submission": submission.public_id, "run": run.id,
+                                         "phase": submission.phase.path, "kind": submission.kind})
     return run
 
 

@@ -145,6 +145,7 @@ def start_stack(root: Path, database_url: str | None = None, image_count: int = 
            "SRCHALLENGE_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
            "SRCHALLENGE_MAX_UPLOAD_BYTES": str(12 * 1024 * 1024), "PYTHONUNBUFFERED": "1",
            "SRCHALLENGE_RATE_LIMIT_PER_MINUTE": "0", "SRCHALLENGE_LEADERBOARD_MAX_AGE_SECONDS": "0",
+           "SRCHALLENGE_LOG_FORMAT": "json",
            **{f"SRCHALLENGE_{name}": value for name, value in (settings or {}).items()}}
     if database_url:
         env["SRCHALLENGE_DATABASE_URL"] = database_url

@@ -1,5 +1,6 @@
 """Upload → queue → real worker → score → leaderboard, over HTTP, for results zips."""
 
+import json
 import math
 
 import numpy as np
@@ -136,3 +137,28 @@ def test_readme_factsheet_fills_self_reported_figures(stack):
     assert body["status"] == "scored", body
     assert body["self_params"] == 1234567 and body["extra_data"] is True
     assert body["self_runtime"] == 0.05, "a form field takes precedence over the readme"
+
+
+def json_lines(path) -> list[dict]:
+    """The JSON objects among a process's output lines (uvicorn and Celery print text of their own)."""
+    lines = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            lines.append(entry)
+    return lines
+
+
+def test_api_and_worker_log_the_submission_id_as_json(stack):
+    submission_id = stack.upload(stack.results_zip(degraded(stack, seed=3))).json()["id"]
+    assert stack.wait_scored(submission_id)["status"] == "scored"
+    about = [(path.stem, entry) for path in (stack.root / "api.log", stack.root / "worker.log")
+             for entry in json_lines(path) if entry.get("submission") == submission_id]
+    queued = next(entry for name, entry in about if name == "api" and entry["message"] == "submission queued")
+    assert queued["phase"] == stack.phase and queued["kind"] == "results" and queued["level"] == "INFO"
+    scored = next(entry for name, entry in about if name == "worker" and entry.get("status") == "scored")
+    assert scored["run"] == queued["run"] and scored["logger"] == "srchallenge.worker" and "timestamp" in scored
+    assert "psnr" in scored["message"]
