@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     max_deliveries: int = 3
     # A run still queued after this long is queued again (its message may have died with the broker).
     requeue_after_seconds: int = 600
-    # The public JSON leaderboard is served from a render at most this old (server/recent.py);
-    # 0 renders every request from the database.
+    # The public JSON leaderboard is served from a render this recent, or up to twice as old while
+    # one refresh runs (server/recent.py); 0 renders every request from the database.
     leaderboard_max_age_seconds: float = 1.0
     base_url: str = "http://127.0.0.1:8000"
     # Signs browser sessions and CSRF tokens of the team pages; unset, one is generated and kept

@@ -2,8 +2,8 @@
 
 The JSON is rendered once per version of the board and served as bytes (``memoized``): everyone
 refreshes this near a deadline, and rebuilding 300 rows through pydantic for each request would
-cost more than everything else in it. A render younger than ``leaderboard_max_age_seconds`` is
-served without asking the database for the version (server/recent.py, docs/benchmarks.md).
+cost more than everything else in it. A recent render is served without asking the database for
+the version (``leaderboard_max_age_seconds``, server/recent.py, docs/benchmarks.md).
 """
 
 from datetime import datetime
@@ -55,13 +55,9 @@ class LeaderboardOut(BaseModel):
 @router.get("/leaderboard", response_model=LeaderboardOut)
 async def leaderboard(competition: str, phase: str, request: Request, track: str | None = None):
     """Async so that a recent render is answered on the event loop with no session and no thread
-    hop; anything older is rendered (or found memoized) in the thread pool."""
-    recent = request.app.state.recent_boards
-    key = (competition, phase, track)
-    body = recent.get(key)
-    if body is None:
-        body = await run_in_threadpool(leaderboard_json, competition, phase, track)
-        recent.put(key, body)
+    hop; renders (or memoized versions) are made in the thread pool."""
+    body = await request.app.state.recent_boards.get(
+        (competition, phase, track), lambda: run_in_threadpool(leaderboard_json, competition, phase, track))
     return Response(body, media_type="application/json")
 
 

@@ -1,5 +1,9 @@
-"""The JSON leaderboard is served from a recent render for ``leaderboard_max_age_seconds`` and
-re-read from the database after: through the real app (TestClient) on a migrated SQLite database."""
+"""The JSON leaderboard is served from a recent render (``leaderboard_max_age_seconds``), kept a
+while longer while one refresh runs, and re-read from the database after: through the real app
+(TestClient) on a migrated SQLite database, and the cache's own rules in isolation."""
+
+import asyncio
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -55,6 +59,13 @@ def teams(response) -> set[str]:
     return {row["team"] for track in response.json()["tracks"] for row in track["rows"]}
 
 
+def eventually_has(client, team: str) -> None:
+    deadline = time.monotonic() + 10
+    while team not in teams(client.get(BOARD)):
+        assert time.monotonic() < deadline, f"{team} never appeared"
+        time.sleep(0.05)
+
+
 def test_a_new_score_shows_once_the_render_is_older_than_the_max_age(app):
     clock = app.state.recent_boards.clock = Clock()
     with TestClient(app) as client:
@@ -63,7 +74,11 @@ def test_a_new_score_shows_once_the_render_is_older_than_the_max_age(app):
         clock.now += 1.9
         assert "newcomer" not in teams(client.get(BOARD)), "served from the recent render"
         clock.now += 0.2
-        assert "newcomer" in teams(client.get(BOARD))
+        assert "newcomer" not in teams(client.get(BOARD)), "kept while the refresh runs"
+        eventually_has(client, "newcomer")  # the refresh replaced it
+        add_scored_team("latecomer")
+        clock.now += 4.1  # over twice the max age: rendered while the request waits
+        assert "latecomer" in teams(client.get(BOARD))
 
 
 def test_each_track_and_phase_has_its_own_render_and_errors_are_not_kept(app):
@@ -78,17 +93,61 @@ def test_each_track_and_phase_has_its_own_render_and_errors_are_not_kept(app):
         assert client.get("/api/v1/phases/aim2019/nope/leaderboard").status_code == 404
 
 
+class Renders:
+    """A render that counts its calls and can be held until released, or made to fail."""
+
+    def __init__(self):
+        self.calls, self.fail = 0, False
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def __call__(self) -> bytes:
+        self.calls += 1
+        await self.release.wait()
+        if self.fail:
+            raise RuntimeError("database down")
+        return f"v{self.calls}".encode()
+
+
+def test_one_refresh_at_a_time_and_the_kept_body_meanwhile():
+    async def scenario():
+        clock, render = Clock(), Renders()
+        recent = RecentResponses(1.0, clock=clock)
+        assert await recent.get("k", render) == b"v1"
+        clock.now += 0.5
+        assert await recent.get("k", render) == b"v1" and render.calls == 1
+        clock.now += 0.6  # stale: kept, and one refresh starts however many requests come
+        render.release.clear()
+        assert [await recent.get("k", render) for _ in range(5)] == [b"v1"] * 5
+        await asyncio.sleep(0)
+        assert render.calls == 2
+        render.release.set()
+        await asyncio.sleep(0.01)
+        assert await recent.get("k", render) == b"v2" and render.calls == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_refresh_keeps_nothing_new_and_an_old_render_is_not_served():
+    async def scenario():
+        clock, render = Clock(), Renders()
+        recent = RecentResponses(1.0, clock=clock)
+        await recent.get("k", render)
+        render.fail = True
+        clock.now += 1.5
+        assert await recent.get("k", render) == b"v1"
+        await asyncio.sleep(0.01)  # the refresh failed (logged)
+        clock.now += 0.6  # now past twice the max age: the request renders, and sees the error
+        with pytest.raises(RuntimeError, match="database down"):
+            await recent.get("k", render)
+
+    asyncio.run(scenario())
+
+
 def test_max_age_zero_keeps_nothing():
-    recent = RecentResponses(0, clock=Clock())
-    recent.put("k", b"body")
-    assert recent.get("k") is None
+    async def scenario():
+        render = Renders()
+        recent = RecentResponses(0, clock=Clock())
+        assert [await recent.get("k", render) for _ in range(3)] == [b"v1", b"v2", b"v3"]
 
-
-def test_a_render_is_kept_for_max_age_seconds():
-    clock = Clock()
-    recent = RecentResponses(1.5, clock=clock)
-    recent.put("k", b"body")
-    clock.now += 1.4
-    assert recent.get("k") == b"body" and recent.get("other") is None
-    clock.now += 0.1
-    assert recent.get("k") is None
+    asyncio.run(scenario())
