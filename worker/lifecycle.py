@@ -1,5 +1,6 @@
 """What a worker does beside its tasks: renew the lease of the running job, reap stale runs,
-never share database connections across a fork, and keep freed memory for the next image."""
+never share database connections across a fork, and prepare each pool process for the parallel
+scorer (allowed to start processes, keeping freed memory for the next image)."""
 
 import logging
 import multiprocessing
@@ -70,8 +71,9 @@ def _allow_scoring_processes(**_kwargs) -> None:
     forkserver, which exits when this process dies, and they exit when their task pipe closes
     (tests/e2e/test_faults.py kills a worker mid-job). The flag lives in a private dict: there is
     no public way to unset it in a running process. Billiard also leaves its own authentication
-    key here, of billiard's own class, which multiprocessing will not send to the forkserver; a fresh
-one of multiprocessing's class replaces it."""
+    key here, of billiard's own class, which multiprocessing will not send to the forkserver; a
+    fresh one of multiprocessing's class replaces it. Tested by every results zip the end-to-end
+    tests score: a refusal fails them as a platform failure."""
     process = multiprocessing.current_process()
     process._config["daemon"] = False
     process._config["authkey"] = multiprocessing.process.AuthenticationString(os.urandom(32))
