@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_deliveries: int = 3
     # A run still queued after this long is queued again (its message may have died with the broker).
     requeue_after_seconds: int = 600
+    # An upload folder no submission owns (its API process died mid-upload) is removed after this
+    # long without a change (server/services/orphans.py).
+    orphan_upload_seconds: int = 3600
     # The public JSON leaderboard is served from a render this recent, or up to twice as old while
     # one refresh runs (server/recent.py); 0 renders every request from the database.
     leaderboard_max_age_seconds: float = 1.0

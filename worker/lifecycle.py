@@ -1,6 +1,6 @@
-"""What a worker does beside its tasks: renew the lease of the running job, reap stale runs,
-never share database connections across a fork, and prepare each pool process for the parallel
-scorer (allowed to start processes, keeping freed memory for the next image)."""
+"""What a worker does beside its tasks: renew the lease of the running job, reap stale runs and
+orphan upload folders, never share database connections across a fork, and prepare each pool
+process for the parallel scorer (allowed to start processes, keeping freed memory)."""
 
 import logging
 import multiprocessing
@@ -15,8 +15,10 @@ from scoring.parallel import keep_freed_memory
 from server.config import get_settings
 from server.db import get_engine, session_scope
 from server.services.queue import enqueue_run
+from server.services.orphans import sweep_orphan_uploads
 from server.services.reaper import reap_stale_runs
 from server.services.runs import heartbeat
+from server.services.storage import Storage
 
 log = logging.getLogger("srchallenge.worker")
 _stop_reaper = threading.Event()
@@ -49,10 +51,15 @@ def reap_forever() -> None:
     interval = max(get_settings().lease_seconds / 2, 1)
     while not _stop_reaper.wait(interval):
         try:
+            settings = get_settings()
             with session_scope() as session:
-                report = reap_stale_runs(session, get_settings(), enqueue_run)
+                report = reap_stale_runs(session, settings, enqueue_run)
+                orphans = sweep_orphan_uploads(session, Storage.from_settings(settings),
+                                               settings.orphan_upload_seconds)
             if report.requeued or report.failed or report.resent:
                 log.warning("reaper: requeued %s, gave up %s, resent %s", report.requeued, report.failed, report.resent)
+            if orphans:
+                log.warning("reaper: removed %d upload folder(s) no submission owns: %s", len(orphans), orphans)
         except Exception:
             log.exception("reaper pass failed")
 
