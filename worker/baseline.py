@@ -33,7 +33,7 @@ def measure_baseline(phase_id: int) -> str:
         measurement = measure_baseline_runtime(phase)
     with session_scope() as session:
         phase = record_baseline_measurement(session, phase_id, measurement)
-        log.info("baseline of %s measured: %s", phase.path, measurement)
+        log.info("baseline of %s measured: %s", phase.path, measurement, extra={"phase": phase.path})
     return "measured"
 
 

@@ -1,10 +1,10 @@
 """A team chooses which of its scored submissions stands on a track (the API twin of the team page's form)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from server.deps import PhaseDep, SessionDep, TeamDep
-from server.services.entries import choose_entry
+from server.services.entries import choose_entry, clear_entry
 
 router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["entries"])
 
@@ -24,3 +24,11 @@ def put_entry(track: str, body: EntryIn, phase: PhaseDep, team: TeamDep, session
     choose_entry(session, team, phase, track, body.submission_id)
     session.commit()
     return EntryOut(track=track, submission_id=body.submission_id)
+
+
+@router.delete("/entries/{track}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def delete_entry(track: str, phase: PhaseDep, team: TeamDep, session: SessionDep):
+    """Undo your choice on `track`: your latest scored submission entered in it stands again."""
+    clear_entry(session, team, phase, track)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

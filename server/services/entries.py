@@ -52,6 +52,18 @@ def choose_entry(session: Session, team: Team, phase: Phase, track_slug: str, su
     return entry
 
 
+def clear_entry(session: Session, team: Team, phase: Phase, track_slug: str) -> None:
+    """Undo the team's choice on a track: its latest scored submission stands again. Allowed while
+    the phase is open, as choosing is; clearing a track with no choice does nothing."""
+    track = phase_track(phase, track_slug)
+    if not phase.is_open:
+        raise Forbidden(f"phase {phase.path} is closed; its entries are final")
+    entry = session.scalar(select(TrackEntry).where(TrackEntry.team_id == team.id, TrackEntry.track_id == track.id))
+    if entry is not None:
+        session.delete(entry)
+        session.flush()
+
+
 def team_choices(session: Session, team: Team, phase: Phase) -> list[TrackChoice]:
     standing = standing_submissions(session, phase)
     chosen = {entry.track_id: entry.submission_id for entry in session.scalars(

@@ -234,7 +234,22 @@ def test_entries_api(web, stack):
         assert client.put(f"{path}/psnr", json={"submission_id": web["ids"][FAST]}).status_code == 404
         assert client.put(f"{path}/nope", json={"submission_id": web["ids"]["B"]}).status_code == 404
         assert client.put(f"{path}/psnr", json={"submission_id": failed}).status_code == 409
+        # undo: the latest scored submission in the track stands again (A is older than B)
+        assert client.put(f"{path}/psnr", json={"submission_id": web["ids"]["A"]}).status_code == 200
+        assert psnr_row(client, "alpha")["gpu"] == "web-A"
+        assert client.delete(f"{path}/psnr").status_code == 204
+        latest = next(s for s in client.get("/api/v1/submissions").json()
+                      if s["status"] == "scored" and "psnr" in s["tracks"] and s["phase"] == "aim2019/validation")
+        assert latest["id"] != web["ids"]["A"] and psnr_row(client, "alpha")["gpu"] == latest["gpu"]
+        assert client.delete(f"{path}/psnr").status_code == 204, "clearing twice is harmless"
+        assert client.delete(f"{path}/nope").status_code == 404
     assert httpx.put(f"{stack.url}{path}/psnr", json={"submission_id": web["ids"]["B"]}).status_code == 401
+    assert httpx.delete(f"{stack.url}{path}/psnr").status_code == 401
+
+
+def psnr_row(client, team: str) -> dict:
+    board = client.get("/api/v1/phases/aim2019/validation/leaderboard?track=psnr").json()
+    return next(r for r in board["tracks"][0]["rows"] if r["team"] == team)
 
 
 def test_pages_send_security_headers(web, stack):
