@@ -59,7 +59,8 @@ _pool_lock = threading.Lock()
 
 
 def keep_freed_memory() -> None:
-    """Pool initializer (and worker start): keep freed buffers for the next image instead of handing them back to the OS.
+    """Keep freed buffers for the next image instead of handing them back to the OS (called by each
+    pool process, and by each Celery worker process at start).
 
     An image allocates ~30 MB in buffers of 5 to 11 MB (zip member, Pillow's image, the array). By
     default glibc maps each one fresh and unmaps it when freed, and Pillow frees its blocks, so every
