@@ -1,14 +1,8 @@
 """The leaderboard is cached per version of the board: reused while nothing changed, rebuilt as soon
 as a run is queued or finishes, an entry is chosen, or the phase's ranking settings change."""
 
-import pytest
-from sqlalchemy.orm import sessionmaker
-
-from server.bundle import load_bundle, shipped_bundle_path
-from server.db import make_engine
-from server.migrate import upgrade_database
 from server.models import Submission
-from server.services.competitions import create_competition, get_phase_by_path
+from server.services.competitions import get_phase_by_path
 from server.services.entries import choose_entry
 from server.services.leaderboard import phase_leaderboard
 from server.services.results_import import import_results
@@ -16,18 +10,6 @@ from server.services.runs import claim_run, complete_run
 from server.services.submissions import add_scoring_run
 from server.services.teams import create_team
 from tests.server.test_results_import import REPORT_CSV
-
-
-@pytest.fixture
-def session(tmp_path):
-    url = f"sqlite:///{tmp_path / 'cache.db'}"
-    upgrade_database(url)
-    engine = make_engine(url)
-    with sessionmaker(engine, expire_on_commit=False)() as session:
-        create_competition(session, load_bundle(shipped_bundle_path()))
-        session.commit()
-        yield session
-    engine.dispose()
 
 
 def psnr_rows(session, phase):

@@ -5,31 +5,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
-from server.bundle import load_bundle, shipped_bundle_path
-from server.db import make_engine
-from server.migrate import upgrade_database
 from server.models import ScoringRun, Submission
-from server.services.competitions import create_competition, get_phase_by_path
+from server.services.competitions import get_phase_by_path
 from server.services.errors import ServiceError
 from server.services.leaderboard import phase_leaderboard
 from server.services.results_import import import_results
 from tests.scoring.test_ranking import REPORT
 
 REPORT_CSV = Path(__file__).resolve().parents[1] / "data" / "aim2019_test_phase.csv"
-
-
-@pytest.fixture
-def session(tmp_path):
-    url = f"sqlite:///{tmp_path / 'import.db'}"
-    upgrade_database(url)
-    engine = make_engine(url)
-    with sessionmaker(engine, expire_on_commit=False)() as session:
-        create_competition(session, load_bundle(shipped_bundle_path()))
-        session.commit()
-        yield session
-    engine.dispose()
 
 
 def import_report(session):
