@@ -24,7 +24,10 @@ SANDBOX_UIDS = range(1_800_000_000, 1_800_000_000 + (1 << 20))
 """Unassigned uids (no passwd entry needed), one drawn per run: concurrent jobs never share a uid,
 so RLIMIT_NPROC (counted per uid) and "no process of this uid is left" hold per job."""
 NSINIT = Path(__file__).with_name("nsinit.py")
-PYTHON = os.path.realpath(sys.executable)
+PYTHON = os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable))
+"""The worker's own interpreter as it was started: its folder resolved (the sandbox binds real paths),
+its name not, so a virtualenv's ``bin/python`` link still finds its ``pyvenv.cfg`` and site-packages
+inside the sandbox. Resolving the link too would start the base interpreter, without torch."""
 GiB = 1 << 30
 
 
