@@ -41,6 +41,8 @@ PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10
 PYTHON = ["python", "-E", "-s", "-B"]  # not -I: the runner's directory must be on sys.path
+STAGE1_OUTPUTS = ["result.json", "program-*.json", "weights.safetensors"]
+STAGE2_OUTPUTS = ["result.json", "sr/*.npy"]
 
 
 class CodeRunError(SubmissionError):
@@ -145,6 +147,9 @@ def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
     reason = run.kill_reason(limits)
     if reason:
         raise CodeRunError(f"the model was {reason} while {doing}", run.log)
+    if run.status["output_error"]:
+        raise CodeRunError(f"the sandbox refused the model's outputs while {doing}: {run.status['output_error']}",
+                           run.log)
     path = run.result_dir / "result.json"
     if not path.is_file() or path.stat().st_size > RESULT_BYTES:
         raise CodeRunError(f"the sandbox ended without a result while {doing} "
@@ -203,7 +208,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
                            STAGE1_FILES)
     _readable_copy(code_dir, stage1_in / "submission")
     stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
-                            limits, hidden=secrets)
+                            limits, hidden=secrets, outputs=STAGE1_OUTPUTS)
     exported = _result(stage1, limits, "building and exporting it")
     programs = exported.get("programs")
     if (not isinstance(programs, dict) or not programs
@@ -223,7 +228,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         np.save(stage2_in / "lr" / f"{key}.npy", image)
         (stage2_in / "lr" / f"{key}.npy").chmod(0o644)
     stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
-                            limits, hidden=secrets, gpu=bool(list(Path("/dev").glob("nvidia[0-9]*"))))
+                            limits, hidden=secrets, outputs=STAGE2_OUTPUTS,
+                            gpu=bool(list(Path("/dev").glob("nvidia[0-9]*"))))
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
 
@@ -233,7 +239,12 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         sr_path = stage2.result_dir / "sr" / f"{key}.npy"
         if not sr_path.is_file() or sr_path.stat().st_size > 16 * h * w * 3 + 4096:
             raise CodeRunError(f"no output was recorded for {key}; see the log", log)
-        sr = np.load(sr_path, allow_pickle=False)
+        try:
+            sr = np.load(sr_path, allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            sr = None
+        if not isinstance(sr, np.ndarray) or sr.dtype != np.uint8 or sr.ndim != 3 or sr.shape[2] != 3:
+            raise CodeRunError(f"the output recorded for {key} is not an 8-bit RGB image; see the log", log)
         hr = np.load(hr_dir / f"{key}.npy", mmap_mode="r", allow_pickle=False)
         image_psnr[key] = psnr(sr, hr, name=key)
 

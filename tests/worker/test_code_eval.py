@@ -350,3 +350,32 @@ def test_weights_that_do_not_fit_are_listed(make_submission, dataset, limits, tm
 def test_a_normal_submission_still_works_after_hostile_ones(make_submission, dataset, limits, tmp_path):
     evaluation = evaluate(make_submission(), dataset, limits, tmp_path / "work")
     assert evaluation.params == 3 * 48 * 9 + 48 and len(evaluation.image_psnr) == len(KEYS)
+
+
+# ---- what the sandboxed code leaves behind cannot confuse the supervisor ---------------------------
+
+@pytest.mark.slow
+def test_a_folder_named_like_the_status_file_does_not_crash_the_supervisor(make_submission, dataset, limits,
+                                                                          tmp_path):
+    """The status is written outside the team-writable tree: the run is scored, not a platform failure."""
+    code = make_submission("import os\nos.mkdir('/sandbox/out/status.json')\nos.mkdir('/sandbox/out/result.json.d')\n"
+                           + TINY_MODEL)
+    evaluation = evaluate(code, dataset, limits, tmp_path / "work")
+    assert evaluation.params == 3 * 48 * 9 + 48
+    assert not (tmp_path / "work" / "stage1" / "job" / "result" / "status.json").exists()
+
+
+@pytest.mark.slow
+def test_outputs_past_the_copy_limits_are_the_teams_failure(make_submission, dataset, limits, tmp_path):
+    """Only expected names come back, at most ``output_files`` of them: thousands of files stay in the sandbox."""
+    code = make_submission(textwrap.dedent("""
+        for i in range(3000):
+            open(f'/sandbox/out/junk-{i}', 'w').close()
+        for i in range(150):
+            open(f'/sandbox/out/program-{i}.json', 'w').close()
+    """) + TINY_MODEL)
+    limits = SandboxLimits(**{**limits.__dict__, "output_files": 100})
+    error = failure(code, dataset, limits, tmp_path / "work")
+    assert "more than 100 output files" in str(error)
+    copied = [p for p in (tmp_path / "work" / "stage1" / "job" / "result").rglob("*")]
+    assert len(copied) <= 100 and not any(p.name.startswith("junk") for p in copied)

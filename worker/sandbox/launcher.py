@@ -43,7 +43,8 @@ class SandboxLimits:
     RLIMIT_CPU, per process but summed over its threads, hence above the wall limit.
     ``disk_bytes`` is the size of the only writable place, a tmpfs (so it is also RAM).
     ``threads`` sets torch's CPU threads in the sandbox (None: one per core); on a shared or
-    loaded machine one thread gives steadier timings."""
+    loaded machine one thread gives steadier timings. ``output_*`` bound what is copied back to
+    the host after the command: expected files only, this many, this large in all, this fast."""
 
     memory_bytes: int = 16 * GiB
     wall_seconds: float = 600.0
@@ -54,6 +55,9 @@ class SandboxLimits:
     disk_bytes: int = 4 * GiB
     log_bytes: int = 64 << 10
     threads: int | None = None
+    output_files: int = 1000
+    output_bytes: int = 2 * GiB
+    output_seconds: float = 60.0
 
     def rlimits(self, address_space: bool = True) -> dict[str, object]:
         """Soft CPU limit sends SIGXCPU (reported as such); the hard one, 5 s later, SIGKILL.
@@ -73,7 +77,8 @@ class SandboxLimits:
 
 @dataclass(frozen=True)
 class SandboxRun:
-    """How a sandboxed command ended (nsinit's ``status.json``), its capped log and its results."""
+    """How a sandboxed command ended (nsinit's status, kept outside the results), its capped log
+    and its results. ``status["output_error"]``: why its outputs were not all copied back."""
 
     status: dict
     log: str
@@ -148,10 +153,11 @@ class _TailBuffer:
 
 
 def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: SandboxLimits,
-                   *, hidden: list[Path], gpu: bool = False) -> SandboxRun:
+                   *, hidden: list[Path], outputs: list[str], gpu: bool = False) -> SandboxRun:
     """Run ``argv`` (paths as seen inside: inputs under /sandbox/in, cwd /sandbox/out).
 
-    ``input_dir`` is shown read-only; whatever the command leaves in /sandbox/out comes back in
+    ``input_dir`` is shown read-only; the regular files the command leaves in /sandbox/out under
+    the names ``outputs`` expects (``name`` or ``folder/name`` globs) come back in
     ``job_dir/result``. ``hidden`` paths (HR images, database) must not be reachable through any
     bind, or nothing runs. GPU device nodes are shown only when ``gpu``.
     """
@@ -168,6 +174,9 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
     config = {
         "root": str(job_dir / "root"), "ro_binds": binds, "devices": devices,
         "input_dir": str(input_dir), "result_dir": str(result_dir), "scratch_bytes": limits.disk_bytes,
+        "status_path": str(job_dir / "status.json"), "outputs": outputs,
+        "output_limits": {"files": limits.output_files, "bytes": limits.output_bytes,
+                          "seconds": limits.output_seconds},
         "uid": uid, "gid": gid, "user_namespace": userns, "wall_seconds": limits.wall_seconds,
         "rlimits": limits.rlimits(address_space=not gpu),
         "argv": [PYTHON if a == "python" else a for a in argv],

@@ -14,11 +14,15 @@ Why each step:
 * Being PID 1, this process reaps every orphan and, when the command ends or overruns the wall
   limit, SIGKILLs everything left in the PID namespace; nothing outlives the job.
 * Results travel out only through a directory descriptor opened before the chroot, and only
-  after every sandboxed process is dead, so nothing can race the copy; symlinks and special
-  files are skipped.
+  after every sandboxed process is dead, so nothing can race the copy. Only regular files whose
+  names the caller expects are copied, within a file count, a byte total and a time limit;
+  overrunning one is the command's doing and is reported as such in the status. The status is
+  written beside the results, never among them, so nothing the command leaves can stand in its
+  way or take its place.
 """
 
 import ctypes
+import fnmatch
 import json
 import os
 import resource
@@ -165,29 +169,63 @@ def supervise(child: int, wall_seconds: float) -> dict:
     }
 
 
-def copy_out(src_dir: str, dest_fd: int, depth: int = 0) -> None:
-    """Copy regular files and directories (not /tmp, no symlinks) to the host result directory."""
+class OutputRefused(Exception):
+    """The command's outputs overran a copy-out limit: its own doing, reported in the status."""
+
+
+def copy_out(src_dir: str, dest_fd: int, patterns: list[str], limits: dict) -> None:
+    """Copy the expected regular files (``patterns``: ``name`` or ``folder/name`` globs) to the
+    host result directory; anything else the command left (links, devices, folders where a file
+    is expected, other names) stays behind. Raises ``OutputRefused`` past ``limits``."""
+    budget = {"files": limits["files"], "bytes": limits["bytes"],
+              "deadline": time.monotonic() + limits["seconds"]}
+    folders = {p.split("/")[0] for p in patterns if "/" in p}
     with os.scandir(src_dir) as entries:
         for entry in entries:
-            if depth == 0 and entry.name == "tmp":
-                continue
-            if entry.is_dir(follow_symlinks=False) and depth < 3:
+            _tick(budget, limits)
+            if entry.name in folders and entry.is_dir(follow_symlinks=False):
+                names = [p.split("/", 1)[1] for p in patterns if p.startswith(entry.name + "/")]
                 os.mkdir(entry.name, 0o700, dir_fd=dest_fd)
                 sub_fd = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=dest_fd)
                 try:
-                    copy_out(entry.path, sub_fd, depth + 1)
+                    with os.scandir(entry.path) as sub_entries:
+                        for sub in sub_entries:
+                            _tick(budget, limits)
+                            _copy_if_wanted(sub, names, sub_fd, budget, limits)
                 finally:
                     os.close(sub_fd)
-            elif entry.is_file(follow_symlinks=False):
-                src = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
-                dst = os.open(entry.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dest_fd)
-                try:
-                    if stat.S_ISREG(os.fstat(src).st_mode):
-                        while chunk := os.read(src, 1 << 20):
-                            os.write(dst, chunk)
-                finally:
-                    os.close(src)
-                    os.close(dst)
+            else:
+                _copy_if_wanted(entry, [p for p in patterns if "/" not in p], dest_fd, budget, limits)
+
+
+def _tick(budget: dict, limits: dict) -> None:
+    if time.monotonic() > budget["deadline"]:
+        raise OutputRefused(f"copying its outputs took longer than {limits['seconds']:g} s "
+                            "(too many files left in /sandbox/out?)")
+
+
+def _copy_if_wanted(entry: os.DirEntry, names: list[str], dest_fd: int, budget: dict, limits: dict) -> None:
+    if not entry.is_file(follow_symlinks=False) or not any(fnmatch.fnmatchcase(entry.name, n) for n in names):
+        return
+    budget["files"] -= 1
+    if budget["files"] < 0:
+        raise OutputRefused(f"it left more than {limits['files']} output files")
+    src = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(src).st_mode):
+            return
+        dst = os.open(entry.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dest_fd)
+        try:
+            while chunk := os.read(src, 1 << 20):
+                budget["bytes"] -= len(chunk)
+                if budget["bytes"] < 0:
+                    raise OutputRefused(f"its outputs are larger than {limits['bytes'] >> 20} MiB in all")
+                _tick(budget, limits)
+                os.write(dst, chunk)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
 
 
 def main() -> None:
@@ -195,6 +233,7 @@ def main() -> None:
         cfg = json.load(f)
     build_view(cfg)
     result_fd = os.open(cfg["result_dir"], os.O_RDONLY | os.O_DIRECTORY)
+    status_fd = os.open(cfg["status_path"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.chroot(cfg["root"])
     os.chdir("/sandbox/out")
     sys.stdout.flush()
@@ -207,10 +246,13 @@ def main() -> None:
         finally:
             os._exit(127)
     status = supervise(child, cfg["wall_seconds"])
-    copy_out("/sandbox/out", result_fd)
-    fd = os.open("status.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, dir_fd=result_fd)
-    os.write(fd, json.dumps(status).encode())
-    os.close(fd)
+    try:
+        copy_out("/sandbox/out", result_fd, cfg["outputs"], cfg["output_limits"])
+        status["output_error"] = None
+    except OutputRefused as exc:
+        status["output_error"] = str(exc)
+    os.write(status_fd, json.dumps(status).encode())
+    os.close(status_fd)
 
 
 if __name__ == "__main__":
