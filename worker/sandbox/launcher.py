@@ -191,12 +191,15 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
     namespaces = ["--net", "--pid", "--fork", "--mount", "--ipc", "--uts", "--kill-child"]
     if userns:
         namespaces += ["--user", "--map-root-user"]
+    # setpriv's parent-death signal: if the worker dies (kill -9 included), the kernel kills unshare,
+    # --kill-child then kills nsinit, and the death of a PID namespace's init kills everything in it.
     try:
-        proc = subprocess.Popen(["unshare", *namespaces, PYTHON, "-I", "-S", str(NSINIT), str(config_path)],
+        proc = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "unshare", *namespaces,
+                                 PYTHON, "-I", "-S", str(NSINIT), str(config_path)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True, env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"})
     except OSError as exc:
-        raise SandboxUnavailable(f"cannot start unshare: {exc}") from exc
+        raise SandboxUnavailable(f"cannot start setpriv/unshare (util-linux): {exc}") from exc
     log = _TailBuffer(proc.stdout, limits.log_bytes)
     try:
         proc.wait(timeout=limits.wall_seconds + 60)
@@ -204,7 +207,7 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     text = log.text()
-    status_path = result_dir / "status.json"
+    status_path = job_dir / "status.json"
     if not status_path.is_file():
         raise SandboxUnavailable(f"the sandbox did not start or did not finish (unshare exit {proc.returncode}):\n"
                                  f"{text[-4000:]}")
