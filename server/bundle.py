@@ -9,10 +9,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from server.services.errors import ServiceError
+
 Figure = Literal["psnr", "params", "runtime"]
 
 
-class BundleError(ValueError):
+class BundleError(ServiceError):
     """The bundle file is not a valid competition description."""
 
 

@@ -15,9 +15,9 @@ import scoring.msrresnet
 from server.config import get_settings
 from server.db import session_scope
 from server.models import Phase
-from server.services.baseline import MEASURE_BASELINE_TASK, record_baseline_measurement
+from server.queue import MEASURE_BASELINE_TASK, get_celery
+from server.services.baseline import record_baseline_measurement
 from server.services.storage import Storage
-from worker.celery_app import get_celery
 from worker.evaluate import hidden_paths, sandbox_limits, stage_lr_inputs
 
 log = logging.getLogger("srchallenge.worker")

@@ -1,52 +1,26 @@
-"""The Celery app. Jobs carry a scoring-run id only; the database holds the truth about each run.
+"""The worker's Celery app: the queue contract's app (server/queue.py) plus the modules whose tasks
+consume its messages.
 
-At-least-once delivery: a job is acknowledged after it finishes (``acks_late``) and re-delivered
-if its worker dies; the task itself makes a duplicate delivery harmless (see worker/tasks.py).
+``srchallenge worker`` starts it by name, as ``celery -A worker.celery_app worker`` does, so
+nothing under server/ imports the worker.
 """
-
-from functools import lru_cache
 
 from celery import Celery
 
-from server.config import Settings, get_settings
+from server.queue import get_celery
 
-SCORE_RUN_TASK = "srchallenge.score_run"
-QUEUES = ("scoring", "gpu")
-# Longer than the longest job (code re-run wall limit plus scoring), so Redis never re-delivers
-# a job that is still running.
-VISIBILITY_TIMEOUT_S = 4 * 3600
+TASK_MODULES = ("worker.tasks", "worker.baseline")
 
 
-def broker_options(settings: Settings) -> dict:
-    if settings.uses_filesystem_broker:
-        folder, control = settings.broker_dir / "messages", settings.broker_dir / "control"
-        for path in (folder, control):
-            path.mkdir(parents=True, exist_ok=True)
-        # control_folder defaults to ./control in the working directory: keep it in the data dir
-        return {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(control),
-                "store_processed": False}
-    return {"visibility_timeout": VISIBILITY_TIMEOUT_S}
-
-
-def create_celery(settings: Settings) -> Celery:
-    app = Celery("srchallenge", broker=settings.celery_broker_url, include=["worker.tasks", "worker.baseline"])
-    app.conf.update(
-        broker_transport_options=broker_options(settings),
-        broker_connection_retry_on_startup=True,
-        task_default_queue="scoring",
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_ignore_result=True,
-        worker_prefetch_multiplier=1,
-        worker_hijack_root_logger=False,
-        # the filesystem transport has no fanout exchange for remote control commands
-        worker_enable_remote_control=not settings.uses_filesystem_broker,
-        task_soft_time_limit=3 * 3600,
-        task_time_limit=3 * 3600 + 300,
-    )
+def worker_celery() -> Celery:
+    """The process's app, told to import the task modules when a worker starts on it."""
+    app = get_celery()
+    app.conf.include = TASK_MODULES
     return app
 
 
-@lru_cache
-def get_celery() -> Celery:
-    return create_celery(get_settings())
+def __getattr__(name: str) -> Celery:
+    """``app``, the name Celery's ``-A`` looks up, built on first use rather than at import time."""
+    if name == "app":
+        return worker_celery()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,8 +13,8 @@ from scoring.errors import SubmissionError
 from server.config import get_settings
 from server.db import session_scope
 from server.models import ScoringRun
+from server.queue import SCORE_RUN_TASK, get_celery
 from server.services.runs import claim_run, complete_run, fail_run
-from worker.celery_app import SCORE_RUN_TASK, get_celery
 from worker.evaluate import evaluate_code, evaluate_results_zip
 from worker.lifecycle import lease
 

@@ -11,17 +11,14 @@ from sqlalchemy.orm import Session
 
 from scoring.timing import Measurement
 from server.models import Phase
+from server.queue import GPU_QUEUE, MEASURE_BASELINE_TASK, get_celery
 from server.services.errors import Conflict, NotFound
-from worker.celery_app import get_celery
-
-MEASURE_BASELINE_TASK = "srchallenge.measure_baseline"
-BASELINE_QUEUE = "gpu"
 
 
 def request_baseline_measurement(phase: Phase) -> None:
     if phase.image_count == 0:
         raise Conflict(f"phase {phase.path} has no LR inputs to time the baseline on: import its hidden set first")
-    get_celery().send_task(MEASURE_BASELINE_TASK, args=[phase.id], queue=BASELINE_QUEUE)
+    get_celery().send_task(MEASURE_BASELINE_TASK, args=[phase.id], queue=GPU_QUEUE)
 
 
 def record_baseline_measurement(session: Session, phase_id: int, measurement: Measurement) -> Phase:

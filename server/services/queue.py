@@ -1,6 +1,6 @@
 """Waking workers. Only ids travel on the queue; the worker loads everything else from the DB."""
 
-from worker.celery_app import SCORE_RUN_TASK, get_celery
+from server.queue import SCORE_RUN_TASK, get_celery
 
 
 def enqueue_run(run_id: int, queue: str) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.models import ScoringRun, utcnow
+from server.queue import QUEUES, get_celery
 from server.schemas_admin import QueueOut, RunOut, StatusOut, WorkerOut
-from worker.celery_app import QUEUES, get_celery
 
 SEEN_LATELY = timedelta(minutes=15)
 PING_TIMEOUT_S = 1.0

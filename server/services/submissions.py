@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import Phase, ScoringRun, Submission, Team
+from server.queue import GPU_QUEUE, SCORING_QUEUE
 from server.services.errors import Forbidden, NotFound, ServiceError
 from server.services.queue import enqueue_run
 from server.services.quotas import reserve_slot
@@ -126,7 +127,7 @@ def add_scoring_run(session: Session, submission: Submission, requested_by: str)
 
 def queue_for(submission: Submission) -> str:
     """Code re-runs need the measurement device; results zips go to any CPU worker."""
-    return "gpu" if submission.kind == "code" else "scoring"
+    return GPU_QUEUE if submission.kind == "code" else SCORING_QUEUE
 
 
 def submit_and_enqueue(session: Session, submission: Submission, requested_by: str) -> ScoringRun:

@@ -16,9 +16,8 @@ import pytest
 import typer
 import yaml
 
-import server.cli  # noqa: F401  (registers every sub-command on the app)
 from server.config import Settings
-from worker.celery_app import QUEUES
+from server.queue import QUEUES
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = ["docker-compose.yml", "docker-compose.gpu-worker.yml"]

@@ -5,16 +5,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from server.cli_app import app, console
-from server.cli_backend import JsonOpt, ServerOpt, TokenOpt, backend_for, organizer_errors
+from server.cli.backend import backend_for
+from server.cli.options import JsonOpt, ServerOpt, TokenOpt
+from server.cli.output import console, service_errors
 from server.schemas_admin import AdminSubmissionOut
 
-submission_app = typer.Typer(help="Any team's submissions: list, show with history, cancel.", no_args_is_help=True)
-app.add_typer(submission_app, name="submission")
+app = typer.Typer(help="Any team's submissions: list, show with history, cancel.", no_args_is_help=True)
 
 
-@submission_app.command("list")
-def submission_list(
+@app.command("list")
+def list_(
     phase: Annotated[str | None, typer.Option(help="COMPETITION/PHASE")] = None,
     team: Annotated[str | None, typer.Option(help="team name")] = None,
     status: Annotated[str | None, typer.Option(help="submitted, running, scored, failed or cancelled")] = None,
@@ -23,7 +23,7 @@ def submission_list(
     as_json: JsonOpt = False,
 ):
     """List submissions, newest first (at most 200)."""
-    with organizer_errors():
+    with service_errors():
         found = backend_for(server, token).submissions(phase, team, status)
     if as_json:
         print("[" + ",\n".join(s.model_dump_json() for s in found) + "]")
@@ -37,10 +37,10 @@ def submission_list(
     console.print(table)
 
 
-@submission_app.command("show")
-def submission_show(submission_id: str, server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = False):
+@app.command("show")
+def show(submission_id: str, server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = False):
     """One submission and every scoring run it has had (who asked, which scorer and data version)."""
-    with organizer_errors():
+    with service_errors():
         found = backend_for(server, token).submission(submission_id)
     if as_json:
         print(found.model_dump_json(indent=2))
@@ -48,8 +48,8 @@ def submission_show(submission_id: str, server: ServerOpt = None, token: TokenOp
     render_submission(found)
 
 
-@submission_app.command("cancel")
-def submission_cancel(
+@app.command("cancel")
+def cancel(
     submission_id: str,
     reason: Annotated[str, typer.Option(help="shown to the team")] = "cancelled by the organizers",
     server: ServerOpt = None,
@@ -57,7 +57,7 @@ def submission_cancel(
     as_json: JsonOpt = False,
 ):
     """Cancel a submitted or running submission: its run is dropped, a worker's late result ignored."""
-    with organizer_errors():
+    with service_errors():
         found = backend_for(server, token).cancel(submission_id, reason)
     if as_json:
         print(found.model_dump_json(indent=2))

@@ -4,26 +4,17 @@ Both backends return the same response models (server/schemas_admin.py), so a co
 and prints ``--json`` the same way whether it ran ``--server URL --token T`` or locally.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Protocol
+from typing import Protocol
 
 import httpx
-import typer
 
-from server.cli_app import fail
+from server.cli.output import fail
 from server.config import get_settings
 from server.db import session_scope
 from server.schemas_admin import AdminSubmissionOut, RescoreItemOut, RunOut, StatusOut
 from server.services.errors import ServiceError
 from server.services.rescore import RescoreScope
 
-ServerOpt = Annotated[str | None, typer.Option(
-    "--server", envvar="SRCHALLENGE_ORGANIZER_SERVER",
-    help="URL of a remote deployment; without it, commands use this machine's database")]
-TokenOpt = Annotated[str | None, typer.Option(
-    "--token", envvar="SRCHALLENGE_ORGANIZER_TOKEN", help="organizer token (sro_…) for --server")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts instead of tables")]
 LOCAL_REQUESTER = "organizer:cli"
 
 
@@ -124,11 +115,3 @@ def backend_for(server: str | None, token: str | None) -> Backend:
         fail("--server needs --token with an organizer token (sro_…); `srchallenge organizer create` makes one")
     return RemoteBackend(server, token)
 
-
-@contextmanager
-def organizer_errors() -> Iterator[None]:
-    """A ServiceError (local or from the remote API) becomes one red line and exit code 1."""
-    try:
-        yield
-    except ServiceError as err:
-        fail(err.message)

@@ -4,23 +4,19 @@ from typing import Annotated
 
 import typer
 
-from server.cli_app import PhaseOpt, app, fail
+from server.cli.options import PhaseOpt
+from server.cli.output import service_errors
 from server.db import session_scope
 from server.services.competitions import get_phase_by_path
-from server.services.errors import ServiceError
 from server.services.exports import FORMATS, export_leaderboard
 
 
-@app.command()
 def leaderboard(
     phase: PhaseOpt,
     track: Annotated[str | None, typer.Option(help="one track's slug (default: every track)")] = None,
     fmt: Annotated[str, typer.Option("--format", help=" | ".join(FORMATS))] = "table",
 ):
     """Print a phase's leaderboard as table, csv, json, markdown or latex."""
-    try:
-        with session_scope() as session:
-            exported = export_leaderboard(session, get_phase_by_path(session, phase), fmt, track)
-    except ServiceError as err:
-        fail(err.message)
+    with service_errors(), session_scope() as session:
+        exported = export_leaderboard(session, get_phase_by_path(session, phase), fmt, track)
     typer.echo(exported.text, nl=False)

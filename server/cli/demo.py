@@ -13,8 +13,9 @@ from typing import Annotated
 import httpx
 import typer
 
-from server.cli_app import app, console, fail, prepare_database
-from server.cli_client import upload, wait_for
+from server.cli.db import prepare_database
+from server.cli.output import console, fail
+from server.cli.submit import upload, wait_for
 from server.config import get_settings
 from server.db import session_scope
 from server.services.demo import DEMO_TEAM, bicubic_results_zip, seed_demo
@@ -61,7 +62,6 @@ def print_leaderboard(url: str, phase: str) -> None:
             console.print(f"  {rank:>2}  {row['team']:<16} PSNR {psnr} dB  {row['unranked_reason'] or ''}")
 
 
-@app.command()
 def demo(
     host: str = "127.0.0.1",
     port: int = 8000,

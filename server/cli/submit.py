@@ -7,7 +7,8 @@ from typing import Annotated
 import httpx
 import typer
 
-from server.cli_app import PhaseOpt, app, console, fail
+from server.cli.options import PhaseOpt
+from server.cli.output import console, fail
 
 FINAL_STATUSES = ("scored", "failed")
 
@@ -33,7 +34,6 @@ def wait_for(server: str, token: str, submission_id: str, timeout_s: float, poll
             time.sleep(poll_s)
 
 
-@app.command()
 def submit(
     file: Path,
     phase: PhaseOpt,

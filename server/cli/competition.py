@@ -1,0 +1,74 @@
+"""``srchallenge competition``: create competitions from bundles and inspect them."""
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from server.cli.options import JsonOpt
+from server.cli.output import console, service_errors
+from server.db import session_scope
+
+app = typer.Typer(help="Create and inspect competitions.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(bundle: Path):
+    """Create a competition, its phases and tracks from a bundle YAML."""
+    from server.bundle import load_bundle
+    from server.services.competitions import create_competition
+
+    with service_errors():
+        spec = load_bundle(bundle)
+        with session_scope() as session:
+            competition = create_competition(session, spec)
+            console.print(f"created competition {competition.slug} with phases "
+                          f"{', '.join(p.slug for p in competition.phases)}")
+
+
+@app.command("list")
+def list_():
+    """List competitions and their phases."""
+    from server.services.competitions import list_competitions
+
+    with session_scope() as session:
+        for competition in list_competitions(session):
+            phases = ", ".join(f"{p.slug} ({p.image_count} images, {'open' if p.is_open else 'closed'})"
+                               for p in competition.phases)
+            console.print(f"{competition.slug}: {competition.title} — {phases}")
+
+
+@app.command("show")
+def show(slug: str, as_json: JsonOpt = False):
+    """A competition's baseline, tolerances, and each phase's state, limits and tracks."""
+    from server.schemas import PhaseOut
+    from server.services.competitions import get_competition
+
+    with service_errors(), session_scope() as session:
+        competition = get_competition(session, slug)
+        phases = [{**PhaseOut.of(p).model_dump(), "baseline_runtime_note": p.baseline_runtime_note,
+                   "dataset_version": p.dataset_version, "max_submissions_per_day": p.max_submissions_per_day,
+                   "max_submissions_total": p.max_submissions_total} for p in competition.phases]
+        shown = {"slug": competition.slug, "title": competition.title, "baseline_name": competition.baseline_name,
+                 "baseline_params": competition.baseline_params, "scale": competition.scale,
+                 "shave_border": competition.shave_border, "tolerances": competition.tolerances, "phases": phases}
+    if as_json:
+        print(json.dumps(shown, indent=2))
+        return
+    console.print(f"[bold]{shown['slug']}[/bold]: {shown['title']}\nbaseline {shown['baseline_name']}, "
+                  f"{shown['baseline_params']:,} parameters; ×{shown['scale']}, border {shown['shave_border']}; "
+                  f"tolerances {shown['tolerances']}")
+    table = Table()
+    for column in ("phase", "state", "images", "figures", "baseline PSNR", "baseline runtime", "per day", "total",
+                   "tracks"):
+        table.add_column(column)
+    for p in phases:
+        runtime = "—" if p["baseline_runtime"] is None else f"{p['baseline_runtime']:.4f} s"
+        if p["baseline_runtime_note"]:
+            runtime += f"\n{p['baseline_runtime_note']}"
+        table.add_row(p["slug"], "open" if p["is_open"] else "closed", str(p["image_count"]), p["ranking_figures"],
+                      str(p["baseline_psnr"] or "—"), runtime, str(p["max_submissions_per_day"] or "—"),
+                      str(p["max_submissions_total"] or "—"), ", ".join(t["slug"] for t in p["tracks"]))
+    console.print(table)
+

@@ -1,0 +1,47 @@
+"""``srchallenge organizer``: organizers and their API tokens."""
+
+import json
+
+import typer
+
+from server.cli.options import JsonOpt
+from server.cli.output import console, service_errors
+from server.db import session_scope
+
+app = typer.Typer(help="Organizers and their API tokens (sro_…).", no_args_is_help=True)
+
+
+@app.command("create")
+def create(name: str):
+    """Create an organizer (or re-issue a revoked one) and print its token, shown once."""
+    from server.services.organizers import create_organizer
+
+    with service_errors(), session_scope() as session:
+        _organizer, token = create_organizer(session, name)
+    console.print(f"organizer {name} created; token for --token or SRCHALLENGE_ORGANIZER_TOKEN (shown once):")
+    print(token)
+
+
+@app.command("revoke")
+def revoke(name: str):
+    """Revoke an organizer's token at once."""
+    from server.services.organizers import revoke_organizer
+
+    with service_errors(), session_scope() as session:
+        revoke_organizer(session, name)
+    console.print(f"organizer {name} revoked")
+
+
+@app.command("list")
+def list_(as_json: JsonOpt = False):
+    """List organizers and whether their token is revoked."""
+    from server.services.organizers import list_organizers
+
+    with session_scope() as session:
+        rows = [{"name": o.name, "created_at": o.created_at.isoformat(),
+                 "revoked_at": o.revoked_at.isoformat() if o.revoked_at else None} for o in list_organizers(session)]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        console.print(f"{row['name']}{' (revoked)' if row['revoked_at'] else ''}")
