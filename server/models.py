@@ -153,7 +153,10 @@ class ScoringRun(Base):
     dataset_version: Mapped[str | None] = mapped_column(String(64))
     deliveries: Mapped[int] = mapped_column(Integer, default=0)
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # what the team sees (its code's capped output); the platform's traceback of a failure is
+    # apart, for the organizers only
     log: Mapped[str] = mapped_column(Text, default="")
+    traceback: Mapped[str | None] = mapped_column(Text)
     submission: Mapped[Submission] = relationship(back_populates="runs")
     image_scores: Mapped[list["ImageScore"]] = relationship(back_populates="run", order_by="ImageScore.image_key")
 

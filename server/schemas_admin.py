@@ -27,7 +27,11 @@ class FiguresOut(BaseModel):
 
 
 class RunOut(BaseModel):
-    """One scoring attempt, with the versions that produced its figures."""
+    """One scoring attempt, with the versions that produced its figures.
+
+    ``log`` is what the team sees too (its code's capped output); ``traceback`` is the platform's
+    when the run failed on our side, shown to organizers only.
+    """
 
     id: int
     submission: str
@@ -46,14 +50,17 @@ class RunOut(BaseModel):
     dataset_version: str | None
     deliveries: int
     figures: dict[str, Any]
+    log: str
+    traceback: str | None
 
     @classmethod
     def of(cls, run: ScoringRun) -> "RunOut":
         submission = run.submission
         fields = {name: getattr(run, name) for name in (
             "id", "attempt", "status", "reason", "requested_by", "queued_at", "started_at", "heartbeat_at",
-            "finished_at", "worker", "code_version", "dataset_version", "deliveries", "figures")}
-        return cls(submission=submission.public_id, team=submission.team.name, phase=submission.phase.path, **fields)
+            "finished_at", "worker", "code_version", "dataset_version", "deliveries", "figures", "traceback")}
+        return cls(submission=submission.public_id, team=submission.team.name, phase=submission.phase.path,
+                   log=run.log or "", **fields)
 
 
 class AdminSubmissionOut(BaseModel):

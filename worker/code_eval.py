@@ -16,8 +16,10 @@ No Celery, database or web code here; see docs/security.md for the threat model.
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +48,31 @@ STAGE2_OUTPUTS = ["result.json", "sr/*.npy"]
 
 
 class CodeRunError(SubmissionError):
-    """A team-caused failure of a code submission; ``log`` is the capped output of the sandbox."""
+    """A team-caused failure of a code submission; ``log`` is the capped output of the sandbox,
+    as the team will read it (``team_text``)."""
 
     def __init__(self, reason: str, log: str) -> None:
-        super().__init__(reason)
-        self.log = log
+        super().__init__(team_text(reason))
+        self.log = team_text(log)
+
+
+def team_text(text: str) -> str:
+    """The sandbox sees the Python installation at its host paths; the team reads ``<python>``
+    instead (torch's own warnings and frames name them), never the worker's folders."""
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    prefixes |= {p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    for prefix in sorted(prefixes - {"/"}, key=len, reverse=True):
+        text = text.replace(prefix.rstrip("/") + "/", "<python>/")
+    return text
+
+
+def _team_error(error: str, log: str) -> CodeRunError:
+    """A one-line reason; a traceback of the team's code goes to the end of its log."""
+    if "Traceback (most recent call last)" not in error:
+        return CodeRunError(error, log)
+    head = error.split("\n", 1)[0].rstrip(": ")
+    last = next(line for line in reversed(error.splitlines()) if line.strip())
+    return CodeRunError(f"{head}: {last.strip()} (traceback in the log)", f"{log.rstrip()}\n== error ==\n{error}")
 
 
 @dataclass(frozen=True)
@@ -161,7 +183,7 @@ def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
     if not isinstance(result, dict):
         raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log)
     if "error" in result:
-        raise CodeRunError(str(result["error"]), run.log)
+        raise _team_error(str(result["error"]), run.log)
     return result
 
 
@@ -257,5 +279,5 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
         image_psnr=image_psnr, flops=measured["flops"], peak_memory_bytes=measured["peak_memory_bytes"],
         environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
-        metadata=metadata, export=measured["export"], log=log,
+        metadata=metadata, export=measured["export"], log=team_text(log),
     )

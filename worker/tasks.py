@@ -38,12 +38,13 @@ def score_run(task: Task, run_id: int) -> str:
             with lease(run_id):
                 outcome = evaluate(settings, submission)
         except SubmissionError as err:
-            fail_run(session, run, str(err))
+            fail_run(session, run, str(err), getattr(err, "log", ""))
             log.info("submission %s failed: %s", submission.public_id, err, extra={**context, "status": "failed"})
             return "failed"
         except Exception as err:  # a bug or an outage on our side: say so, keep the worker alive
             log.exception("run %s crashed", run_id, extra={**context, "status": "failed"})
-            fail_run(session, run, PLATFORM_FAILURE + type(err).__name__, traceback.format_exc(limit=5), platform=True)
+            fail_run(session, run, PLATFORM_FAILURE + type(err).__name__, platform=True,
+                     traceback=traceback.format_exc(limit=20))
             return "failed"
         complete_run(session, run, outcome.figures, outcome.image_scores, outcome.self_reported, outcome.log)
         log.info("submission %s scored: %s", submission.public_id, headline(outcome.figures),

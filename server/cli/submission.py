@@ -83,3 +83,10 @@ def render_submission(s: AdminSubmissionOut) -> None:
                         f"{run.finished_at:%H:%M:%S}" if run.finished_at else "—", run.worker or "—",
                         run.code_version or "—", run.dataset_version or "—", figures_text)
     console.print(history)
+    latest = (s.runs or [None])[-1]
+    if latest is not None and latest.log:
+        console.print(f"[bold]log of run {latest.id}[/bold] (the team sees it too):", markup=True)
+        console.print(latest.log, markup=False, highlight=False)
+    if latest is not None and latest.traceback:
+        console.print(f"[bold]platform traceback of run {latest.id}[/bold] (organizers only):", markup=True)
+        console.print(latest.traceback, markup=False, highlight=False)

@@ -91,14 +91,17 @@ def complete_run(
     return True
 
 
-def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "", platform: bool = False) -> bool:
+def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "", platform: bool = False,
+             traceback: str | None = None) -> bool:
     """``running → failed``. A submission with earlier scores keeps them (a failed rescore).
 
-    ``platform``: our fault, not the team's — the submission does not use up a quota slot.
+    ``log`` is shown to the team (its own code's output); ``traceback``, the platform's, only to
+    the organizers. ``platform``: our fault, not the team's — the submission does not use up a
+    quota slot.
     """
     done = session.execute(
         update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status.in_(("queued", "running")))
-        .values(status="failed", finished_at=utcnow(), reason=reason, log=log)
+        .values(status="failed", finished_at=utcnow(), reason=reason, log=log, traceback=traceback)
     ).rowcount
     if not done:
         session.rollback()
