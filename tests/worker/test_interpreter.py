@@ -26,7 +26,7 @@ work = Path(sys.argv[2])
 (work / "in").mkdir()
 command = "import json, sys, venv_marker; print(json.dumps([sys.prefix, venv_marker.WHERE]))"
 limits = SandboxLimits(wall_seconds=30, cpu_seconds=30, memory_bytes=1 << 30, disk_bytes=8 << 20)
-run = run_in_sandbox(["python", "-c", command], work / "in", work / "job", limits, hidden=[])
+run = run_in_sandbox(["python", "-c", command], work / "in", work / "job", limits, hidden=[], outputs=[])
 print(json.dumps({"status": run.status, "log": run.log}))
 """
 
