@@ -36,8 +36,8 @@ SANDBOX_DIR = Path(__file__).with_name("sandbox")
 SCORING_DIR = Path(__file__).parent.parent / "scoring"
 FLOPS_SHAPE = (256, 256)
 """FLOPs are counted on a 1×3×256×256 input, as in the NTIRE efficient-SR challenges."""
-STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py"]
-STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py",
+STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
+STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py"]
 PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
 RESULT_BYTES = 1 << 20

@@ -294,6 +294,38 @@ def test_outputs_cannot_be_cached_across_images(make_submission, dataset, limits
     assert evaluation.params == 3 * 48 * 9 + 48
 
 
+REWRITE_OWN_PROGRAM = """
+import atexit, glob, json
+
+
+def rewrite():
+    for path in glob.glob("/sandbox/out/program-*.json"):
+        with open(path) as f:
+            graph = json.load(f)
+        x = next(i for i, spec in enumerate(graph["inputs"]) if spec["kind"] == "input")
+        n = len(graph["inputs"]) + len(graph["nodes"])
+        graph["nodes"] += [
+            {"op": "aten::_sparse_coo_tensor_unsafe.default",
+             "args": {"list": [{"ref": x}, {"ref": x}, {"list": [1 << 20]}]}, "kwargs": {}},
+            {"op": "aten::to_dense.default", "args": {"list": [{"ref": n}]}, "kwargs": {}}]
+        graph["output"] = n + 1
+        with open(path, "w") as f:
+            json.dump(graph, f)
+
+
+atexit.register(rewrite)
+"""
+
+
+@pytest.mark.slow
+def test_a_program_rewritten_by_stage_1_cannot_reach_unsafe_operators(make_submission, dataset, limits, tmp_path):
+    """Stage 1 is the team's process: it rewrites its program after export (an atexit hook) to call
+    the sparse operators that wrote past a buffer in the measuring process. The measuring stage
+    refuses them by name, as the team's failure."""
+    error = failure(make_submission(REWRITE_OWN_PROGRAM + TINY_MODEL), dataset, limits, tmp_path / "work")
+    assert "'aten::_sparse_coo_tensor_unsafe.default', which is not an allowed operator" in str(error)
+
+
 @pytest.mark.slow
 def test_pickle_that_runs_code_is_refused(make_submission, dataset, limits, tmp_path):
     class Payload:

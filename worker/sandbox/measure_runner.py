@@ -104,7 +104,8 @@ def collector_paused() -> Iterator[None]:
         gc.collect()
 
 
-def load_submission(job: dict, device: torch.device) -> tuple[Runner, dict]:
+def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]]) -> tuple[Runner, dict]:
+    """The team's program, checked on the meta device at every input size (sizes before allocation)."""
     try:
         tensors = load_file(IN / "exported" / "weights.safetensors")
     except Exception as exc:  # noqa: BLE001 - the file came from the team's process
@@ -116,19 +117,22 @@ def load_submission(job: dict, device: torch.device) -> tuple[Runner, dict]:
             raise TeamError(f"the exported graph is larger than {PROGRAM_BYTES >> 20} MiB")
         try:
             graph = json.loads(path.read_text())
-            programs[tag] = Program(graph, tensors, device)
             meta_programs[tag] = Program(graph, tensors, torch.device("meta"))
+            programs[tag] = Program(graph, tensors, device)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise TeamError(f"the exported program {filename} is malformed: {exc!r}") from None
+    meta = Runner("model", meta_programs, job["data_range"])
+    limit = int(job["memory_gib"] * 2**30)
+    for h, w in sizes:
+        meta.program_for(h, w).peak_bytes((1, 3, h, w), limit)
     names = {n for p in programs.values() for n in p.param_names}
     others = {n for p in programs.values() for n in p.buffer_names} - names
     count = count_tensors([tensors[n] for n in sorted(names)], [tensors[n] for n in sorted(others)])
     figures = {"params": count.params, "buffers": count.buffers,
                "float_literals": max(p.float_literals for p in programs.values())}
     flops_h, flops_w = job["flops_shape"]
-    flops_program = Runner("model", meta_programs, job["data_range"]).program_for(flops_h, flops_w)
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        flops_program(torch.zeros(1, 3, flops_h, flops_w, device="meta"))
+        meta.program_for(flops_h, flops_w).peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
     figures["flops"] = counter.get_total_flops()
     return Runner("model", programs, job["data_range"]), figures
 
@@ -167,7 +171,7 @@ def measure(job: dict) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = False
     lr = {key: np.load(IN / "lr" / f"{key}.npy", allow_pickle=False)
           for key in dict.fromkeys(job["runtime_keys"] + job["scoring_keys"])}
-    submission, figures = load_submission(job, device)
+    submission, figures = load_submission(job, device, list(dict.fromkeys(img.shape[:2] for img in lr.values())))
     first = job["runtime_keys"][0]
     warmups = 3 if device.type == "cuda" else 1
 

@@ -5,8 +5,9 @@ Why not ``torch.export.save``/``load``: ``load`` unpickles with ``weights_only=F
 code generation pastes names and placeholder targets from the file into Python source. A file
 written by a team's process would run the team's Python inside the measurement. So the format
 here holds only op names, literals and references (``to_program``), tensors travel as
-safetensors, and ``Program`` runs the graph node by node, calling only allowlisted ATen
-overloads, without generating or executing any source.
+safetensors, and ``Program`` runs the graph node by node, calling only the pure tensor operators
+of ``allowed_ops.py``, without generating or executing any source. ``peak_bytes`` runs it on the
+meta device first, so sizes are checked before anything is allocated.
 
 Purity, so that nothing can be cached across images or trials: the only values that outlive a
 call are the weights, so (1) ``Program`` refuses a graph in which an op writes in place to a
@@ -19,13 +20,19 @@ Shared by stage 1 (writes) and stage 2 (checks and runs); both copies are made b
 import math
 import operator
 import re
+from collections import Counter
 
 import torch
+
+try:  # the sandbox runs these files side by side; the worker and the tests import them as a package
+    from allowed_ops import ALLOWED_OPS, ALLOWED_OVERLOAD
+except ModuleNotFoundError:
+    from worker.sandbox.allowed_ops import ALLOWED_OPS, ALLOWED_OVERLOAD
 
 _NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")  # identifiers, never dunders
 _PYTHON_OPS = {
     "operator." + name: getattr(operator, name)
-    for name in ("getitem", "add", "sub", "mul", "floordiv", "truediv", "mod", "pow", "neg",
+    for name in ("getitem", "add", "sub", "mul", "floordiv", "truediv", "mod", "neg",
                  "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "not_")
 }
 _PYTHON_OPS.update({"math.ceil": math.ceil, "math.floor": math.floor, "math.trunc": math.trunc,
@@ -33,9 +40,13 @@ _PYTHON_OPS.update({"math.ceil": math.ceil, "math.floor": math.floor, "math.trun
                     "sym_int": int, "sym_not": operator.not_})
 _SYM_FUNCTIONS = {torch.sym_max: "sym_max", torch.sym_min: "sym_min", torch.sym_float: "sym_float",
                   torch.sym_int: "sym_int", torch.sym_not: "sym_not"}
-_DENIED_OPS = {"aten::from_file", "aten::set_", "aten::resize_", "aten::resize_as_"}
 _UNANNOTATED_ALIASES = {"aten::_unsafe_view"}  # returns a view although its schema does not say so
 _ENUMS = {"dtype": torch.dtype, "layout": torch.layout, "memory_format": torch.memory_format}
+_ALLOWED_ENUMS = {  # dense tensors only: no sparse layouts, quantized or complex types
+    "dtype": {"float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"},
+    "layout": {"strided"},
+    "memory_format": {"contiguous_format", "channels_last", "preserve_format"},
+}
 
 
 class ProgramError(Exception):
@@ -117,12 +128,16 @@ def to_program(ep: "torch.export.ExportedProgram", names_by_key: dict) -> tuple[
 
 
 def _resolve(name: str):
+    if not isinstance(name, str):
+        raise ProgramError("the program names an operator with something other than a string")
     if name in _PYTHON_OPS:
         return _PYTHON_OPS[name]
     qualified, _, overload = name.rpartition(".")
     namespace, _, op = qualified.partition("::")
-    if namespace != "aten" or not _NAME.match(op) or not _NAME.match(overload) or qualified in _DENIED_OPS:
-        raise ProgramError(f"operator {name!r} is not allowed")
+    if (namespace != "aten" or not _NAME.match(op) or qualified not in ALLOWED_OPS
+            or not ALLOWED_OVERLOAD.match(overload)):
+        raise ProgramError(f"the program calls {str(name)[:200]!r}, which is not an allowed operator: a scored "
+                           "model may use only pure tensor computations (see the list of allowed operators)")
     target = getattr(getattr(torch.ops.aten, op, None), overload, None)
     if not isinstance(target, torch._ops.OpOverload):
         raise ProgramError(f"operator {name!r} does not exist in this PyTorch")
@@ -176,6 +191,9 @@ class Program:
             kwargs = {k: self._decode(v, index) for k, v in node["kwargs"].items()}
             if not isinstance(args, list):
                 raise ProgramError("the program's arguments must be lists")
+            _check_arguments(fn, node["op"], args, kwargs)
+            if _makes_tensors_without_device(fn, args, kwargs):
+                kwargs["device"] = device  # else a new tensor would be made on the CPU, also on meta or CUDA
             if _check_writes(fn, args, kwargs, protected, index):
                 protected.add(index)
             self.steps.append((fn, args, kwargs))
@@ -199,7 +217,7 @@ class Program:
                 return [self._decode(v, defined) for v in inner]
             if kind == "device":
                 return self.device
-            enum = getattr(torch, inner, None) if kind in _ENUMS and _NAME.match(str(inner)) else None
+            enum = getattr(torch, inner, None) if inner in _ALLOWED_ENUMS.get(kind, ()) else None
             if not isinstance(enum, _ENUMS.get(kind, ())):
                 raise ProgramError(f"unknown {kind} {inner!r} in the program")
             return enum
@@ -224,6 +242,79 @@ class Program:
         def as_bytes(t: torch.Tensor) -> torch.Tensor:
             return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
         return all(torch.equal(as_bytes(self.tensors[n]), as_bytes(t)) for n, t in self.pristine.items())
+
+
+    def peak_bytes(self, shape: tuple[int, ...], limit: int) -> int:
+        """Bytes held at the worst moment of a run on a ``shape`` input (weights included), found on
+        the meta device without allocating; refused as soon as it passes ``limit``, so a program
+        that would make a huge tensor is stopped before it is made. Views count once, with their
+        storage. Only for a meta ``Program``."""
+        if self.device.type != "meta":
+            raise ValueError("peak_bytes runs on a meta Program")
+        held: Counter = Counter()
+        live = 0
+
+        def hold(value) -> None:
+            nonlocal live
+            for key, nbytes in _storages(value):
+                live += nbytes if held[key] == 0 else 0
+                held[key] += 1
+
+        values = [torch.empty(shape, device="meta") if v is None else v for v in self.inputs]
+        for value in values:
+            hold(value)
+        peak = live
+        size = "×".join(map(str, shape))
+        for index, ((fn, args, kwargs), released) in enumerate(zip(self.steps, self.released)):
+            try:
+                value = fn(*_fill(args, values), **{k: _fill(v, values) for k, v in kwargs.items()})
+            except Exception as exc:  # noqa: BLE001 - any failure to propagate shapes is the program's
+                raise ProgramError(f"the program fails on a {size} input at step {index} ({_step_name(fn)}): "
+                                   f"{str(exc)[:500]}") from None
+            values.append(value)
+            hold(value)
+            peak = max(peak, live)
+            if peak > limit:
+                raise ProgramError(f"the program would hold {peak / 2**30:.1f} GiB at step {index} "
+                                   f"({_step_name(fn)}) on a {size} input; the limit is {limit / 2**30:g} GiB")
+            for i in released:
+                for key, nbytes in _storages(values[i]):
+                    held[key] -= 1
+                    live -= nbytes if held[key] == 0 else 0
+                values[i] = None
+        return peak
+
+
+def _storages(value) -> list[tuple[int, int]]:
+    """(storage identity, bytes) of the tensors in a value (a tensor, or a list of them as ``split`` gives)."""
+    if isinstance(value, torch.Tensor):
+        storage = value.untyped_storage()
+        return [(storage._cdata, storage.nbytes())]
+    if isinstance(value, (list, tuple)):
+        return [pair for v in value for pair in _storages(v)]
+    return []
+
+
+def _step_name(fn) -> str:
+    return fn._schema.name if isinstance(fn, torch._ops.OpOverload) else getattr(fn, "__name__", "?")
+
+
+def _makes_tensors_without_device(fn, args: list, kwargs: dict) -> bool:
+    if not isinstance(fn, torch._ops.OpOverload) or "device" in kwargs:
+        return False
+    names = [a.name for a in fn._schema.arguments]
+    return "device" in names and names.index("device") >= len(args)
+
+
+def _check_arguments(fn, name: str, args: list, kwargs: dict) -> None:
+    """No pinned host memory; Python operators (shape arithmetic) take numbers and values only,
+    so no list or string can be multiplied into something huge."""
+    if kwargs.get("pin_memory"):
+        raise ProgramError(f"the program asks {name} for pinned memory, which is not allowed")
+    if not isinstance(fn, torch._ops.OpOverload):
+        plain = args[1:] if fn is operator.getitem else args
+        if kwargs or not all(isinstance(a, (_Ref, int, float, bool)) for a in plain):
+            raise ProgramError(f"the program calls {name} on something other than numbers")
 
 
 class _Ref(int):
