@@ -5,11 +5,33 @@ before a job is queued, and the queue only wakes workers.
 """
 
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
                         TypeDecorator, false, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Status(StrEnum):
+    """Where a submission or one of its scoring runs stands; the values are the stored strings.
+
+    A submission goes submitted → running → scored | failed | cancelled; each of its runs goes
+    queued → running → scored | failed | cancelled.
+    """
+
+    SUBMITTED = "submitted"  # a submission whose run has not started
+    QUEUED = "queued"  # a run waiting for a worker
+    RUNNING = "running"
+    SCORED = "scored"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+SUBMISSION_STATUSES = (Status.SUBMITTED, Status.RUNNING, Status.SCORED, Status.FAILED, Status.CANCELLED)
+SUBMISSION_PENDING = (Status.SUBMITTED, Status.RUNNING)
+RUN_PENDING = (Status.QUEUED, Status.RUNNING)
+FINISHED = (Status.SCORED, Status.FAILED, Status.CANCELLED)
 
 
 def utcnow() -> datetime:
@@ -104,7 +126,7 @@ class Submission(Base):
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "results" | "code"
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=Status.SUBMITTED, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
@@ -141,7 +163,7 @@ class ScoringRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     attempt: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(100), default="upload")
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)

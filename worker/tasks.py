@@ -12,7 +12,7 @@ from celery import Task
 from scoring.errors import SubmissionError
 from server.config import get_settings
 from server.db import session_scope
-from server.models import ScoringRun
+from server.models import ScoringRun, Status
 from server.queue import SCORE_RUN_TASK, get_celery
 from server.services.runs import claim_run, complete_run, fail_run
 from worker.evaluate import evaluate_code, evaluate_results_zip
@@ -39,17 +39,17 @@ def score_run(task: Task, run_id: int) -> str:
                 outcome = evaluate(settings, submission)
         except SubmissionError as err:
             fail_run(session, run, str(err), getattr(err, "log", ""))
-            log.info("submission %s failed: %s", submission.public_id, err, extra={**context, "status": "failed"})
-            return "failed"
+            log.info("submission %s failed: %s", submission.public_id, err, extra={**context, "status": Status.FAILED})
+            return Status.FAILED
         except Exception as err:  # a bug or an outage on our side: say so, keep the worker alive
-            log.exception("run %s crashed", run_id, extra={**context, "status": "failed"})
+            log.exception("run %s crashed", run_id, extra={**context, "status": Status.FAILED})
             fail_run(session, run, PLATFORM_FAILURE + type(err).__name__, platform=True,
                      traceback=traceback.format_exc(limit=20))
-            return "failed"
+            return Status.FAILED
         complete_run(session, run, outcome.figures, outcome.image_scores, outcome.self_reported, outcome.log)
         log.info("submission %s scored: %s", submission.public_id, headline(outcome.figures),
-                 extra={**context, "status": "scored"})
-        return "scored"
+                 extra={**context, "status": Status.SCORED})
+        return Status.SCORED
 
 
 def headline(figures: dict) -> str:

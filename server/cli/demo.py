@@ -18,6 +18,7 @@ from server.cli.output import console, fail
 from server.cli.submit import upload, wait_for
 from server.config import get_settings
 from server.db import session_scope
+from server.models import Status
 from server.services.demo import DEMO_TEAM, bicubic_results_zip, seed_demo
 from server.services.storage import Storage
 
@@ -90,7 +91,7 @@ def demo(
         console.print(f"demo team {DEMO_TEAM!r} token: {token}")
         if smoke:
             result = wait_for(url, token, accepted["id"], timeout)
-            if result["status"] != "scored":
+            if result["status"] != Status.SCORED:
                 raise RuntimeError(f"the seeded submission failed: {result['reason']}")
             print_leaderboard(url, phase)
             return

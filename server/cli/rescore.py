@@ -12,8 +12,9 @@ from rich.table import Table
 from server.cli.backend import Backend, backend_for
 from server.cli.options import JsonOpt, ServerOpt, TokenOpt
 from server.cli.output import console, err_console, fail, service_errors
+from server.models import FINISHED, Status
 from server.schemas_admin import FiguresOut, RescoreItemOut, RunOut
-from server.services.rescore import FINISHED, RescoreScope
+from server.services.rescore import RescoreScope
 
 POLL_S = 0.5
 
@@ -48,7 +49,7 @@ def rescore(
     if unsent:
         err_console.print(f"[yellow]warning:[/yellow] the broker refused run(s) {unsent}; they stay queued in "
                           "the database and the reaper sends them again")
-    failed = [item for item in items if item.run.status in ("failed", "cancelled")]
+    failed = [item for item in items if item.run.status in (Status.FAILED, Status.CANCELLED)]
     if wait and failed:
         fail(f"{len(failed)} of {len(items)} rescore(s) did not score; their old figures stay: "
              + "; ".join(f"{item.submission}: {item.run.reason}" for item in failed))
@@ -80,11 +81,11 @@ def rescore_table(items: list[RescoreItemOut], waited: bool) -> Table:
         table.add_column(column)
     for item in items:
         run = item.run
-        new = run.figures if run.status == "scored" else {}
+        new = run.figures if run.status == Status.SCORED else {}
         note = run.reason or ""
         if item.already_pending:
             note = "already pending: not queued twice"
-        if run.status == "failed":
+        if run.status == Status.FAILED:
             note = f"old figures kept: {run.reason}"
         table.add_row(item.submission, item.team, item.kind, f"#{run.attempt}", run.status,
                       old_new(item.old, new, "psnr", "{:.4f}"), old_new(item.old, new, "params", "{:,}"),

@@ -9,8 +9,9 @@ import typer
 
 from server.cli.options import PhaseOpt
 from server.cli.output import console, fail
+from server.models import Status
 
-FINAL_STATUSES = ("scored", "failed")
+FINAL_STATUSES = (Status.SCORED, Status.FAILED)
 
 
 def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, str]) -> dict:
@@ -54,6 +55,6 @@ def submit(
         result = wait_for(server, token, accepted["id"], timeout)
     except (RuntimeError, TimeoutError, httpx.HTTPError) as err:
         fail(str(err))
-    if result["status"] == "failed":
+    if result["status"] == Status.FAILED:
         fail(f"submission {result['id']} failed: {result['reason']}")
     console.print(f"submission {result['id']} scored: PSNR {result['psnr']:.4f} dB")

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.config import Settings
 from server.deps import SessionDep, SettingsDep
+from server.models import SUBMISSION_PENDING
 from server.routes.pages import render_error, templates
 from server.schemas import SubmissionOut
 from server.services.competitions import get_phase_by_path, list_competitions
@@ -23,7 +24,6 @@ from server.services.web_session import (SESSION_COOKIE, SESSION_MAX_AGE_S, WebS
                                          load_web_session, new_web_session, server_secret)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-PENDING = ("submitted", "running")
 REFRESH_S = 5
 CSRF_REFUSED = Forbidden("this form expired or did not come from this site: reload the page and send it again")
 
@@ -53,7 +53,7 @@ def render_team(request: Request, db: SessionDep, web: WebSession, error: str | 
     return templates.TemplateResponse(request, "team.html", {
         "team": web.team, "csrf": web.csrf, "phases": phases, "error": error,
         "saved": request.query_params.get("saved") == "1",
-        "refresh_s": REFRESH_S if any(s.status in PENDING for _, subs, _ in phases for s in subs) else None,
+        "refresh_s": REFRESH_S if any(s.status in SUBMISSION_PENDING for _, subs, _ in phases for s in subs) else None,
     }, status_code=status_code)
 
 

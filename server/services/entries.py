@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Phase, Submission, Team, Track, TrackEntry
+from server.models import Phase, Status, Submission, Team, Track, TrackEntry
 from server.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from server.services.leaderboard import standing_submissions
 from server.services.submissions import get_team_submission, list_team_submissions
@@ -37,7 +37,7 @@ def choose_entry(session: Session, team: Team, phase: Phase, track_slug: str, su
     submission = get_team_submission(session, submission_id, team)
     if submission.phase_id != phase.id:
         raise ServiceError(f"submission {submission_id} belongs to phase {submission.phase.path}, not {phase.path}")
-    if submission.status != "scored":
+    if submission.status != Status.SCORED:
         raise Conflict(f"submission {submission_id} is {submission.status}; only a scored submission can stand")
     if track.slug not in submission.tracks:
         raise ServiceError(f"submission {submission_id} was entered in {', '.join(submission.tracks)}, "
@@ -68,7 +68,7 @@ def team_choices(session: Session, team: Team, phase: Phase) -> list[TrackChoice
     standing = standing_submissions(session, phase)
     chosen = {entry.track_id: entry.submission_id for entry in session.scalars(
         select(TrackEntry).join(Track).where(TrackEntry.team_id == team.id, Track.phase_id == phase.id))}
-    scored = [s for s in list_team_submissions(session, team, phase) if s.status == "scored"]
+    scored = [s for s in list_team_submissions(session, team, phase) if s.status == Status.SCORED]
     choices = []
     for track in phase.tracks:
         mine = next((s for s in standing[track.slug] if s.team_id == team.id), None)

@@ -22,11 +22,10 @@ from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from scoring.ranking import BaselineFigures, Entry, RankedRow, Tolerances, TrackRule, rank_track, select_figures
-from server.models import Competition, Phase, ScoringRun, Submission, Track, TrackEntry
+from server.models import RUN_PENDING, Competition, Phase, ScoringRun, Status, Submission, Track, TrackEntry
 from server.services.errors import Conflict
 
 T = TypeVar("T")
-UNFINISHED_RUNS = ("queued", "running")
 
 
 @dataclass
@@ -48,7 +47,7 @@ def standing_submissions(session: Session, phase: Phase) -> dict[str, list[Submi
     """Per track slug: each team's chosen submission, or else its latest scored one on that track."""
     scored = list(session.scalars(
         select(Submission).options(joinedload(Submission.team))
-        .where(Submission.phase_id == phase.id, Submission.status == "scored")
+        .where(Submission.phase_id == phase.id, Submission.status == Status.SCORED)
         .order_by(Submission.created_at, Submission.id)
     ))
     by_id = {s.id: s for s in scored}
@@ -82,7 +81,7 @@ _VERSION = (
     select(Phase.baseline_psnr, Phase.baseline_runtime, Phase.ranking_figures, Competition.baseline_params,
            Competition.baseline_name, Competition.tolerances,
            select(func.max(Submission.id)).scalar_subquery(), select(func.max(ScoringRun.id)).scalar_subquery(),
-           select(func.count()).where(ScoringRun.status.in_(UNFINISHED_RUNS)).scalar_subquery())
+           select(func.count()).where(ScoringRun.status.in_(RUN_PENDING)).scalar_subquery())
     .join(Competition, Competition.id == Phase.competition_id)
     .where(Phase.id == bindparam("phase_id"))
 )

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from server.models import Phase, Submission, Team, utcnow
+from server.models import Phase, Status, Submission, Team, utcnow
 from server.services.errors import Forbidden, TooMany
 
 DAY = timedelta(hours=24)
@@ -24,9 +24,9 @@ DAY = timedelta(hours=24)
 def counted_submissions(phase: Phase, team: Team):
     query = select(Submission.created_at).where(
         Submission.phase_id == phase.id, Submission.team_id == team.id,
-        Submission.status != "cancelled", Submission.platform_failure.is_(False))
+        Submission.status != Status.CANCELLED, Submission.platform_failure.is_(False))
     if not phase.failed_submissions_count:
-        query = query.where(Submission.status != "failed")
+        query = query.where(Submission.status != Status.FAILED)
     return query
 
 

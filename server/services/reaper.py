@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import ScoringRun, utcnow
+from server.models import ScoringRun, Status, utcnow
 from server.services.runs import fail_run
 from server.services.submissions import queue_for
 
@@ -34,29 +34,30 @@ def reap_stale_runs(session: Session, settings: Settings, enqueue) -> ReapReport
     now = utcnow()
     report = ReapReport([], [], [])
     stale = session.scalars(select(ScoringRun).where(
-        ScoringRun.status == "running", ScoringRun.heartbeat_at < now - timedelta(seconds=settings.lease_seconds)))
+        ScoringRun.status == Status.RUNNING, ScoringRun.heartbeat_at < now - timedelta(seconds=settings.lease_seconds)))
     for run in list(stale):
         if run.deliveries >= settings.max_deliveries:
             if fail_run(session, run, GAVE_UP.format(n=run.deliveries), platform=True):
                 report.failed.append(run.id)
             continue
         taken = session.execute(
-            update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == "running",
+            update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == Status.RUNNING,
                                      ScoringRun.heartbeat_at == run.heartbeat_at)
-            .values(status="queued", queued_at=now)).rowcount
+            .values(status=Status.QUEUED, queued_at=now)).rowcount
         session.commit()
         if taken:
             log.warning("run %s of submission %s lost its worker %s; queued again",
                         run.id, run.submission.public_id, run.worker,
                         extra={"submission": run.submission.public_id, "run": run.id, "worker": run.worker,
-                               "status": "queued"})
+                               "status": Status.QUEUED})
             enqueue(run.id, queue_for(run.submission))
             report.requeued.append(run.id)
     forgotten = session.scalars(select(ScoringRun).where(
-        ScoringRun.status == "queued", ScoringRun.queued_at < now - timedelta(seconds=settings.requeue_after_seconds)))
+        ScoringRun.status == Status.QUEUED,
+        ScoringRun.queued_at < now - timedelta(seconds=settings.requeue_after_seconds)))
     for run in list(forgotten):
         taken = session.execute(update(ScoringRun).where(
-            ScoringRun.id == run.id, ScoringRun.status == "queued", ScoringRun.queued_at == run.queued_at)
+            ScoringRun.id == run.id, ScoringRun.status == Status.QUEUED, ScoringRun.queued_at == run.queued_at)
             .values(queued_at=now)).rowcount
         session.commit()
         if taken:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.models import Phase, ScoringRun, Submission, Team
+from server.models import RUN_PENDING, Phase, ScoringRun, Status, Submission, Team
 from server.schemas_admin import FiguresOut, RescoreItemOut, RunOut
 from server.services.competitions import get_phase_by_path
 from server.services.errors import Conflict, NotFound, ServiceError
@@ -24,8 +24,6 @@ from server.services.teams import get_team
 log = logging.getLogger("srchallenge.rescore")
 RESCORABLE_KINDS = ("results", "code")
 """Imported entries have no file to score again; they are replaced by importing again."""
-PENDING = ("queued", "running")
-FINISHED = ("scored", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def submissions_in_scope(session: Session, scope: RescoreScope) -> list[Submissi
         raise ServiceError("--all rescores a whole phase: give --phase COMPETITION/PHASE")
     if not scope.everyone and team is None:
         raise ServiceError("say whose submissions to rescore: --team NAME, --submission ID, or --phase P --all")
-    query = select(Submission).where(Submission.kind.in_(RESCORABLE_KINDS), Submission.status != "cancelled")
+    query = select(Submission).where(Submission.kind.in_(RESCORABLE_KINDS), Submission.status != Status.CANCELLED)
     if team is not None:
         query = query.where(Submission.team_id == team.id)
     if phase is not None:
@@ -74,13 +72,13 @@ def check_rescorable(submission: Submission) -> None:
     if submission.kind not in RESCORABLE_KINDS:
         raise Conflict(f"submission {submission.public_id} was imported ({submission.kind}): "
                        "there is no file to score again; import its figures again instead")
-    if submission.status == "cancelled":
+    if submission.status == Status.CANCELLED:
         raise Conflict(f"submission {submission.public_id} was cancelled: {submission.reason}")
 
 
 def pending_run(session: Session, submission: Submission) -> ScoringRun | None:
     return session.scalar(select(ScoringRun).where(ScoringRun.submission_id == submission.id,
-                                                   ScoringRun.status.in_(PENDING)).order_by(ScoringRun.attempt))
+                                                   ScoringRun.status.in_(RUN_PENDING)).order_by(ScoringRun.attempt))
 
 
 def rescore_one(session: Session, submission: Submission, requested_by: str) -> RescoreItemOut:
@@ -96,7 +94,7 @@ def rescore_one(session: Session, submission: Submission, requested_by: str) -> 
         try:
             run = add_scoring_run(session, submission, requested_by)
             if submission.current_run_id is None:  # never scored: show it as waiting, not as failed
-                submission.status, submission.reason, submission.finished_at = "submitted", None, None
+                submission.status, submission.reason, submission.finished_at = Status.SUBMITTED, None, None
             session.commit()
         except IntegrityError:
             session.rollback()

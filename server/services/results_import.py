@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from scoring.export import read_entries_csv
 from scoring.ranking import Entry
-from server.models import Phase, ScoringRun, Submission, Team, utcnow
+from server.models import Phase, ScoringRun, Status, Submission, Team, utcnow
 from server.services.errors import Conflict, ServiceError
 from server.services.runs import code_version
 from server.services.submissions import new_public_id
@@ -105,11 +105,11 @@ def import_results(session: Session, phase: Phase, text: str, source_name: str,
 def imported_submission(phase: Phase, team: Team, entry: Entry, now: datetime, source_name: str, line: int,
                         digest: str) -> Submission:
     figures = {"psnr": entry.psnr, "params": entry.params, "runtime": entry.runtime}
-    run = ScoringRun(attempt=1, status="scored", requested_by="import", queued_at=now, started_at=now,
+    run = ScoringRun(attempt=1, status=Status.SCORED, requested_by="import", queued_at=now, started_at=now,
                      finished_at=now, code_version=code_version(), dataset_version=phase.dataset_version,
                      figures=figures, log=f"imported from {source_name}, line {line}")
     return Submission(
-        public_id=new_public_id(), phase=phase, team=team, kind=IMPORTED_KIND, status="scored",
+        public_id=new_public_id(), phase=phase, team=team, kind=IMPORTED_KIND, status=Status.SCORED,
         created_at=now, finished_at=now, filename=source_name[:255], file_size=0, file_sha256=digest,
         tracks=[entry.track], psnr=entry.psnr, params=entry.params, runtime=entry.runtime,
         self_params=entry.params_self_reported, self_runtime=entry.runtime_self_reported,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from server.models import ImageScore, ScoringRun, Submission, utcnow
+from server.models import RUN_PENDING, ImageScore, ScoringRun, Status, Submission, utcnow
 
 SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -49,8 +49,8 @@ def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
     now = utcnow()
     claimed = session.execute(
         update(ScoringRun)
-        .where(ScoringRun.id == run_id, ScoringRun.status == "queued")
-        .values(status="running", started_at=now, heartbeat_at=now, worker=worker or socket.gethostname(),
+        .where(ScoringRun.id == run_id, ScoringRun.status == Status.QUEUED)
+        .values(status=Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker or socket.gethostname(),
                 deliveries=ScoringRun.deliveries + 1)
     ).rowcount
     if claimed:
@@ -58,8 +58,8 @@ def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
         run.code_version, run.dataset_version = code_version(), run.submission.phase.dataset_version
         session.execute(
             update(Submission)
-            .where(Submission.id == run.submission_id, Submission.status == "submitted")
-            .values(status="running")
+            .where(Submission.id == run.submission_id, Submission.status == Status.SUBMITTED)
+            .values(status=Status.RUNNING)
         )
     session.commit()
     return bool(claimed)
@@ -71,8 +71,8 @@ def complete_run(
 ) -> bool:
     """``running → scored``: write the figures and make this run the submission's current one."""
     done = session.execute(
-        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == "running")
-        .values(status="scored", finished_at=utcnow(), figures=figures, log=log, reason=None)
+        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == Status.RUNNING)
+        .values(status=Status.SCORED, finished_at=utcnow(), figures=figures, log=log, reason=None)
     ).rowcount
     if not done:
         session.rollback()
@@ -85,7 +85,7 @@ def complete_run(
     for name, value in self_reported.items():
         if getattr(submission, name) is None:
             setattr(submission, name, value)
-    submission.status, submission.reason = "scored", None
+    submission.status, submission.reason = Status.SCORED, None
     submission.current_run_id, submission.finished_at = run.id, utcnow()
     session.commit()
     return True
@@ -100,21 +100,21 @@ def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "", plat
     quota slot.
     """
     done = session.execute(
-        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status.in_(("queued", "running")))
-        .values(status="failed", finished_at=utcnow(), reason=reason, log=log, traceback=traceback)
+        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status.in_(RUN_PENDING))
+        .values(status=Status.FAILED, finished_at=utcnow(), reason=reason, log=log, traceback=traceback)
     ).rowcount
     if not done:
         session.rollback()
         return False
     submission = run.submission
     if submission.current_run_id is None:
-        submission.status, submission.reason, submission.finished_at = "failed", reason, utcnow()
+        submission.status, submission.reason, submission.finished_at = Status.FAILED, reason, utcnow()
         submission.platform_failure = platform
     session.commit()
     return True
 
 
 def heartbeat(session: Session, run_id: int, at: datetime | None = None) -> None:
-    session.execute(update(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.status == "running")
+    session.execute(update(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.status == Status.RUNNING)
                     .values(heartbeat_at=at or utcnow()))
     session.commit()

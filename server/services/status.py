@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import ScoringRun, utcnow
+from server.models import ScoringRun, Status, utcnow
 from server.queue import QUEUES, get_celery
 from server.schemas_admin import QueueOut, RunOut, StatusOut, WorkerOut
 
@@ -53,10 +53,10 @@ def workers_from_runs(session: Session, since: datetime) -> dict[str, tuple[date
     rows = session.execute(
         select(ScoringRun.worker, last_seen).where(
             ScoringRun.worker.is_not(None),
-            or_(ScoringRun.heartbeat_at >= since, ScoringRun.finished_at >= since, ScoringRun.status == "running"))
+            or_(ScoringRun.heartbeat_at >= since, ScoringRun.finished_at >= since, ScoringRun.status == Status.RUNNING))
         .group_by(ScoringRun.worker))
     running = dict(session.execute(
-        select(ScoringRun.worker, ScoringRun.id).where(ScoringRun.status == "running")).all())
+        select(ScoringRun.worker, ScoringRun.id).where(ScoringRun.status == Status.RUNNING)).all())
     return {name: (seen, running.get(name)) for name, seen in rows}
 
 
@@ -75,11 +75,11 @@ def deployment_status(session: Session, settings: Settings) -> StatusOut:
     names = sorted(set(seen) | (pinged or set()))
     workers = [WorkerOut(name=name, last_seen=seen.get(name, (None, None))[0], answered_ping=name in (pinged or ()),
                          running_run=seen.get(name, (None, None))[1]) for name in names]
-    running = list(session.scalars(select(ScoringRun).where(ScoringRun.status == "running")
+    running = list(session.scalars(select(ScoringRun).where(ScoringRun.status == Status.RUNNING)
                                    .order_by(ScoringRun.started_at)))
     lease = timedelta(seconds=settings.lease_seconds)
     queued_long = session.scalars(select(ScoringRun).where(
-        ScoringRun.status == "queued",
+        ScoringRun.status == Status.QUEUED,
         ScoringRun.queued_at < now - timedelta(seconds=settings.requeue_after_seconds)).order_by(ScoringRun.queued_at))
     return StatusOut(
         broker=broker_kind(settings), broker_error=broker_error,

@@ -8,14 +8,12 @@ guards in runs.py (``complete_run`` and ``fail_run`` only move runs that are sti
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.models import ScoringRun, Submission, utcnow
+from server.models import RUN_PENDING, SUBMISSION_PENDING, SUBMISSION_STATUSES, ScoringRun, Status, Submission, utcnow
 from server.services.competitions import get_phase_by_path
 from server.services.errors import Conflict, ServiceError
 from server.services.submissions import get_submission
 from server.services.teams import get_team
 
-STATUSES = ("submitted", "running", "scored", "failed", "cancelled")
-CANCELLABLE = ("submitted", "running")
 
 
 def list_submissions(session: Session, phase: str | None = None, team: str | None = None,
@@ -27,8 +25,8 @@ def list_submissions(session: Session, phase: str | None = None, team: str | Non
     if team:
         query = query.where(Submission.team_id == get_team(session, team).id)
     if status:
-        if status not in STATUSES:
-            raise ServiceError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+        if status not in SUBMISSION_STATUSES:
+            raise ServiceError(f"unknown status {status!r}; one of {', '.join(SUBMISSION_STATUSES)}")
         query = query.where(Submission.status == status)
     return list(session.scalars(query.order_by(Submission.created_at.desc(), Submission.id.desc()).limit(limit)))
 
@@ -43,11 +41,11 @@ def cancel_submission(session: Session, public_id: str, reason: str) -> Submissi
     reason = reason.strip() or "cancelled by the organizers"
     now = utcnow()
     session.execute(update(ScoringRun)
-                    .where(ScoringRun.submission_id == submission.id, ScoringRun.status.in_(("queued", "running")))
-                    .values(status="cancelled", reason=reason, finished_at=now))
+                    .where(ScoringRun.submission_id == submission.id, ScoringRun.status.in_(RUN_PENDING))
+                    .values(status=Status.CANCELLED, reason=reason, finished_at=now))
     cancelled = session.execute(update(Submission)
-                                .where(Submission.id == submission.id, Submission.status.in_(CANCELLABLE))
-                                .values(status="cancelled", reason=reason, finished_at=now)).rowcount
+                                .where(Submission.id == submission.id, Submission.status.in_(SUBMISSION_PENDING))
+                                .values(status=Status.CANCELLED, reason=reason, finished_at=now)).rowcount
     if not cancelled:
         session.rollback()
         session.refresh(submission)

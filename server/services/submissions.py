@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Phase, ScoringRun, Submission, Team
+from server.models import Phase, ScoringRun, Status, Submission, Team
 from server.queue import GPU_QUEUE, SCORING_QUEUE
 from server.services.errors import Forbidden, NotFound, ServiceError
 from server.services.queue import enqueue_run
@@ -104,7 +104,7 @@ def record_submission(
         phase=phase,
         team=team,
         kind=kind,
-        status="submitted",
+        status=Status.SUBMITTED,
         filename=Path(upload.filename or "upload.zip").name[:255],
         file_size=upload.size,
         file_sha256=upload.sha256,
@@ -119,7 +119,7 @@ def record_submission(
 
 def add_scoring_run(session: Session, submission: Submission, requested_by: str) -> ScoringRun:
     attempt = 1 + max((run.attempt for run in submission.runs), default=0)
-    run = ScoringRun(submission=submission, attempt=attempt, status="queued", requested_by=requested_by)
+    run = ScoringRun(submission=submission, attempt=attempt, status=Status.QUEUED, requested_by=requested_by)
     session.add(run)
     session.flush()
     return run
