@@ -11,6 +11,7 @@ entry. A missing figure makes an entry unranked with a reason; it never sorts to
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +23,8 @@ FigureSource = Literal["measured", "self_reported"]
 
 FIGURES: tuple[Figure, ...] = ("params", "runtime", "psnr")
 """Every figure a track may rank or break ties by; only PSNR is better when larger."""
+
+TRACK_SLUG = r"[a-z0-9][a-z0-9-]{0,31}"
 
 BASELINE_TEAM = "Baseline"
 """The baseline row's team name, as the report's tables print it."""
@@ -103,14 +106,20 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class TrackRule:
-    """What a track ranks, and the figures that break ties on it, in order."""
+    """What a track ranks, and the figures that break ties on it, in order.
+
+    This is the bundle's ``tracks:`` entry itself (server/bundle.py validates the YAML into it), so
+    a rule the ranking would refuse is refused when the bundle is loaded.
+    """
 
     slug: str
+    title: str
     rank_by: Figure
     tie_break: tuple[Figure, ...] = ()
-    title: str = ""
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(TRACK_SLUG, self.slug):
+            raise ValueError(f"track slug {self.slug!r} must match {TRACK_SLUG} (it is part of URLs)")
         order = (self.rank_by, *self.tie_break)
         if any(f not in FIGURES for f in order) or len(set(order)) != len(order):
             raise ValueError(f"track {self.slug!r}: rank_by and tie_break must be distinct figures of {FIGURES}")
@@ -120,9 +129,9 @@ class TrackRule:
         """Read one entry of the bundle's ``tracks:`` list."""
         return cls(
             slug=values["slug"],
+            title=values.get("title", ""),
             rank_by=values["rank_by"],
             tie_break=tuple(values.get("tie_break", ())),
-            title=values.get("title", ""),
         )
 
 

@@ -1,6 +1,8 @@
 """The competition bundle: one YAML file describing a competition (the Codalab convention).
 
 Validated with pydantic so an organizer's typo is an error that names the field, not a crash later.
+Track rules and tolerances are the ranking's own types (scoring/ranking.py): one schema, so a
+bundle that loads is a bundle the leaderboard can rank.
 """
 
 from pathlib import Path
@@ -9,9 +11,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from scoring.ranking import Tolerances, TrackRule
 from server.services.errors import ServiceError
-
-Figure = Literal["psnr", "params", "runtime"]
 
 
 class BundleError(ServiceError):
@@ -35,19 +36,6 @@ class PhaseSpec(BaseModel):
     failed_submissions_count: bool = True
 
 
-class TrackSpec(BaseModel):
-    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
-    title: str
-    rank_by: Figure
-    tie_break: list[Figure] = []
-
-
-class Tolerances(BaseModel):
-    psnr_db: float = Field(default=0.0, ge=0)
-    runtime_ratio: float = Field(default=1.0, ge=1.0)
-    params: int = Field(default=0, ge=0)
-
-
 class CompetitionBundle(BaseModel):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     title: str
@@ -56,7 +44,7 @@ class CompetitionBundle(BaseModel):
     shave_border: int = Field(default=4, ge=0)
     baseline: BaselineSpec
     phases: list[PhaseSpec] = Field(min_length=1)
-    tracks: list[TrackSpec] = Field(min_length=1)
+    tracks: list[TrackRule] = Field(min_length=1)
     tolerances: Tolerances = Tolerances()
     # the phase whose LR images code re-runs are timed on (the report: validation, in every phase)
     runtime_phase: str | None = None

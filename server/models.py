@@ -12,6 +12,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, 
                         TypeDecorator, false, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from scoring.ranking import TrackRule
+
 
 class Status(StrEnum):
     """Where a submission or one of its scoring runs stands; the values are the stored strings.
@@ -108,6 +110,10 @@ class Track(Base):
     tie_break: Mapped[list[str]] = mapped_column(default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
     phase: Mapped[Phase] = relationship(back_populates="tracks")
+
+    @property
+    def rule(self) -> TrackRule:
+        return TrackRule(slug=self.slug, title=self.title, rank_by=self.rank_by, tie_break=tuple(self.tie_break))
 
 
 class Team(Base):

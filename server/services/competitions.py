@@ -1,5 +1,7 @@
 """Competitions and phases: created from a bundle, looked up by slug."""
 
+from dataclasses import asdict
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,12 +21,13 @@ def create_competition(session: Session, bundle: CompetitionBundle) -> Competiti
         shave_border=bundle.shave_border,
         baseline_name=bundle.baseline.name,
         baseline_params=bundle.baseline.params,
-        tolerances=bundle.tolerances.model_dump(),
+        tolerances=asdict(bundle.tolerances),
         bundle=bundle.model_dump(mode="json"),
     )
     for spec in bundle.phases:
         phase = Phase(**spec.model_dump())
-        phase.tracks = [Track(position=i, **track.model_dump()) for i, track in enumerate(bundle.tracks)]
+        phase.tracks = [Track(position=i, slug=track.slug, title=track.title, rank_by=track.rank_by,
+                              tie_break=list(track.tie_break)) for i, track in enumerate(bundle.tracks)]
         competition.phases.append(phase)
     session.add(competition)
     session.flush()

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from scoring.export import render_track, to_csv
-from scoring.ranking import TrackRule
-from server.models import Phase, Track
+from server.models import Phase
 from server.services.entries import phase_track
 from server.services.errors import NotFound
 from server.services.leaderboard import phase_leaderboard
@@ -33,10 +32,6 @@ class LeaderboardFile:
     media_type: str
 
 
-def track_rule(track: Track) -> TrackRule:
-    return TrackRule(slug=track.slug, rank_by=track.rank_by, tie_break=tuple(track.tie_break), title=track.title)
-
-
 def export_leaderboard(session: Session, phase: Phase, fmt: str, track: str | None = None) -> LeaderboardFile:
     if fmt not in FORMATS:
         raise NotFound(f"no export format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -48,11 +43,11 @@ def export_leaderboard(session: Session, phase: Phase, fmt: str, track: str | No
     elif fmt == "json":
         text = json.dumps({
             "competition": phase.competition.slug, "phase": phase.slug, "ranking_figures": phase.ranking_figures,
-            "tracks": [json.loads(render_track(b.rows, track_rule(b.track), "json")) for b in boards],
+            "tracks": [json.loads(render_track(b.rows, b.track.rule, "json")) for b in boards],
         }, indent=2, ensure_ascii=False) + "\n"
     else:
         heading = {"table": "{}\n\n", "markdown": "## {}\n\n", "latex": ""}[fmt]
-        text = "\n".join(heading.format(b.track.title or b.track.slug) + render_track(b.rows, track_rule(b.track), fmt)
+        text = "\n".join(heading.format(b.track.title or b.track.slug) + render_track(b.rows, b.track.rule, fmt)
                          for b in boards)
     extension, media_type = FORMATS[fmt]
     stem = "-".join([phase.competition.slug, phase.slug, *([track] if track else []), "leaderboard"])

@@ -21,7 +21,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from scoring.ranking import BaselineFigures, Entry, RankedRow, Tolerances, TrackRule, rank_track, select_figures
+from scoring.ranking import BaselineFigures, Entry, RankedRow, Tolerances, rank_track, select_figures
 from server.models import RUN_PENDING, Competition, Phase, ScoringRun, Status, Submission, Track, TrackEntry
 from server.services.errors import Conflict
 
@@ -126,9 +126,8 @@ def _rank_phase(session: Session, phase: Phase) -> dict[str, list[RankedRow]]:
     tolerances = Tolerances.from_mapping(phase.competition.tolerances)
     ranked = {}
     for track in phase.tracks:
-        rule = TrackRule(slug=track.slug, rank_by=track.rank_by, tie_break=tuple(track.tie_break), title=track.title)
         entries = [select_figures(entry_of(s, track.slug), phase.ranking_figures) for s in standing[track.slug]]
-        ranked[track.slug] = rank_track(entries, rule, baseline, tolerances)
+        ranked[track.slug] = rank_track(entries, track.rule, baseline, tolerances)
     return ranked
 
 

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRIES = read_entries_csv((ROOT / "tests" / "data" / "aim2019_test_phase.csv").read_text())
 BASELINE = BaselineFigures(psnr=28.70, params=1_517_571, runtime=0.130, gpu="Titan Xp", extra_data=True)
 TOLERANCES = Tolerances(psnr_db=0.01, runtime_ratio=1.1, params=0)
-TRACK_1 = TrackRule("params", "params", ("psnr", "runtime"), "Track 1: Parameters")
-TRACK_3 = TrackRule("psnr", "psnr", ("params", "runtime"), "Track 3: Fidelity")
+TRACK_1 = TrackRule("params", "Track 1: Parameters", "params", ("psnr", "runtime"))
+TRACK_3 = TrackRule("psnr", "Track 3: Fidelity", "psnr", ("params", "runtime"))
 TABLE_1 = rank_track(ENTRIES, TRACK_1, BASELINE, TOLERANCES)
 
 

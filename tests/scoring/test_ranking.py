@@ -109,8 +109,8 @@ def test_authors_own_machine_ratios_also_reproduce_the_report(runtime_ratio, exp
 
 
 # Unit rules, on a small made-up track.
-PARAMS = TrackRule("params", "params", ("psnr", "runtime"))
-RUNTIME = TrackRule("runtime", "runtime", ("params", "psnr"))
+PARAMS = TrackRule("params", "Parameters", "params", ("psnr", "runtime"))
+RUNTIME = TrackRule("runtime", "Runtime", "runtime", ("params", "psnr"))
 BASE = BaselineFigures(psnr=28.70, params=1_000_000, runtime=0.100)
 TOL = Tolerances(psnr_db=0.01, runtime_ratio=1.1, params=0)
 
@@ -210,6 +210,6 @@ def test_caller_mistakes_are_refused():
     with pytest.raises(ValueError):
         Tolerances(runtime_ratio=0.9)
     with pytest.raises(ValueError):
-        TrackRule("psnr", "psnr", ("psnr",))
+        TrackRule("psnr", "Fidelity", "psnr", ("psnr",))
     with pytest.raises(ValueError, match="unknown tolerance keys"):
         Tolerances.from_mapping({"psnr": 0.01})

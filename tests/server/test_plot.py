@@ -10,7 +10,7 @@ from server.services.plot import distinct_rows, pareto_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 BASELINE = BaselineFigures(psnr=28.70, params=1_517_571, runtime=0.130)
-TRACK = TrackRule("psnr", "psnr", ("params", "runtime"))
+TRACK = TrackRule("psnr", "Fidelity", "psnr", ("params", "runtime"))
 
 
 def rows(*entries: Entry):
@@ -67,7 +67,7 @@ def test_rows_without_figures_are_left_out():
 
 def test_a_submission_standing_on_several_tracks_is_one_point_ranked_if_ranked_anywhere():
     fast = entry("fast", 28.0, 500_000, 0.05, sid="s1")
-    other_track = TrackRule("runtime", "runtime", ("params", "psnr"))
+    other_track = TrackRule("runtime", "Runtime", "runtime", ("params", "psnr"))
     on_runtime = rank_track([Entry(**{**fast.__dict__, "track": "runtime"})], other_track, BASELINE,
                             Tolerances(2.0, 1.1, 0))
     merged = distinct_rows([*rows(fast), *on_runtime])
