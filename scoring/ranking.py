@@ -121,8 +121,13 @@ class TrackRule:
         if not re.fullmatch(TRACK_SLUG, self.slug):
             raise ValueError(f"track slug {self.slug!r} must match {TRACK_SLUG} (it is part of URLs)")
         order = (self.rank_by, *self.tie_break)
-        if any(f not in FIGURES for f in order) or len(set(order)) != len(order):
-            raise ValueError(f"track {self.slug!r}: rank_by and tie_break must be distinct figures of {FIGURES}")
+        unknown = [f for f in order if f not in FIGURES]
+        if unknown:
+            raise ValueError(f"track {self.slug!r}: rank_by and tie_break must be figures of {FIGURES}, not {unknown}")
+        repeated = [f for f, n in Counter(order).items() if n > 1]
+        if repeated:
+            raise ValueError(f"track {self.slug!r}: tie_break repeats {', '.join(map(repr, repeated))}; rank_by and "
+                             f"tie_break must be distinct figures")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> TrackRule:
