@@ -42,13 +42,13 @@ from bench.data import REPO, key_of
 from bench.report import Row, add_common_options, print_header, print_table, progress
 from scoring.imresize import make_lr
 from scoring.msrresnet import MSRResNet
+from scoring.timing import TRIALS
 from tests.e2e.stack import photo_like
 from worker.code_eval import evaluate_code_submission
 from worker.sandbox.launcher import SandboxLimits
 
 OVERHEAD_GOAL = 0.02
 SPREAD_GOAL = 0.03
-TRIALS = 3
 
 
 def write_dataset(root: Path, count: int, hr_size: tuple[int, int]) -> tuple[Path, Path, list[str]]:

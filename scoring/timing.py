@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 TRIALS = 3
-"""Consecutive trials per measurement; the best one is the runtime (report §2.3)."""
+"""Consecutive trials per measurement; the best one is the runtime (report §2.3). The sandbox's
+measure_runner.py times this many: this file is copied in beside it."""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ FLOPS_SHAPE = (256, 256)
 """FLOPs are counted on a 1×3×256×256 input, as in the NTIRE efficient-SR challenges."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
-                SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py"]
+                SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py", SCORING_DIR / "timing.py"]
 PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10

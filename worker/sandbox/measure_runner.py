@@ -30,10 +30,10 @@ from msrresnet import MSRResNet
 from params import count_tensors
 from program import Program, ProgramError, to_program
 from safetensors.torch import load_file
+from timing import TRIALS
 from torch.utils.flop_counter import FlopCounterMode
 
 IN, OUT = Path("/sandbox/in"), Path("/sandbox/out")
-TRIALS = 3
 PROGRAM_BYTES = 64 << 20
 
 
