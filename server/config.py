@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +44,26 @@ class Settings(BaseSettings):
     # The public JSON leaderboard is served from a render this recent, or up to twice as old while
     # one refresh runs (server/recent.py); 0 renders every request from the database.
     leaderboard_max_age_seconds: float = 1.0
+    # Limits of each sandboxed stage of a code re-run (worker/sandbox/launcher.py, docs/security.md).
+    # Memory is address space (RLIMIT_AS; MSRResNet on a 510×339 input takes about 8.5 GiB on CPU);
+    # CPU seconds are summed over threads; disk is the tmpfs of /sandbox/out (so it is also RAM).
+    sandbox_memory_bytes: int = 16 * 1024**3
+    sandbox_wall_seconds: float = 600.0
+    sandbox_cpu_seconds: int = 1800
+    sandbox_processes: int = 256
+    sandbox_open_files: int = 256
+    sandbox_file_size_bytes: int = 512 * 1024**2
+    sandbox_disk_bytes: int = 4 * 1024**3
+    # What comes back to the host after a stage: expected files only, this many, this large, this fast.
+    sandbox_output_files: int = 1000
+    sandbox_output_bytes: int = 2 * 1024**3
+    sandbox_output_seconds: float = 60.0
+    # torch CPU threads in the sandbox: CPU jobs (one gives steady timings on a shared machine) and
+    # GPU jobs (a few feed the GPU; one per core of a big host would run into the process limit).
+    sandbox_cpu_job_threads: int = 1
+    sandbox_gpu_job_threads: int = 4
+    # Share of the assigned GPU's memory the measuring stage may allocate (torch's per-process fraction).
+    sandbox_gpu_memory_fraction: float = Field(default=0.9, gt=0, le=1)
     base_url: str = "http://127.0.0.1:8000"
     # Signs browser sessions and CSRF tokens of the team pages; unset, one is generated and kept
     # in <data_dir>/secret_key, so every API process of a deployment shares it.

@@ -1,5 +1,6 @@
 """Engine and session factory, built from settings on first use (never at import time)."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -12,6 +13,7 @@ from server.config import get_settings
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -25,6 +27,19 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file readable by its owner only (SQLite gives its WAL and shared-memory
+    files the same mode); an existing one loses its group and other bits."""
+    path = url.removeprefix("sqlite:///")
+    if (path == url or path.startswith((":memory:", "file:")) or "?" in path
+            or not os.path.isdir(os.path.dirname(os.path.abspath(path)))):
+        return
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    mode = os.stat(path).st_mode
+    if mode & 0o077:
+        os.chmod(path, mode & 0o700)
 
 
 @lru_cache

@@ -51,7 +51,7 @@ def measure_baseline_runtime(phase: Phase):
         (code_dir / "model.py").write_text(source + "\n\ndef build_model():\n    return MSRResNet()\n")
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
         result = evaluate_code_submission(code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug),
-                                          runtime_keys, scoring_keys[:1], sandbox_limits(), work / "run",
+                                          runtime_keys, scoring_keys[:1], sandbox_limits(settings), work / "run",
                                           hidden=hidden_paths(settings))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -90,7 +90,7 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
         result = evaluate_code_submission(
             code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
-            sandbox_limits(), work / "run", hidden=hidden_paths(settings))
+            sandbox_limits(settings), work / "run", hidden=hidden_paths(settings))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = {
@@ -110,13 +110,13 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     return Outcome(figures, image_scores, self_reported, result.log)
 
 
-def sandbox_limits():
-    """One thread on CPU: timings on a shared CPU machine are steadier (and fairer) that way."""
+def sandbox_limits(settings: Settings):
+    """The ``SRCHALLENGE_SANDBOX_*`` limits, with the thread count of a CPU or a GPU job."""
     import torch
 
     from worker.sandbox.launcher import SandboxLimits
 
-    return SandboxLimits() if torch.cuda.is_available() else SandboxLimits(threads=1)
+    return SandboxLimits.from_settings(settings, gpu=torch.cuda.is_available())
 
 
 def hidden_paths(settings: Settings) -> tuple[Path, ...]:

@@ -40,7 +40,9 @@ class Storage:
         return self.root / "work" / public_id
 
     def ensure_layout(self) -> None:
-        """Create the top folders; the private tree is readable by its owner only."""
+        """Create the top folders; the data dir and the private tree are its owner's only."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
         for name in ("uploads", "public", "work"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
         private = self.root / "private"

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from server.config import Settings
+from worker.evaluate import sandbox_limits
 from worker.sandbox.launcher import SANDBOX_UIDS
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
-                                reason="the sandbox runs as root (per-job uids) and needs util-linux")
+needs_sandbox = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                                   reason="the sandbox runs as root (per-job uids) and needs util-linux")
 
 WORKER = """
 import sys
@@ -58,6 +60,7 @@ def start_worker(tmp_path: Path, code: str) -> tuple[subprocess.Popen, str]:
     return worker, marker
 
 
+@needs_sandbox
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_a_worker_killed_mid_run_leaves_no_sandboxed_process(sig, tmp_path):
     """A forking job whose worker is killed: the whole job dies with it, not at its wall limit."""
@@ -72,3 +75,16 @@ def test_a_worker_killed_mid_run_leaves_no_sandboxed_process(sig, tmp_path):
         worker.kill()
         for pid in sandboxed_processes(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_sandbox_limits_are_settings(monkeypatch):
+    """Every limit a deployment may need to change is an SRCHALLENGE_SANDBOX_* setting."""
+    values = {"MEMORY_BYTES": 3 << 30, "WALL_SECONDS": 7, "CPU_SECONDS": 11, "PROCESSES": 13, "OPEN_FILES": 17,
+              "FILE_SIZE_BYTES": 19 << 20, "DISK_BYTES": 23 << 20, "OUTPUT_FILES": 29, "OUTPUT_BYTES": 31 << 20,
+              "OUTPUT_SECONDS": 37, "CPU_JOB_THREADS": 2, "GPU_MEMORY_FRACTION": 0.5}
+    for name, value in values.items():
+        monkeypatch.setenv(f"SRCHALLENGE_SANDBOX_{name}", str(value))
+    limits = sandbox_limits(Settings())
+    for name, value in values.items():
+        field = name.lower().replace("cpu_job_threads", "threads")
+        assert getattr(limits, field) == value, name

@@ -20,6 +20,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.config import Settings
+
 SANDBOX_UIDS = range(1_800_000_000, 1_800_000_000 + (1 << 20))
 """Unassigned uids (no passwd entry needed), one drawn per run: concurrent jobs never share a uid,
 so RLIMIT_NPROC (counted per uid) and "no process of this uid is left" hold per job."""
@@ -35,29 +37,50 @@ class SandboxUnavailable(RuntimeError):
     """The platform could not sandbox the job (no namespaces, a secret path in view): not the team's fault."""
 
 
+def _setting(name: str):
+    return Settings.model_fields[f"sandbox_{name}"].default
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-stage limits. ``memory_bytes`` is address space (RLIMIT_AS): torch takes about
-    0.8 GiB of it, MSRResNet on a 510×339 DIV2K input about 8.5 GiB on CPU.
-    ``processes`` is RLIMIT_NPROC, counted per uid and including threads; ``cpu_seconds`` is
-    RLIMIT_CPU, per process but summed over its threads, hence above the wall limit.
-    ``disk_bytes`` is the size of the only writable place, a tmpfs (so it is also RAM).
-    ``threads`` sets torch's CPU threads in the sandbox (None: one per core); on a shared or
-    loaded machine one thread gives steadier timings. ``output_*`` bound what is copied back to
-    the host after the command: expected files only, this many, this large in all, this fast."""
+    """Per-stage limits; the defaults are the ``SRCHALLENGE_SANDBOX_*`` settings' (server/config.py).
 
-    memory_bytes: int = 16 * GiB
-    wall_seconds: float = 600.0
-    cpu_seconds: int = 1800
-    processes: int = 256
-    open_files: int = 256
-    file_size_bytes: int = 512 << 20
-    disk_bytes: int = 4 * GiB
-    log_bytes: int = 64 << 10
+    ``memory_bytes`` is address space (RLIMIT_AS): torch takes about 0.8 GiB of it, MSRResNet on
+    a 510×339 DIV2K input about 8.5 GiB on CPU. ``processes`` is RLIMIT_NPROC, counted per uid and
+    including threads; ``cpu_seconds`` is RLIMIT_CPU, per process but summed over its threads,
+    hence above the wall limit. ``disk_bytes`` is the size of the only writable place, a tmpfs (so
+    it is also RAM). ``threads`` sets torch's CPU threads in the sandbox (None: one per core).
+    ``output_*`` bound what is copied back to the host after the command: expected files only,
+    this many, this large in all, this fast. ``gpu_memory_fraction``: the share of the GPU's
+    memory the measuring stage may allocate."""
+
+    memory_bytes: int = _setting("memory_bytes")
+    wall_seconds: float = _setting("wall_seconds")
+    cpu_seconds: int = _setting("cpu_seconds")
+    processes: int = _setting("processes")
+    open_files: int = _setting("open_files")
+    file_size_bytes: int = _setting("file_size_bytes")
+    disk_bytes: int = _setting("disk_bytes")
+    log_bytes: int = Settings.model_fields["log_cap_bytes"].default
     threads: int | None = None
-    output_files: int = 1000
-    output_bytes: int = 2 * GiB
-    output_seconds: float = 60.0
+    output_files: int = _setting("output_files")
+    output_bytes: int = _setting("output_bytes")
+    output_seconds: float = _setting("output_seconds")
+    gpu_memory_fraction: float = _setting("gpu_memory_fraction")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, gpu: bool) -> "SandboxLimits":
+        """The deployment's limits; a GPU job gets its small fixed thread count."""
+        return cls(
+            memory_bytes=settings.sandbox_memory_bytes, wall_seconds=settings.sandbox_wall_seconds,
+            cpu_seconds=settings.sandbox_cpu_seconds, processes=settings.sandbox_processes,
+            open_files=settings.sandbox_open_files, file_size_bytes=settings.sandbox_file_size_bytes,
+            disk_bytes=settings.sandbox_disk_bytes, log_bytes=settings.log_cap_bytes,
+            threads=settings.sandbox_gpu_job_threads if gpu else settings.sandbox_cpu_job_threads,
+            output_files=settings.sandbox_output_files, output_bytes=settings.sandbox_output_bytes,
+            output_seconds=settings.sandbox_output_seconds,
+            gpu_memory_fraction=settings.sandbox_gpu_memory_fraction,
+        )
 
     def rlimits(self, address_space: bool = True) -> dict[str, object]:
         """Soft CPU limit sends SIGXCPU (reported as such); the hard one, 5 s later, SIGKILL.
