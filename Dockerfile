@@ -44,6 +44,9 @@ CMD ["srchallenge", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-migrat
 FROM slim AS worker
 ARG TORCH_VERSION
 ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility
+# the code sandbox: util-linux's unshare/setpriv, and libseccomp for its syscall filter (pyseccomp)
+RUN apt-get update && apt-get install -y --no-install-recommends libseccomp2 util-linux \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install "torch==${TORCH_VERSION}"
 RUN --mount=type=bind,from=base,source=/wheels,target=/wheels \
     pip install "$(ls /wheels/srchallenge-*.whl)[postgres]"

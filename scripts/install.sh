@@ -6,6 +6,16 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 $PYTHON -m pip install --quiet torch==2.13.0
+# The code sandbox (worker/sandbox) needs util-linux's unshare/setpriv and libseccomp (through pyseccomp).
+if ! ldconfig -p | grep -q 'libseccomp\.so\.2' || ! command -v setpriv >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 util-linux >/dev/null
+  else
+    echo "libseccomp2 and util-linux are needed by the code sandbox: install them (root) and re-run" >&2
+    exit 1
+  fi
+fi
 if [ "${1:-}" = "--test" ]; then
   if ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null || ! command -v pg_ctlcluster >/dev/null; then
     if [ "$(id -u)" = 0 ]; then

@@ -88,3 +88,84 @@ def test_sandbox_limits_are_settings(monkeypatch):
     for name, value in values.items():
         field = name.lower().replace("cpu_job_threads", "threads")
         assert getattr(limits, field) == value, name
+
+
+KEYRING_WORKER = """
+import ctypes, sys
+from pathlib import Path
+import pyseccomp
+from worker.sandbox.launcher import SandboxLimits, run_in_sandbox
+
+libc = ctypes.CDLL(None, use_errno=True)
+keyctl, add_key = (pyseccomp.resolve_syscall(pyseccomp.system_arch(), n) for n in ("keyctl", "add_key"))
+assert libc.syscall(keyctl, 1, b"worker-session") > 0  # KEYCTL_JOIN_SESSION_KEYRING, as systemd gives one
+serial = libc.syscall(add_key, b"user", b"worker-secret", b"s3cret", 6, ctypes.c_long(-3))
+job = f'''
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(64)
+n = libc.syscall({keyctl}, 11, {serial}, buf, 64)
+print("read:", buf.raw[:max(n, 0)])
+print("added:", libc.syscall({add_key}, b"user", b"left-behind", b"x", 1, ctypes.c_long(-3)))
+'''
+work = Path(sys.argv[1])
+(work / "in").mkdir()
+run = run_in_sandbox(["python", "-c", job], work / "in", work / "job", SandboxLimits(wall_seconds=60, threads=1),
+                     hidden=[], outputs=[])
+print(run.log)
+serials = ctypes.create_string_buffer(4096)
+print("worker session keys:", libc.syscall(keyctl, 11, ctypes.c_long(-3), serials, 4096) // 4)
+"""
+
+
+@needs_sandbox
+def test_a_job_cannot_read_the_workers_keys_and_leaves_none_behind(tmp_path):
+    """Run where the worker has a session keyring (systemd's default) holding a key of its own."""
+    worker = subprocess.run([sys.executable, "-c", KEYRING_WORKER, str(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
+    assert worker.returncode == 0, worker.stderr
+    assert "read: b''" in worker.stdout and "s3cret" not in worker.stdout
+    assert "worker session keys: 1" in worker.stdout
+
+
+@needs_sandbox
+def test_host_paths_are_not_visible_from_the_sandbox(tmp_path):
+    """PID 1's command line and the mount table name no folder of the worker's."""
+    from worker.sandbox.launcher import SandboxLimits, run_in_sandbox
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "input.txt").write_text("data")
+    job = ("import glob\nfor path in ['/proc/1/cmdline', '/proc/self/mountinfo', '/proc/1/mountinfo',"
+           " '/proc/1/environ', *glob.glob('/proc/[0-9]*/cmdline')]:\n"
+           "    try:\n        print(path, open(path, 'rb').read())\n"
+           "    except OSError as exc:\n        print(path, exc)\n"
+           "print(open('/sandbox/in/input.txt').read())")
+    run = run_in_sandbox(["python", "-c", job], tmp_path / "in", tmp_path / "job",
+                         SandboxLimits(wall_seconds=60, threads=1), hidden=[], outputs=[])
+    assert "/proc/1/cmdline b'" in run.log and "/proc/self/mountinfo b'" in run.log and "data" in run.log
+    assert str(tmp_path) not in run.log
+
+
+@needs_sandbox
+def test_the_syscall_filter_denies_kernel_surface_a_model_never_needs(tmp_path):
+    """New namespaces, io_uring, keyrings, BPF, userfaultfd, ptrace, perf: each refused with EPERM."""
+    import pyseccomp
+
+    from worker.sandbox.launcher import SandboxLimits, run_in_sandbox
+
+    numbers = {name: pyseccomp.resolve_syscall(pyseccomp.system_arch(), name)
+               for name in ("unshare", "io_uring_setup", "keyctl", "bpf", "userfaultfd", "ptrace", "perf_event_open")}
+    job = f"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(256)
+calls = {{"unshare": (0x10000000,), "io_uring_setup": (1, buf), "keyctl": (0, ctypes.c_long(-3), 0),
+         "bpf": (0, buf, 64), "userfaultfd": (0,), "ptrace": (0, 0, 0, 0), "perf_event_open": (buf, 0, -1, -1, 0)}}
+for name, args in calls.items():
+    result = libc.syscall({numbers!r}[name], *args)
+    print(name, "denied" if result == -1 and ctypes.get_errno() == 1 else f"returned {{result}}")
+"""
+    (tmp_path / "in").mkdir()
+    run = run_in_sandbox(["python", "-c", job], tmp_path / "in", tmp_path / "job",
+                         SandboxLimits(wall_seconds=60, threads=1), hidden=[], outputs=[])
+    assert sorted(line for line in run.log.splitlines() if line) == sorted(f"{name} denied" for name in numbers)

@@ -1,7 +1,8 @@
 """Run one command in the sandbox (worker side): namespaces, limits, capped log, a reason for kills.
 
 The command runs under ``nsinit.py`` as PID 1 of new network, PID, mount, IPC and UTS namespaces
-(``unshare``), sees only an allowlisted filesystem, and runs as a uid of its own when the worker
+(``unshare``), sees only an allowlisted filesystem, runs behind a seccomp filter
+(``syscall_filter.py``) with a session keyring of its own, and as a uid of its own when the worker
 is root. When the worker is not root, a user namespace stands in for the user switch: the command
 runs as a capability-less root of that namespace, i.e. as the worker's own uid on the host, so a
 separate uid (and the per-uid process limit it gives) is lost; everything else still applies.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.config import Settings
+from worker.sandbox.syscall_filter import compile_filter, keyctl_number
 
 SANDBOX_UIDS = range(1_800_000_000, 1_800_000_000 + (1 << 20))
 """Unassigned uids (no passwd entry needed), one drawn per run: concurrent jobs never share a uid,
@@ -209,8 +211,13 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
                 **({"OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads)}
                    if limits.threads else {})},
     }
-    config_path = job_dir / "nsinit.json"
-    config_path.write_text(json.dumps(config))
+    try:
+        config["seccomp_bpf"], config["keyctl_number"] = compile_filter().hex(), keyctl_number()
+    except (ImportError, OSError) as exc:  # pyseccomp or libseccomp missing: never run unfiltered
+        raise SandboxUnavailable(f"cannot build the seccomp filter (pyseccomp and libseccomp2 are needed): "
+                                 f"{exc}") from exc
+    script_fd, config_fd = _memory_file("nsinit.py", NSINIT.read_bytes()), _memory_file("config",
+                                                                                          json.dumps(config).encode())
     namespaces = ["--net", "--pid", "--fork", "--mount", "--ipc", "--uts", "--kill-child"]
     if userns:
         namespaces += ["--user", "--map-root-user"]
@@ -218,11 +225,15 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
     # --kill-child then kills nsinit, and the death of a PID namespace's init kills everything in it.
     try:
         proc = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "unshare", *namespaces,
-                                 PYTHON, "-I", "-S", str(NSINIT), str(config_path)],
+                                 PYTHON, "-I", "-S", f"/proc/self/fd/{script_fd}", str(config_fd)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True, env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"})
+                                start_new_session=True, env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+                                pass_fds=(script_fd, config_fd))
     except OSError as exc:
         raise SandboxUnavailable(f"cannot start setpriv/unshare (util-linux): {exc}") from exc
+    finally:
+        os.close(script_fd)
+        os.close(config_fd)
     log = _TailBuffer(proc.stdout, limits.log_bytes)
     try:
         proc.wait(timeout=limits.wall_seconds + 60)
@@ -234,4 +245,16 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
     if not status_path.is_file():
         raise SandboxUnavailable(f"the sandbox did not start or did not finish (unshare exit {proc.returncode}):\n"
                                  f"{text[-4000:]}")
-    return SandboxRun(json.loads(status_path.read_text()), text, result_dir, uid)
+    status = json.loads(status_path.read_text())
+    if status["start_error"]:
+        raise SandboxUnavailable(f"the sandbox could not start the command: {status['start_error']}")
+    return SandboxRun(status, text, result_dir, uid)
+
+
+def _memory_file(name: str, content: bytes) -> int:
+    """An anonymous in-memory file holding ``content``, read from its start by the child."""
+    fd = os.memfd_create(name, 0)
+    with open(fd, "wb", closefd=False) as f:
+        f.write(content)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd

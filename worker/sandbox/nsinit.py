@@ -1,16 +1,20 @@
 """PID 1 of a sandbox: builds the filesystem view, runs one command unprivileged, copies results out.
 
-Started by ``launcher.py`` as ``unshare --net --pid --mount --ipc --uts --fork [--user] python -I -S
-nsinit.py CONFIG``, so it is root (real, or of a fresh user namespace) inside new namespaces with
-private mount propagation. Standard library only, since it runs before anything is in place.
+Started by ``launcher.py`` as ``setpriv --pdeathsig KILL unshare --net --pid --mount --ipc --uts
+--fork --kill-child [--user] python -I -S /proc/self/fd/N M``: this script and its JSON config come
+in memory files (descriptors N and M), so no host path is in PID 1's command line. It is root (real,
+or of a fresh user namespace) inside new namespaces with private mount propagation. Standard
+library only, since it runs before anything is in place.
 
 Why each step:
 * The view is an allowlist: a fresh tmpfs root holding read-only binds of the system and Python
-  directories, ``/sandbox/in`` (read-only inputs) and ``/sandbox/out`` (a tmpfs whose size is the
-  disk limit). The HR images, the database and the repository are simply not there.
+  directories, ``/sandbox/in`` (a read-only tmpfs holding a copy of the inputs: a bind would show
+  the host folder's path in mountinfo) and ``/sandbox/out`` (a tmpfs whose size is the disk limit).
+  The HR images, the database and the repository are simply not there.
 * The command runs as the sandbox user (or, in a user namespace, as a capability-less root) with
-  ``no_new_privs``, an empty capability bounding set and rlimits, so it can neither leave the
-  chroot nor regain privileges.
+  ``no_new_privs``, an empty capability bounding set, rlimits, a session keyring of its own and
+  the seccomp filter compiled by the worker (``syscall_filter.py``), so it can neither leave the
+  chroot nor regain privileges, nor reach the worker's keys.
 * Being PID 1, this process reaps every orphan and, when the command ends or overruns the wall
   limit, SIGKILLs everything left in the PID namespace; nothing outlives the job.
 * Results travel out only through a directory descriptor opened before the chroot, and only
@@ -22,10 +26,12 @@ Why each step:
 """
 
 import ctypes
+import errno
 import fnmatch
 import json
 import os
 import resource
+import shutil
 import signal
 import stat
 import sys
@@ -33,7 +39,8 @@ import time
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC = 32, 4096, 16384
-PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 38, 24, 28
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_DUMPABLE = 38, 24, 28, 4
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER, KEYCTL_JOIN_SESSION_KEYRING = 22, 2, 1
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 SECBIT_NOROOT_LOCKED = 0x3  # uid 0 gains no capabilities at execve, and that cannot be undone
 _STATVFS_FLAGS = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
@@ -54,7 +61,7 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
                        ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
 
 
-def bind_readonly(source: str, target: str, extra_flags: int = 0) -> None:
+def bind_readonly(source: str, target: str) -> None:
     """Bind with everything mounted below it, then remount each of them read-only.
 
     Each keeps its nosuid/nodev/noexec/atime flags: a user namespace may not clear flags the
@@ -65,7 +72,7 @@ def bind_readonly(source: str, target: str, extra_flags: int = 0) -> None:
         points = [line.split()[4].encode().decode("unicode_escape") for line in f]
     for point in [target] + [p for p in points if p.startswith(target + "/")]:
         kept = sum(ms for st, ms in _STATVFS_FLAGS if os.statvfs(point).f_flag & st)
-        mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept | extra_flags)
+        mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
 
 
 def place(root: str, host_path: str) -> str:
@@ -95,8 +102,7 @@ def build_view(cfg: dict) -> None:
     os.makedirs(root + "/proc")
     mount("proc", root + "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + "/sandbox/in")
-    # noexec on the team's files and the scratch space: no native code of the team's can be mapped
-    bind_readonly(cfg["input_dir"], root + "/sandbox/in", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    copy_inputs(cfg["input_dir"], root + "/sandbox/in")
     os.makedirs(root + "/sandbox/out")
     uid, gid = cfg["uid"], cfg["gid"]
     mount("tmpfs", root + "/sandbox/out", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -112,6 +118,29 @@ def build_view(cfg: dict) -> None:
     with open(root + "/etc/group", "w") as f:
         f.write(f"root:x:0:\nsandbox:x:{gid}:\n")
     mount("none", root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+
+
+def copy_inputs(input_dir: str, target: str) -> None:
+    """A read-only tmpfs holding a copy of ``input_dir`` (the worker's own copies: no links).
+
+    noexec on the team's files (and the scratch space): no native code of the team's can be mapped.
+    """
+    size = sum(os.lstat(os.path.join(folder, name)).st_size + 4096
+               for folder, dirs, files in os.walk(input_dir) for name in dirs + files)
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"size={size + (1 << 20)},mode=0755")
+    shutil.copytree(input_dir, target, dirs_exist_ok=True)
+    os.chmod(target, 0o755)
+    mount("none", target, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+
+def load_seccomp(program: bytes) -> None:
+    """Hand the worker's compiled BPF program (8-byte ``sock_filter`` entries) to the kernel."""
+    fprog = _SockFprog(len(program) // 8, program)
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
 
 
 def drop_privileges_and_exec(cfg: dict) -> None:
@@ -130,7 +159,14 @@ def drop_privileges_and_exec(cfg: dict) -> None:
         os.setgroups([])
         os.setresgid(cfg["gid"], cfg["gid"], cfg["gid"])
         os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
+    # a new anonymous session keyring: the worker's keys are not "possessed" here, and what the
+    # command might add dies with it (the filter below then denies keyring calls altogether).
+    # EPERM/ENOSYS: keyrings are closed to this process already (Docker's seccomp profile does that).
+    if (_libc.syscall(cfg["keyctl_number"], KEYCTL_JOIN_SESSION_KEYRING, None) < 0
+            and ctypes.get_errno() not in (errno.EPERM, errno.ENOSYS)):
+        _check(-1, "join a session keyring")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    load_seccomp(bytes.fromhex(cfg["seccomp_bpf"]))
     fd = os.open("/dev/null", os.O_RDONLY)
     os.dup2(fd, 0)
     os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])
@@ -229,23 +265,31 @@ def _copy_if_wanted(entry: os.DirEntry, names: list[str], dest_fd: int, budget: 
 
 
 def main() -> None:
-    with open(sys.argv[1]) as f:
+    _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")  # no /proc/1/fd, environ, ptrace
+    with os.fdopen(int(sys.argv[1])) as f:
         cfg = json.load(f)
+    os.close(int(sys.argv[0].rsplit("/", 1)[1]))  # this script's memory file
     build_view(cfg)
     result_fd = os.open(cfg["result_dir"], os.O_RDONLY | os.O_DIRECTORY)
     status_fd = os.open(cfg["status_path"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.chroot(cfg["root"])
     os.chdir("/sandbox/out")
     sys.stdout.flush()
+    error_r, error_w = os.pipe()  # both close-on-exec: EOF alone means the command was started
     child = os.fork()
     if child == 0:
         try:
+            os.close(error_r)
             drop_privileges_and_exec(cfg)
-        except BaseException as exc:  # noqa: BLE001 - reported, then _exit(127) below
-            print(f"sandbox: cannot start the command: {exc!r}", flush=True)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, then _exit(127) below
+            os.write(error_w, f"cannot start the command: {exc!r}".encode()[:4000])
         finally:
             os._exit(127)
+    os.close(error_w)
+    start_error = os.read(error_r, 4096).decode(errors="replace")
+    os.close(error_r)
     status = supervise(child, cfg["wall_seconds"])
+    status["start_error"] = start_error or None
     try:
         copy_out("/sandbox/out", result_fd, cfg["outputs"], cfg["output_limits"])
         status["output_error"] = None
