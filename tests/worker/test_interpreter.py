@@ -20,9 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 LAUNCH = """
 import json, sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[2:]  # the repository and the worker's own dependencies (settings, seccomp binding)
 from worker.sandbox.launcher import SandboxLimits, run_in_sandbox
-work = Path(sys.argv[2])
+work = Path(sys.argv[1])
 (work / "in").mkdir()
 command = "import json, sys, venv_marker; print(json.dumps([sys.prefix, venv_marker.WHERE]))"
 limits = SandboxLimits(wall_seconds=30, cpu_seconds=30, memory_bytes=1 << 30, disk_bytes=8 << 20)
@@ -61,8 +61,8 @@ def test_sandbox_runs_the_workers_own_venv(layout, tmp_path):
         assert python.is_symlink(), "venv made links on this platform"
     work = tmp_path / "work"
     work.mkdir()
-    done = subprocess.run([str(python), "-I", "-c", LAUNCH, str(REPO), str(work)], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([str(python), "-I", "-c", LAUNCH, str(work), str(REPO), sysconfig.get_path("purelib")],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["status"]["exit_code"] == 0, outcome["log"]
