@@ -61,14 +61,20 @@ class Entry:
 
 @dataclass(frozen=True)
 class BaselineFigures:
-    """The baseline's figures on this phase (test phase: 28.70 dB, 1,517,571, 0.130 s)."""
+    """The baseline's figures on this phase (test phase: 28.70 dB, 1,517,571, 0.130 s).
 
-    psnr: float
+    ``psnr`` is None where the baseline was not measured on the phase's images (its DIV2K figure
+    says nothing about other photos); ``psnr_note`` says why. Then no entry is held to a PSNR
+    bound, and the baseline row takes no rank on a track that ranks PSNR.
+    """
+
+    psnr: float | None
     params: int
     runtime: float
     name: str = "MSRResNet"
     gpu: str | None = None
     extra_data: bool | None = None
+    psnr_note: str | None = None
 
     def __post_init__(self) -> None:
         if not self.runtime > 0:
@@ -194,8 +200,11 @@ def broken_constraints(entry: Entry, track: TrackRule, baseline: BaselineFigures
     has_ratio = _present(entry.runtime_ratio)
     for figure in FIGURES:
         needed = figure != "runtime" or not has_ratio or track.rank_by == "runtime"
+        if entry.is_baseline and figure == "psnr" and track.rank_by != "psnr":
+            needed = False  # its own PSNR bounds nothing when it is unknown
         if needed and not _present(getattr(entry, figure)):
-            reasons.append(_MISSING[figure])
+            reasons.append(_baseline_psnr_missing(baseline) if entry.is_baseline and figure == "psnr"
+                           else _MISSING[figure])
     if _present(entry.params) and not _at_most(entry.params - baseline.params, tolerances.params):
         reasons.append(
             f"{entry.params:,} parameters exceed the baseline's {baseline.params:,} "
@@ -213,12 +222,17 @@ def broken_constraints(entry: Entry, track: TrackRule, baseline: BaselineFigures
                 f"runtime {entry.runtime:.3f} s is {ratio:.2f}× the baseline's {baseline.runtime:.3f} s "
                 f"({tolerances.runtime_ratio:g}× tolerated)"
             )
-    if _present(entry.psnr) and not _at_most(baseline.psnr - entry.psnr, tolerances.psnr_db):
+    if _present(entry.psnr) and _present(baseline.psnr) and not _at_most(baseline.psnr - entry.psnr,
+                                                                         tolerances.psnr_db):
         reasons.append(
             f"PSNR {entry.psnr:.2f} dB is {round(baseline.psnr - entry.psnr, 4):g} dB below the baseline's "
             f"{baseline.psnr:.2f} dB ({tolerances.psnr_db:g} dB tolerated)"
         )
     return reasons
+
+
+def _baseline_psnr_missing(baseline: BaselineFigures) -> str:
+    return "PSNR not measured on this phase's images" + (f": {baseline.psnr_note}" if baseline.psnr_note else "")
 
 
 def rank_track(

@@ -80,10 +80,18 @@ class Phase(Base):
     title: Mapped[str] = mapped_column(String(200))
     ranking_figures: Mapped[str] = mapped_column(String(20), default="measured")
     per_image_scores_visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The baseline's figures on this phase's images; BaselineRecord keeps every earlier value.
     baseline_psnr: Mapped[float | None] = mapped_column(Float)
+    # Why baseline_psnr is missing or where it comes from (e.g. "not measured on these images: …").
+    baseline_psnr_note: Mapped[str | None] = mapped_column(Text)
+    baseline_params: Mapped[int] = mapped_column(BigInteger)
     baseline_runtime: Mapped[float | None] = mapped_column(Float)
-    # How baseline_runtime was measured (trials, spread, device), when a GPU worker measured it.
+    # How baseline_runtime was measured (trials, spread, device), when a worker measured it.
     baseline_runtime_note: Mapped[str | None] = mapped_column(Text)
+    # The device class ("gpu" | "cpu") this phase's runtimes are comparable on, and the device
+    # the current baseline runtime was taken on (None: the bundle's figure, device not recorded).
+    runtime_device_class: Mapped[str] = mapped_column(String(8), default="gpu", server_default="gpu")
+    baseline_runtime_device: Mapped[str | None] = mapped_column(String(200))
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     max_submissions_per_day: Mapped[int | None] = mapped_column(Integer)
     max_submissions_total: Mapped[int | None] = mapped_column(Integer)
@@ -221,3 +229,47 @@ class Organizer(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class BaselineRecord(Base):
+    """One version of a phase's baseline figures, or a measurement of them under way.
+
+    Every change (from the bundle, ``baseline set``, a measurement, going back) appends a row, so
+    the figures a board was ranked against are never lost and any earlier version can be restored.
+    ``status`` is "done" for a version of the figures; a measurement passes through "queued" and
+    "running" and ends "done", "refused" (wrong device class) or "failed", with ``reason``.
+    """
+
+    __tablename__ = "baseline_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # "bundle" | "set" | "measure" | "revert"
+    status: Mapped[str] = mapped_column(String(16), default="done")
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    worker: Mapped[str | None] = mapped_column(String(200))
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # the phase's figures once this record applied (a "done" record is a complete snapshot)
+    psnr: Mapped[float | None] = mapped_column(Float)
+    psnr_note: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[int | None] = mapped_column(BigInteger)
+    runtime: Mapped[float | None] = mapped_column(Float)
+    runtime_note: Mapped[str | None] = mapped_column(Text)
+    runtime_device: Mapped[str | None] = mapped_column(String(200))
+    phase: Mapped[Phase] = relationship()
+
+
+class AuditEvent(Base):
+    """Who changed what a board is ranked against, and when: baselines, bundles, data, schedules."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(200), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -21,7 +21,10 @@ class PhaseOut(BaseModel):
     image_count: int
     ranking_figures: str
     baseline_psnr: float | None
+    baseline_psnr_note: str | None = None
+    baseline_params: int
     baseline_runtime: float | None
+    baseline_runtime_device: str | None = None
     tracks: list[TrackOut]
 
     @classmethod
@@ -29,7 +32,9 @@ class PhaseOut(BaseModel):
         return cls(
             competition=phase.competition.slug, slug=phase.slug, title=phase.title, is_open=phase.is_open,
             image_count=phase.image_count, ranking_figures=phase.ranking_figures,
-            baseline_psnr=phase.baseline_psnr, baseline_runtime=phase.baseline_runtime,
+            baseline_psnr=phase.baseline_psnr, baseline_psnr_note=phase.baseline_psnr_note,
+            baseline_params=phase.baseline_params, baseline_runtime=phase.baseline_runtime,
+            baseline_runtime_device=phase.baseline_runtime_device,
             tracks=[TrackOut(slug=t.slug, title=t.title, rank_by=t.rank_by) for t in phase.tracks],
         )
 

@@ -3,7 +3,8 @@
 It runs on the ``gpu`` queue, like code re-runs, so the figure comes from the device that also
 times submissions. The project's MSRResNet goes through the same sandboxed re-run as a team's
 code (warm-up, synchronize, best of three on the phase's runtime image set), and the baseline
-figure of that run is recorded on the phase.
+figure of that run is recorded on the phase (server/services/baseline.py says when it is
+refused).
 """
 
 import logging
@@ -11,30 +12,45 @@ import secrets
 import shutil
 from pathlib import Path
 
+from celery import Task
+
 import scoring.msrresnet
 from server.config import get_settings
 from server.db import session_scope
 from server.models import Phase
 from server.queue import MEASURE_BASELINE_TASK, get_celery
-from server.services.baseline import record_baseline_measurement
+from server.services.baseline import fail_measurement, finish_measurement, start_measurement
 from server.services.storage import Storage
 from worker.evaluate import hidden_paths, sandbox_limits, stage_lr_inputs
 
 log = logging.getLogger("srchallenge.worker")
 
 
-@get_celery().task(name=MEASURE_BASELINE_TASK)
-def measure_baseline(phase_id: int) -> str:
+@get_celery().task(name=MEASURE_BASELINE_TASK, bind=True)
+def measure_baseline(task: Task, record_id: int) -> str:
     with session_scope() as session:
-        phase = session.get(Phase, phase_id)
-        if phase is None:
-            log.warning("baseline measurement for unknown phase %s dropped", phase_id)
-            return "unknown phase"
-        measurement = measure_baseline_runtime(phase)
-    with session_scope() as session:
-        phase = record_baseline_measurement(session, phase_id, measurement)
-        log.info("baseline of %s measured: %s", phase.path, measurement, extra={"phase": phase.path})
-    return "measured"
+        record = start_measurement(session, record_id, task.request.hostname, worker_device_class())
+        if record is None:
+            log.info("baseline record %s not queued any more (refused, done, or a duplicate)", record_id)
+            return "skipped"
+        phase = record.phase
+        try:
+            measurement = measure_baseline_runtime(phase)
+        except Exception as err:  # the record says what went wrong; the worker lives on
+            log.exception("baseline measurement %s crashed", record_id, extra={"phase": phase.path})
+            fail_measurement(session, record_id, f"{type(err).__name__}: {err}")
+            return "failed"
+        record = finish_measurement(session, record_id, measurement)
+        log.info("baseline of %s measured: %s (%s)", phase.path, measurement, record.status,
+                 extra={"phase": phase.path})
+        return record.status
+
+
+def worker_device_class() -> str:
+    """The class of device this worker times on: the sandbox picks CUDA whenever it is present."""
+    import torch
+
+    return "gpu" if torch.cuda.is_available() else "cpu"
 
 
 def measure_baseline_runtime(phase: Phase):

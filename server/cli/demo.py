@@ -59,8 +59,8 @@ def print_leaderboard(url: str, phase: str) -> None:
         console.print(f"[bold]{track['title']}[/bold]")
         for row in track["rows"]:
             rank = row["rank"] if row["rank"] is not None else "−"
-            psnr = f"{row['psnr']:.2f}" if row["psnr"] is not None else "?"
-            console.print(f"  {rank:>2}  {row['team']:<16} PSNR {psnr} dB  {row['unranked_reason'] or ''}")
+            psnr = f"{row['psnr']:.2f} dB" if row["psnr"] is not None else "not measured"
+            console.print(f"  {rank:>2}  {row['team']:<16} PSNR {psnr}  {row['unranked_reason'] or ''}", soft_wrap=True)
 
 
 def demo(

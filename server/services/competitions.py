@@ -7,10 +7,12 @@ from sqlalchemy.orm import Session
 
 from server.bundle import CompetitionBundle
 from server.models import Competition, Phase, Track
+from server.services.audit import record_event
+from server.services.baseline import record_bundle_baseline
 from server.services.errors import Conflict, NotFound
 
 
-def create_competition(session: Session, bundle: CompetitionBundle) -> Competition:
+def create_competition(session: Session, bundle: CompetitionBundle, actor: str = "bundle") -> Competition:
     if session.scalar(select(Competition).where(Competition.slug == bundle.slug)):
         raise Conflict(f"competition {bundle.slug!r} already exists")
     competition = Competition(
@@ -25,12 +27,17 @@ def create_competition(session: Session, bundle: CompetitionBundle) -> Competiti
         bundle=bundle.model_dump(mode="json"),
     )
     for spec in bundle.phases:
-        phase = Phase(**spec.model_dump())
+        phase = Phase(**spec.model_dump(), baseline_params=bundle.baseline.params)
         phase.tracks = [Track(position=i, slug=track.slug, title=track.title, rank_by=track.rank_by,
                               tie_break=list(track.tie_break)) for i, track in enumerate(bundle.tracks)]
         competition.phases.append(phase)
     session.add(competition)
     session.flush()
+    for phase in competition.phases:
+        record_bundle_baseline(session, phase, actor)
+    record_event(session, actor, "competition.create", competition.slug,
+                 f"competition {competition.slug} created from its bundle with phases "
+                 f"{', '.join(p.slug for p in competition.phases)}", {"bundle": competition.bundle})
     return competition
 
 

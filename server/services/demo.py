@@ -1,5 +1,8 @@
 """The demo competition: the shipped AIM 2019 bundle with scikit-image's colour photos as hidden HR.
 
+The bundle's baseline PSNR is MSRResNet's on DIV2K: on the demo's photos it would rank
+bicubic upscaling above MSRResNet, so the demo records it as not measured there, with the reason.
+
 Idempotent: running the demo again reuses what is there and issues the demo team a fresh token
 (tokens are stored hashed, so the old one cannot be shown again).
 """
@@ -18,6 +21,7 @@ from scoring.imresize import imresize
 from scoring.naming import image_key
 from server.bundle import load_bundle, shipped_bundle_path
 from server.models import Competition, Team
+from server.services.baseline import set_baseline
 from server.services.competitions import create_competition
 from server.services.datasets import import_hr_images
 from server.services.storage import Storage
@@ -44,11 +48,19 @@ def write_demo_hr(dest: Path, first_key: int, mirrored: bool) -> None:
         image.save(dest / f"{first_key + offset:04d}.png")
 
 
+def demo_psnr_reason(bundle_psnr: float | None) -> str:
+    """Why the demo shows no baseline PSNR: the bundle's is MSRResNet's on DIV2K, not on these photos."""
+    return (f"the bundle's {bundle_psnr:.2f} dB is MSRResNet's PSNR on DIV2K; the demo scores other photos, "
+            "and no trained MSRResNet ships with srchallenge to measure it on them")
+
+
 def seed_demo(session: Session, storage: Storage) -> tuple[Competition, str]:
     bundle = load_bundle(shipped_bundle_path())
     competition = session.scalar(select(Competition).where(Competition.slug == bundle.slug))
     if competition is None:
-        competition = create_competition(session, bundle)
+        competition = create_competition(session, bundle, actor="demo")
+        for phase in competition.phases:
+            set_baseline(session, phase, "demo", psnr_not_measured=demo_psnr_reason(phase.baseline_psnr))
     for phase in competition.phases:
         if phase.image_count == 0:
             with tempfile.TemporaryDirectory() as tmp:

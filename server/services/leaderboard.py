@@ -37,10 +37,11 @@ class TrackBoard:
 def phase_baseline(phase: Phase) -> BaselineFigures:
     """The baseline row's figures; a phase without them cannot be ranked (no silent defaults)."""
     competition = phase.competition
-    if phase.baseline_psnr is None or phase.baseline_runtime is None:
-        raise Conflict(f"phase {phase.path} has no baseline PSNR and runtime yet: set them in the bundle")
-    return BaselineFigures(psnr=phase.baseline_psnr, params=competition.baseline_params,
-                           runtime=phase.baseline_runtime, name=competition.baseline_name)
+    if phase.baseline_runtime is None or (phase.baseline_psnr is None and not phase.baseline_psnr_note):
+        raise Conflict(f"phase {phase.path} has no baseline PSNR and runtime yet: set them in the bundle "
+                       "or with `srchallenge baseline set`")
+    return BaselineFigures(psnr=phase.baseline_psnr, params=phase.baseline_params, runtime=phase.baseline_runtime,
+                           name=competition.baseline_name, psnr_note=phase.baseline_psnr_note)
 
 
 def standing_submissions(session: Session, phase: Phase) -> dict[str, list[Submission]]:
@@ -78,7 +79,8 @@ def entry_of(submission: Submission, track: str) -> Entry:
 
 
 _VERSION = (
-    select(Phase.baseline_psnr, Phase.baseline_runtime, Phase.ranking_figures, Competition.baseline_params,
+    select(Phase.baseline_psnr, Phase.baseline_psnr_note, Phase.baseline_params, Phase.baseline_runtime,
+           Phase.ranking_figures,
            Competition.baseline_name, Competition.tolerances,
            select(func.max(Submission.id)).scalar_subquery(), select(func.max(ScoringRun.id)).scalar_subquery(),
            select(func.count()).where(ScoringRun.status.in_(RUN_PENDING)).scalar_subquery())

@@ -18,5 +18,17 @@ def test_demo_smoke_scores_the_seeded_submission(tmp_path):
     assert "demo team 'demo-bicubic' token: srt_" in out
     assert "/competitions/aim2019" in out
     assert "Track 3: Fidelity" in out and "demo-bicubic" in out
+    # the bundle's 29.00 dB is MSRResNet's DIV2K figure: on the demo's photos it is shown as not
+    # measured (with why), never as a number that bicubic beats
+    fidelity = board_lines(out, "Track 3: Fidelity")
+    baseline = next(line for line in fidelity if "Baseline" in line)
+    assert baseline.split()[:5] == ["−", "Baseline", "PSNR", "not", "measured"]
+    assert "not measured on this phase's images" in baseline and "DIV2K" in baseline
     assert (tmp_path / "var" / "srchallenge.db").is_file()
     assert len(list((tmp_path / "var" / "private" / "aim2019" / "validation" / "hr").glob("*.npy"))) == 10
+
+
+
+def board_lines(out: str, title: str) -> list[str]:
+    section = out.split(title, 1)[1]
+    return [line for line in section.splitlines()[1:] if line.startswith("  ")][:2]

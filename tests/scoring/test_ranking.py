@@ -213,3 +213,19 @@ def test_caller_mistakes_are_refused():
         TrackRule("psnr", "Fidelity", "psnr", ("psnr",))
     with pytest.raises(ValueError, match="unknown tolerance keys"):
         Tolerances.from_mapping({"psnr": 0.01})
+
+
+def test_a_baseline_psnr_not_measured_bounds_no_entry_and_takes_no_psnr_rank():
+    """On other images than DIV2K the bundle's PSNR is unknown: bicubic (0 parameters, a high PSNR on
+    easy photos) must not be shown beating a number that was never measured on those photos."""
+    unknown = replace(BASELINE, psnr=None, psnr_note="measured on DIV2K only")
+    bicubic = Entry(team="bicubic", track="psnr", psnr=30.15, params=0, runtime=0.01, runtime_ratio=0.1)
+    weak = replace(bicubic, team="weak", psnr=20.0)
+    rows = rank_track([bicubic, weak], TRACKS["psnr"], unknown, TOLERANCES)
+    assert [(r.entry.team, r.rank) for r in rows] == [("bicubic", 1), ("weak", 2), ("Baseline", None)]
+    assert rows[-1].reason == "PSNR not measured on this phase's images: measured on DIV2K only"
+    params_rows = rank_track([replace(bicubic, track="params")], TRACKS["params"], unknown, TOLERANCES)
+    assert [(r.entry.team, r.rank) for r in params_rows] == [("bicubic", 1), ("Baseline", 2)]
+    # with the measured figure, the PSNR bound applies again
+    measured = rank_track([bicubic, weak], TRACKS["psnr"], replace(BASELINE, psnr=29.0), TOLERANCES)
+    assert [(r.entry.team, r.rank) for r in measured] == [("bicubic", 1), ("Baseline", 2), ("weak", None)]
