@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from scoring.ranking import Tolerances, TrackRule
 from server.services.errors import ServiceError
@@ -34,6 +34,15 @@ class PhaseSpec(BaseModel):
     max_submissions_per_day: int | None = Field(default=None, gt=0)
     max_submissions_total: int | None = Field(default=None, gt=0)
     failed_submissions_count: bool = True
+    # when the phase takes submissions (ISO 8601 with a zone, e.g. 2019-08-01T00:00:00Z); absent: any time
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> "PhaseSpec":
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValueError(f"phase {self.slug}: closes_at must be after opens_at")
+        return self
 
 
 class CompetitionBundle(BaseModel):

@@ -93,6 +93,9 @@ class Phase(Base):
     runtime_device_class: Mapped[str] = mapped_column(String(8), default="gpu", server_default="gpu")
     baseline_runtime_device: Mapped[str | None] = mapped_column(String(200))
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The phase takes submissions from opens_at until closes_at (either may be absent), while is_open.
+    opens_at: Mapped[datetime | None] = mapped_column()
+    closes_at: Mapped[datetime | None] = mapped_column()
     max_submissions_per_day: Mapped[int | None] = mapped_column(Integer)
     max_submissions_total: Mapped[int | None] = mapped_column(Integer)
     # Codalab's "failed submissions count" switch; platform failures never count.

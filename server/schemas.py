@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from server.models import Phase, Submission
+from server.services.schedule import phase_window
 
 
 class TrackOut(BaseModel):
@@ -18,6 +19,8 @@ class PhaseOut(BaseModel):
     slug: str
     title: str
     is_open: bool
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
     image_count: int
     ranking_figures: str
     baseline_psnr: float | None
@@ -30,7 +33,8 @@ class PhaseOut(BaseModel):
     @classmethod
     def of(cls, phase: Phase) -> "PhaseOut":
         return cls(
-            competition=phase.competition.slug, slug=phase.slug, title=phase.title, is_open=phase.is_open,
+            competition=phase.competition.slug, slug=phase.slug, title=phase.title, is_open=phase_window(phase).open,
+            opens_at=phase.opens_at, closes_at=phase.closes_at,
             image_count=phase.image_count, ranking_figures=phase.ranking_figures,
             baseline_psnr=phase.baseline_psnr, baseline_psnr_note=phase.baseline_psnr_note,
             baseline_params=phase.baseline_params, baseline_runtime=phase.baseline_runtime,

@@ -24,10 +24,12 @@ from server.services.competitions import get_competition, list_competitions
 from server.services.errors import NotFound, ServiceError
 from server.services.leaderboard import phase_leaderboard, standing_submissions
 from server.services.plot import distinct_rows, pareto_svg, plottable
+from server.services.schedule import duration, phase_window
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-templates.env.globals.update(UNRANKED=UNRANKED, MISSING=MISSING)
+templates.env.globals.update(UNRANKED=UNRANKED, MISSING=MISSING, phase_window=phase_window)
+templates.env.filters["duration"] = duration
 templates.env.filters["figure"] = lambda value, pattern: MISSING if value is None else pattern.format(value)
 templates.env.filters["yesno"] = lambda value: MISSING if value is None else ("Yes" if value else "No")
 templates.env.filters["date"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else MISSING

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from server.models import Phase, Status, Submission, Team, Track, TrackEntry
 from server.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from server.services.leaderboard import standing_submissions
+from server.services.schedule import phase_window
 from server.services.submissions import get_team_submission, list_team_submissions
 
 
@@ -32,8 +33,9 @@ def choose_entry(session: Session, team: Team, phase: Phase, track_slug: str, su
     """Make ``submission_id`` the team's entry on a track. Entries are final once the phase closes,
     so no team can pick its best submission after seeing everyone's results."""
     track = phase_track(phase, track_slug)
-    if not phase.is_open:
-        raise Forbidden(f"phase {phase.path} is closed; its entries are final")
+    window = phase_window(phase)
+    if not window.open:
+        raise Forbidden(f"{window.reason}; its entries are final")
     submission = get_team_submission(session, submission_id, team)
     if submission.phase_id != phase.id:
         raise ServiceError(f"submission {submission_id} belongs to phase {submission.phase.path}, not {phase.path}")
@@ -56,8 +58,9 @@ def clear_entry(session: Session, team: Team, phase: Phase, track_slug: str) -> 
     """Undo the team's choice on a track: its latest scored submission stands again. Allowed while
     the phase is open, as choosing is; clearing a track with no choice does nothing."""
     track = phase_track(phase, track_slug)
-    if not phase.is_open:
-        raise Forbidden(f"phase {phase.path} is closed; its entries are final")
+    window = phase_window(phase)
+    if not window.open:
+        raise Forbidden(f"{window.reason}; its entries are final")
     entry = session.scalar(select(TrackEntry).where(TrackEntry.team_id == team.id, TrackEntry.track_id == track.id))
     if entry is not None:
         session.delete(entry)

@@ -16,6 +16,7 @@ from server.queue import GPU_QUEUE, SCORING_QUEUE
 from server.services.errors import Forbidden, NotFound, ServiceError
 from server.services.queue import enqueue_run
 from server.services.quotas import reserve_slot
+from server.services.schedule import phase_window
 from server.services.uploads import ReceivedUpload
 
 log = logging.getLogger("srchallenge.api")
@@ -88,8 +89,10 @@ def parse_tracks(phase: Phase, value: str | None) -> list[str]:
 
 
 def check_phase_accepts(phase: Phase) -> None:
-    if not phase.is_open:
-        raise Forbidden(f"phase {phase.path} is closed")
+    """The phase is open and within its dates (checked when an upload starts and when it has arrived)."""
+    window = phase_window(phase)
+    if not window.open:
+        raise Forbidden(window.reason)
     if phase.image_count == 0:
         raise Forbidden(f"phase {phase.path} has no hidden images yet")
 
@@ -97,6 +100,7 @@ def check_phase_accepts(phase: Phase) -> None:
 def record_submission(
     session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload, zip_path: Path
 ) -> Submission:
+    check_phase_accepts(phase)  # again: the phase may have closed while the body streamed in
     kind = submission_kind(zip_path, upload.fields.get("kind"))
     reserve_slot(session, phase, team)
     submission = Submission(

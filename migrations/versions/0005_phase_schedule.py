@@ -1,0 +1,27 @@
+"""phase schedules: when a phase opens and closes
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('phases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('opens_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('closes_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('phases', schema=None) as batch_op:
+        batch_op.drop_column('closes_at')
+        batch_op.drop_column('opens_at')
