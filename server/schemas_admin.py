@@ -136,6 +136,17 @@ class WorkerOut(BaseModel):
     running_run: int | None
 
 
+class BaselineJobOut(BaseModel):
+    """A baseline measurement not yet finished (``srchallenge baseline measure``)."""
+
+    id: int
+    phase: str
+    status: str
+    worker: str | None
+    queued_at: datetime
+    started_at: datetime | None
+
+
 class StatusOut(BaseModel):
     broker: str
     broker_error: str | None
@@ -146,5 +157,6 @@ class StatusOut(BaseModel):
     running: list[RunOut]
     stuck: list[RunOut]
     queued_too_long: list[RunOut]
+    baseline_measurements: list[BaselineJobOut] = []
     lease_seconds: int
     requeue_after_seconds: int

@@ -7,8 +7,8 @@ exit code 1 (server/cli/output.py); ``--help`` works everywhere.
 import typer
 from sqlalchemy.exc import OperationalError
 
-from server.cli import (baseline, competition, dataset, db, demo, leaderboard, organizer, phase, rescore, results,
-                        serve, status, submission, submit, team, worker)
+from server.cli import (audit, baseline, competition, dataset, db, demo, leaderboard, organizer, phase, rescore,
+                        results, serve, status, submission, submit, team, worker)
 from server.cli.output import err_console
 from server.config import get_settings
 from server.logs import configure_logging
@@ -18,7 +18,7 @@ app = typer.Typer(help="srchallenge: a scoring server for constrained super-reso
 for group in (db, competition, dataset, team, organizer, phase, baseline, results, submission):
     app.add_typer(group.app, name=group.__name__.rpartition(".")[2])
 for command in (serve.serve, worker.worker, demo.demo, submit.submit, leaderboard.leaderboard, rescore.rescore,
-                status.status):
+                status.status, audit.audit):
     app.command()(command)
 
 

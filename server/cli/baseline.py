@@ -1,23 +1,161 @@
-"""``srchallenge baseline``: the baseline's figures of a phase."""
+"""``srchallenge baseline``: the baseline's figures of a phase — set, measured, their history, going back."""
+
+import json
+import time
+from typing import Annotated
 
 import typer
 
-from server.cli.options import PhaseOpt
-from server.cli.output import console, service_errors
+from server.cli.options import JsonOpt, PhaseArg, PhaseOpt
+from server.cli.output import console, err_console, fail, service_errors
 from server.db import session_scope
 
-app = typer.Typer(help="The baseline's figures of a phase.", no_args_is_help=True)
+app = typer.Typer(help="The baseline's figures of a phase: set, measure, history, revert.", no_args_is_help=True)
+POLL_S = 0.5
+FINISHED = ("done", "refused", "failed")
+
+
+def record_dict(record) -> dict:
+    return {"version": record.id, "source": record.source, "status": record.status, "actor": record.actor,
+            "at": (record.finished_at or record.created_at).isoformat(), "psnr": record.psnr,
+            "psnr_note": record.psnr_note, "params": record.params, "runtime": record.runtime,
+            "runtime_device": record.runtime_device, "runtime_note": record.runtime_note, "worker": record.worker,
+            "reason": record.reason}
+
+
+def describe(row: dict) -> str:
+    psnr = f"{row['psnr']:.2f} dB" if row["psnr"] is not None else f"PSNR not measured ({row['psnr_note'] or '?'})"
+    runtime = "—" if row["runtime"] is None else f"{row['runtime']:.4f} s"
+    device = f" on {row['runtime_device']}" if row["runtime_device"] else ""
+    return f"{psnr}, {row['params']:,} parameters, {runtime}{device}" if row["params"] else f"{psnr}, {runtime}{device}"
+
+
+@app.command("set")
+def set_(
+    phase: PhaseArg,
+    psnr: Annotated[float | None, typer.Option(help="the baseline's PSNR (dB) on this phase's images")] = None,
+    psnr_not_measured: Annotated[str | None, typer.Option(
+        "--psnr-not-measured", metavar="REASON",
+        help="no true PSNR for these images is known: show it as not measured, with this reason")] = None,
+    params: Annotated[int | None, typer.Option(help="the baseline's parameter count")] = None,
+    runtime: Annotated[float | None, typer.Option(help="the baseline's runtime, seconds per image")] = None,
+    device: Annotated[str | None, typer.Option(help="the device --runtime was taken on, e.g. 'NVIDIA H200'")] = None,
+    force: Annotated[bool, typer.Option("--force", help="accept a --device of another class than the phase's")]
+    = False,
+    as_json: JsonOpt = False,
+):
+    """Set some of a phase's baseline figures (the others stay); the old ones stay in the history."""
+    from server.services.audit import local_actor
+    from server.services.baseline import set_baseline
+    from server.services.competitions import get_phase_by_path
+
+    with service_errors(), session_scope() as session:
+        record = set_baseline(session, get_phase_by_path(session, phase), local_actor(), psnr=psnr,
+                              psnr_not_measured=psnr_not_measured, params=params, runtime=runtime,
+                              runtime_device=device, force=force)
+        row = record_dict(record)
+    if as_json:
+        print(json.dumps(row, indent=2))
+        return
+    console.print(f"baseline of {phase} is now {describe(row)} (version #{row['version']}; "
+                  f"`srchallenge baseline revert {phase}` goes back)", soft_wrap=True)
+
+
+@app.command("history")
+def history(phase: PhaseArg, as_json: JsonOpt = False):
+    """Every version of the phase's baseline figures and every measurement, oldest first."""
+    from rich.table import Table
+
+    from server.services.baseline import baseline_history
+    from server.services.competitions import get_phase_by_path
+
+    with service_errors(), session_scope() as session:
+        target = get_phase_by_path(session, phase)
+        rows = [record_dict(r) for r in baseline_history(session, target)]
+        current = next((r["version"] for r in reversed(rows) if r["status"] == "done"), None)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"baseline of {phase}")
+    for column in ("version", "source", "status", "by", "at", "figures", "note"):
+        table.add_column(column)
+    for r in rows:
+        figures = describe(r) if r["status"] == "done" else "—"
+        table.add_row(f"#{r['version']}" + (" (current)" if r["version"] == current else ""), r["source"],
+                      r["status"], r["actor"], r["at"][:19], figures, r["reason"] or r["runtime_note"] or "")
+    console.print(table)
+
+
+@app.command("revert")
+def revert(phase: PhaseArg,
+           to: Annotated[int | None, typer.Option(help="the version to restore (default: the one before)")] = None):
+    """Restore an earlier version of the phase's baseline figures (a new version; nothing is deleted)."""
+    from server.services.audit import local_actor
+    from server.services.baseline import revert_baseline
+    from server.services.competitions import get_phase_by_path
+
+    with service_errors(), session_scope() as session:
+        record = revert_baseline(session, get_phase_by_path(session, phase), local_actor(), to)
+        row = record_dict(record)
+    console.print(f"baseline of {phase} is back to {describe(row)} ({row['reason']}, now version #{row['version']})",
+                  soft_wrap=True)
 
 
 @app.command("measure")
-def measure(phase: PhaseOpt):
-    """Time the baseline on a GPU worker (queue `gpu`) and record it as the phase's baseline runtime."""
+def measure(
+    phase: PhaseOpt,
+    force: Annotated[bool, typer.Option("--force", help="record the figure even from a worker of another device "
+                                                        "class than the phase's (a CPU worker for a GPU phase)")]
+    = False,
+    wait: Annotated[bool, typer.Option("--wait", help="follow the measurement until it ends")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 3600,
+    as_json: JsonOpt = False,
+):
+    """Time the baseline on a worker of queue `gpu` and record it as the phase's baseline runtime.
+
+    The device it ran on is recorded with the figure; a worker of another device class than the
+    phase's refuses (unless --force), so a CPU worker cannot silently replace a GPU figure.
+    """
     from server.queue import GPU_QUEUE
     from server.services.audit import local_actor
     from server.services.baseline import request_baseline_measurement
     from server.services.competitions import get_phase_by_path
 
     with service_errors(), session_scope() as session:
-        request_baseline_measurement(session, get_phase_by_path(session, phase), local_actor())
-    console.print(f"baseline measurement of {phase} queued on '{GPU_QUEUE}'; "
-                  f"`srchallenge competition show` shows the figure once a GPU worker has measured it")
+        target = get_phase_by_path(session, phase)
+        record = request_baseline_measurement(session, target, local_actor(), force=force)
+        record_id, device_class = record.id, target.runtime_device_class
+    if not wait:
+        console.print(f"baseline measurement #{record_id} of {phase} queued on '{GPU_QUEUE}' (this phase compares "
+                      f"{device_class.upper()} runtimes); `srchallenge baseline history {phase}` follows it",
+                      soft_wrap=True)
+        return
+    row = follow(record_id, timeout)
+    if as_json:
+        print(json.dumps(row, indent=2))
+    elif row["status"] == "done":
+        console.print(f"baseline of {phase} measured: {row['runtime_note']} (version #{row['version']})",
+                      soft_wrap=True)
+    if row["status"] != "done":
+        fail(f"baseline measurement #{record_id} {row['status']}: {row['reason']}")
+
+
+def follow(record_id: int, timeout_s: float) -> dict:
+    """Poll the measurement's record, showing its state on stderr, until it ends."""
+    from server.services.baseline import get_record
+
+    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    with err_console.status("queued") as shown:
+        while True:
+            with session_scope() as session:
+                row = record_dict(get_record(session, record_id))
+            if row["status"] in FINISHED:
+                return row
+            where = f" on {row['worker']}" if row["worker"] else ", waiting for a worker of queue 'gpu'"
+            shown.update(f"baseline measurement #{record_id} {row['status']}{where} "
+                         f"({time.monotonic() - started:.0f} s)")
+            if time.monotonic() > deadline:
+                fail(f"measurement #{record_id} still {row['status']} after {timeout_s:g} s; it goes on "
+                     "(`srchallenge baseline history` follows it)")
+            time.sleep(POLL_S)

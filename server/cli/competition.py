@@ -17,12 +17,13 @@ app = typer.Typer(help="Create and inspect competitions.", no_args_is_help=True)
 def create(bundle: Path):
     """Create a competition, its phases and tracks from a bundle YAML."""
     from server.bundle import load_bundle
+    from server.services.audit import local_actor
     from server.services.competitions import create_competition
 
     with service_errors():
         spec = load_bundle(bundle)
         with session_scope() as session:
-            competition = create_competition(session, spec)
+            competition = create_competition(session, spec, actor=local_actor())
             console.print(f"created competition {competition.slug} with phases "
                           f"{', '.join(p.slug for p in competition.phases)}")
 
@@ -47,7 +48,7 @@ def show(slug: str, as_json: JsonOpt = False):
 
     with service_errors(), session_scope() as session:
         competition = get_competition(session, slug)
-        phases = [{**PhaseOut.of(p).model_dump(), "baseline_runtime_note": p.baseline_runtime_note,
+        phases = [{**PhaseOut.of(p).model_dump(mode="json"), "baseline_runtime_note": p.baseline_runtime_note,
                    "dataset_version": p.dataset_version, "max_submissions_per_day": p.max_submissions_per_day,
                    "max_submissions_total": p.max_submissions_total} for p in competition.phases]
         shown = {"slug": competition.slug, "title": competition.title, "baseline_name": competition.baseline_name,
@@ -60,15 +61,20 @@ def show(slug: str, as_json: JsonOpt = False):
                   f"{shown['baseline_params']:,} parameters; ×{shown['scale']}, border {shown['shave_border']}; "
                   f"tolerances {shown['tolerances']}")
     table = Table()
-    for column in ("phase", "state", "images", "figures", "baseline PSNR", "baseline runtime", "per day", "total",
-                   "tracks"):
+    for column in ("phase", "state", "opens", "closes", "images", "figures", "baseline PSNR", "baseline runtime",
+                   "per day", "total", "tracks"):
         table.add_column(column)
     for p in phases:
         runtime = "—" if p["baseline_runtime"] is None else f"{p['baseline_runtime']:.4f} s"
+        if p["baseline_runtime_device"]:
+            runtime += f" on {p['baseline_runtime_device']}"
         if p["baseline_runtime_note"]:
             runtime += f"\n{p['baseline_runtime_note']}"
-        table.add_row(p["slug"], "open" if p["is_open"] else "closed", str(p["image_count"]), p["ranking_figures"],
-                      str(p["baseline_psnr"] or "—"), runtime, str(p["max_submissions_per_day"] or "—"),
+        psnr = "—" if p["baseline_psnr"] is None else f"{p['baseline_psnr']:.2f} dB"
+        if p["baseline_psnr_note"]:
+            psnr += f"\n{p['baseline_psnr_note']}"
+        table.add_row(p["slug"], "open" if p["is_open"] else "closed", p["opens_at"] or "—", p["closes_at"] or "—",
+                      str(p["image_count"]), p["ranking_figures"], psnr, runtime, str(p["max_submissions_per_day"] or "—"),
                       str(p["max_submissions_total"] or "—"), ", ".join(t["slug"] for t in p["tracks"]))
     console.print(table)
 

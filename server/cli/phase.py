@@ -1,5 +1,6 @@
-"""``srchallenge phase``: open, close and limit a phase."""
+"""``srchallenge phase``: open, close, schedule and limit a phase."""
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -8,7 +9,7 @@ from server.cli.options import PhaseArg
 from server.cli.output import console, fail, service_errors
 from server.db import session_scope
 
-app = typer.Typer(help="Open, close and limit a phase.", no_args_is_help=True)
+app = typer.Typer(help="Open, close, schedule and limit a phase.", no_args_is_help=True)
 
 
 def update_phase(path: str, **values) -> None:
@@ -52,3 +53,36 @@ def set_limits(
     update_phase(phase, **values)
     console.print(f"{phase}: " + ", ".join(f"{name} = {'no limit' if value is None else value}"
                                            for name, value in values.items()))
+
+
+def parse_instant(value: str | None, option: str) -> datetime | None:
+    if value is None or value == "none":
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option} {value!r} is not an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+
+
+@app.command("schedule")
+def schedule(
+    phase: PhaseArg,
+    opens: Annotated[str | None, typer.Option(help="ISO 8601 with a zone, e.g. 2026-12-01T00:00:00Z; "
+                                                   "'none' removes the date")] = None,
+    closes: Annotated[str | None, typer.Option(help="ISO 8601 with a zone; 'none' removes the date")] = None,
+):
+    """Set when a phase takes submissions; an upload outside the dates is refused, saying when."""
+    from server.services.audit import local_actor
+    from server.services.competitions import get_phase_by_path
+    from server.services.schedule import duration, set_schedule, when
+
+    if opens is None and closes is None:
+        fail("give --opens and/or --closes (ISO 8601, or 'none' to remove a date)")
+    with service_errors(), session_scope() as session:
+        window = set_schedule(session, get_phase_by_path(session, phase), local_actor(),
+                              parse_instant(opens, "--opens"), parse_instant(closes, "--closes"),
+                              clear_opens=opens == "none", clear_closes=closes == "none")
+    state = (f"open, {duration(window.time_left)} left" if window.time_left is not None
+             else "open" if window.open else window.reason)
+    console.print(f"{phase}: opens {when(window.opens_at) if window.opens_at else 'any time'}, "
+                  f"closes {when(window.closes_at) if window.closes_at else 'never'} — now {state}", soft_wrap=True)

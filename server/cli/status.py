@@ -33,6 +33,9 @@ def render_status(report: StatusOut) -> None:
         workers.add_row(worker.name, str(worker.last_seen or "—"), "yes" if worker.answered_ping else "—",
                         str(worker.running_run or "—"))
     console.print(workers if report.workers else "[yellow]no worker seen lately[/yellow]")
+    for job in report.baseline_measurements:
+        console.print(f"baseline measurement #{job.id} of {job.phase}: {job.status}"
+                      + (f" on {job.worker} since {job.started_at}" if job.worker else f" since {job.queued_at}"))
     if not report.running and not report.queued_too_long:
         console.print("nothing running; nothing queued for long")
         return

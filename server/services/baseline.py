@@ -96,8 +96,8 @@ def set_baseline(session: Session, phase: Phase, actor: str, *, psnr: float | No
     return _record_change(session, phase, before, "set", actor, force=force)
 
 
-def _wrong_class(phase: Phase, device: str) -> str:
-    return (f"{device} is a {device_class(device).upper()}, but {phase.path} compares runtimes measured on a "
+def _wrong_class(phase: Phase, device: str, klass: str | None = None) -> str:
+    return (f"{device} is a {(klass or device_class(device)).upper()}, but {phase.path} compares runtimes measured on a "
             f"{phase.runtime_device_class.upper()}: its figure would re-rank the board against another device. "
             "Measure on a worker of that class, or pass --force to record it anyway")
 
@@ -157,7 +157,7 @@ def start_measurement(session: Session, record_id: int, worker: str, worker_devi
         return None
     record.status, record.started_at, record.worker = "running", utcnow(), worker
     if worker_device_class != record.phase.runtime_device_class and not record.force:
-        _end(record, "refused", _wrong_class(record.phase, f"this worker's device ({worker_device_class})"))
+        _end(record, "refused", _wrong_class(record.phase, "this worker's device", worker_device_class))
         session.commit()
         return None
     session.commit()

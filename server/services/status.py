@@ -13,9 +13,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import ScoringRun, Status, utcnow
+from server.models import BaselineRecord, ScoringRun, Status, utcnow
 from server.queue import QUEUES, get_celery
-from server.schemas_admin import QueueOut, RunOut, StatusOut, WorkerOut
+from server.schemas_admin import BaselineJobOut, QueueOut, RunOut, StatusOut, WorkerOut
 
 SEEN_LATELY = timedelta(minutes=15)
 PING_TIMEOUT_S = 1.0
@@ -88,6 +88,11 @@ def deployment_status(session: Session, settings: Settings) -> StatusOut:
         running=[RunOut.of(run) for run in running],
         stuck=[RunOut.of(run) for run in running if run.heartbeat_at is None or _aware(run.heartbeat_at) < now - lease],
         queued_too_long=[RunOut.of(run) for run in queued_long],
+        baseline_measurements=[
+            BaselineJobOut(id=r.id, phase=r.phase.path, status=r.status, worker=r.worker, queued_at=r.created_at,
+                           started_at=r.started_at)
+            for r in session.scalars(select(BaselineRecord).where(BaselineRecord.status.in_(("queued", "running")))
+                                     .order_by(BaselineRecord.id))],
         lease_seconds=settings.lease_seconds, requeue_after_seconds=settings.requeue_after_seconds,
     )
 

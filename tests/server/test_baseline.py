@@ -76,7 +76,7 @@ def test_a_cpu_worker_refuses_a_gpu_phase_before_measuring_and_forced_keeps_the_
     phase = get_phase_by_path(session, PHASE)
     refused = queued(session, phase, force=False)
     assert start_measurement(session, refused.id, "w1@host", "cpu") is None
-    assert refused.status == "refused" and "--force" in refused.reason
+    assert refused.status == "refused" and "--force" in refused.reason and "device is a CPU" in refused.reason
     assert start_measurement(session, refused.id, "w1@host", "cpu") is None  # a duplicate delivery
     forced = queued(session, phase, force=True)
     assert start_measurement(session, forced.id, "w1@host", "cpu").status == "running"
