@@ -38,7 +38,8 @@ FLOPS_SHAPE = (256, 256)
 """FLOPs are counted on a 1×3×256×256 input, as in the NTIRE efficient-SR challenges."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
-                SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py", SCORING_DIR / "timing.py"]
+                SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
+                SCORING_DIR / "timing.py"]
 PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10
@@ -79,9 +80,8 @@ def _team_error(error: str, log: str) -> CodeRunError:
 class CodeEvaluation:
     """Everything measured for one code submission.
 
-    ``buffers`` counts the numbers in buffers and constant tensors, ``float_literals`` the
-    floating-point numbers written into the graph (MSRResNet has 22: slopes, scale factors):
-    a model could carry weights in either instead of parameters. ``runtime``/``baseline_runtime`` are seconds per image
+    ``stored`` counts every other number the model carries (buffers, constant tensors, literals in
+    the graph; ``sandbox/stored.py``): a model could carry weights there instead of in parameters. ``runtime``/``baseline_runtime`` are seconds per image
     on the same device, image by image in turns; ``runtime_ratio`` is paired (scoring/timing.py). ``flops`` is for one
     1×3×256×256 input. ``peak_memory_bytes``: peak CUDA allocation on GPU, peak RSS of the
     measuring process on CPU, both before the baseline is loaded. ``metadata`` is the team's
@@ -89,8 +89,7 @@ class CodeEvaluation:
     """
 
     params: int
-    buffers: int
-    float_literals: int
+    stored: dict
     runtime: Measurement
     baseline_runtime: Measurement
     runtime_ratio: float
@@ -274,8 +273,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     runtime, baseline = (_measurement(measured, f"{side}_image_seconds", device, len(runtime_keys), log)
                          for side in ("runtime", "baseline"))
     return CodeEvaluation(
-        params=measured["params"], buffers=measured["buffers"],
-        float_literals=measured["float_literals"], runtime=runtime, baseline_runtime=baseline,
+        params=measured["params"], stored=measured["stored"], runtime=runtime, baseline_runtime=baseline,
         runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
         image_psnr=image_psnr, flops=measured["flops"], peak_memory_bytes=measured["peak_memory_bytes"],
         environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,

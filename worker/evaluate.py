@@ -96,7 +96,7 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     figures = {
         "psnr": result.psnr, "params": result.params, "runtime": result.runtime.best,
         "runtime_baseline": result.baseline_runtime.best, "runtime_ratio": result.runtime_ratio,
-        "buffers": result.buffers, "flops": result.flops, "peak_memory_bytes": result.peak_memory_bytes,
+        "stored": result.stored, "flops": result.flops, "peak_memory_bytes": result.peak_memory_bytes,
         "runtime_measurement": result.runtime.to_dict(), "baseline_measurement": result.baseline_runtime.to_dict(),
         "environment": result.environment, "file_hashes": result.file_hashes, "data_range": result.data_range,
         "export": result.export, "images": len(result.image_psnr),

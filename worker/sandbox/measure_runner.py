@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from msrresnet import MSRResNet
-from params import count_tensors
+from params import count_unique
 from program import Program, ProgramError, to_program
 from safetensors.torch import load_file
+from stored import stored_numbers
 from timing import TRIALS
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -110,15 +111,15 @@ def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]
         tensors = load_file(IN / "exported" / "weights.safetensors")
     except Exception as exc:  # noqa: BLE001 - the file came from the team's process
         raise TeamError(f"the exported weights cannot be read: {exc}") from None
-    programs, meta_programs = {}, {}
+    programs, meta_programs, graphs = {}, {}, {}
     for tag, filename in job["programs"].items():
         path = IN / "exported" / filename
         if path.stat().st_size > PROGRAM_BYTES:
             raise TeamError(f"the exported graph is larger than {PROGRAM_BYTES >> 20} MiB")
         try:
-            graph = json.loads(path.read_text())
-            meta_programs[tag] = Program(graph, tensors, torch.device("meta"))
-            programs[tag] = Program(graph, tensors, device)
+            graphs[tag] = json.loads(path.read_text())
+            meta_programs[tag] = Program(graphs[tag], tensors, torch.device("meta"))
+            programs[tag] = Program(graphs[tag], tensors, device)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise TeamError(f"the exported program {filename} is malformed: {exc!r}") from None
     meta = Runner("model", meta_programs, job["data_range"])
@@ -126,10 +127,8 @@ def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]
     for h, w in sizes:
         meta.program_for(h, w).peak_bytes((1, 3, h, w), limit)
     names = {n for p in programs.values() for n in p.param_names}
-    others = {n for p in programs.values() for n in p.buffer_names} - names
-    count = count_tensors([tensors[n] for n in sorted(names)], [tensors[n] for n in sorted(others)])
-    figures = {"params": count.params, "buffers": count.buffers,
-               "float_literals": max(p.float_literals for p in programs.values())}
+    figures = {"params": count_unique(tensors[n] for n in sorted(names)),
+               "stored": stored_numbers([(graphs[tag], programs[tag]) for tag in programs], tensors)}
     flops_h, flops_w = job["flops_shape"]
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         meta.program_for(flops_h, flops_w).peak_bytes((1, 3, flops_h, flops_w), 1 << 62)

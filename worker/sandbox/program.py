@@ -181,7 +181,6 @@ class Program:
         self.inputs = [None if i["kind"] == "input" else self.tensors[i["tensor"]] for i in graph["inputs"]]
         if self.inputs.count(None) != 1:
             raise ProgramError("forward() must take exactly one tensor argument")
-        self.float_literals = 0
         protected = set(range(len(self.inputs)))
         self.steps = []
         for node in graph["nodes"]:
@@ -205,7 +204,7 @@ class Program:
     def _decode(self, value, defined: int):
         """JSON to call arguments; a reference becomes a ``_Ref`` that must point to an earlier value.
 
-        Float literals are counted: numbers written into the graph are numbers the model carries.
+        Literals are counted by stored.py: numbers written into the graph are numbers the model carries.
         """
         if isinstance(value, dict):
             (kind, inner), = value.items()
@@ -221,8 +220,6 @@ class Program:
             if not isinstance(enum, _ENUMS.get(kind, ())):
                 raise ProgramError(f"unknown {kind} {inner!r} in the program")
             return enum
-        if isinstance(value, float):
-            self.float_literals += 1
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         raise ProgramError(f"unexpected value {value!r} in the program")
