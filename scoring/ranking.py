@@ -40,6 +40,9 @@ class Entry:
     runtime / baseline runtime measured on the same device in the same job; it is what the runtime
     constraint uses when present. The ``*_self_reported`` figures are the team's own (readme.txt);
     ``select_figures`` swaps them in for phases that rank self-reported figures.
+    ``stored_numbers`` and ``literals`` count what a re-run model carries besides its parameters
+    (numbers in buffers and constant tensors; numbers written into its graph); ``held`` is the
+    remark of an entry kept unranked by the organizers' review (scoring/review.py).
     """
 
     team: str
@@ -57,6 +60,9 @@ class Entry:
     submitted_at: datetime | None = None
     is_baseline: bool = False
     submission_id: str | None = None
+    stored_numbers: int | None = None
+    literals: int | None = None
+    held: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +202,7 @@ def broken_constraints(entry: Entry, track: TrackRule, baseline: BaselineFigures
     phase's baseline runtime. Comparisons allow 1e-9 of float slack, so a figure exactly at the
     tolerance (0.143 s against 0.130 s at ratio 1.1) counts as within it.
     """
-    reasons = []
+    reasons = [entry.held] if entry.held else []
     has_ratio = _present(entry.runtime_ratio)
     for figure in FIGURES:
         needed = figure != "runtime" or not has_ratio or track.rank_by == "runtime"

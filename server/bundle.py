@@ -12,6 +12,7 @@ import yaml
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
 
 from scoring.ranking import Tolerances, TrackRule
+from scoring.review import ReviewLimits
 from server.services.errors import ServiceError
 
 
@@ -55,6 +56,7 @@ class CompetitionBundle(BaseModel):
     phases: list[PhaseSpec] = Field(min_length=1)
     tracks: list[TrackRule] = Field(min_length=1)
     tolerances: Tolerances = Tolerances()
+    review: ReviewLimits = ReviewLimits()
     # the phase whose LR images code re-runs are timed on (the report: validation, in every phase)
     runtime_phase: str | None = None
 

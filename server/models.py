@@ -157,6 +157,10 @@ class Submission(Base):
     runtime: Mapped[float | None] = mapped_column(Float)
     runtime_baseline: Mapped[float | None] = mapped_column(Float)
     runtime_ratio: Mapped[float | None] = mapped_column(Float)
+    # numbers a re-run model carries besides parameters: in buffers and constant tensors, and
+    # written into its graph (the run's "stored" figure has them by kind)
+    stored_numbers: Mapped[int | None] = mapped_column(BigInteger)
+    literals: Mapped[int | None] = mapped_column(BigInteger)
     # What the team says about its own entry (form fields or readme.txt).
     self_params: Mapped[int | None] = mapped_column(BigInteger)
     self_runtime: Mapped[float | None] = mapped_column(Float)
@@ -167,9 +171,14 @@ class Submission(Base):
     current_run_id: Mapped[int | None] = mapped_column(Integer)
     # set when the platform, not the team, made it fail: it gives the quota slot back
     platform_failure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # organizer review of numbers stored outside parameters (scoring/review.py): None when not
+    # needed, else "held" | "approved" | "rejected", with why it was held or the organizer's reason
+    review: Mapped[str | None] = mapped_column(String(16))
+    review_note: Mapped[str | None] = mapped_column(Text)
     phase: Mapped[Phase] = relationship()
     team: Mapped[Team] = relationship()
     runs: Mapped[list["ScoringRun"]] = relationship(back_populates="submission", order_by="ScoringRun.attempt")
+    reviews: Mapped[list["ReviewDecision"]] = relationship(order_by="ReviewDecision.id")
 
 
 class ScoringRun(Base):
@@ -209,6 +218,18 @@ class ImageScore(Base):
     psnr: Mapped[float] = mapped_column(Float)
     capped: Mapped[bool] = mapped_column(Boolean, default=False)
     run: Mapped[ScoringRun] = relationship(back_populates="image_scores")
+
+
+class ReviewDecision(Base):
+    """One step of a submission's review: held by the platform, approved or rejected by an organizer."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # "held" | "approved" | "rejected"
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))  # "platform" or "organizer:NAME"
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TrackEntry(Base):

@@ -1,6 +1,7 @@
 """Request and response models of the API, apart from the database models."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -66,6 +67,10 @@ class ImageScoreOut(BaseModel):
 
 
 class SubmissionOut(BaseModel):
+    """A submission as its team sees it. ``stored``: the numbers a re-run model carries besides
+    its parameters (buffers, constants, literals, by kind); ``review``: ``held`` (unranked until an
+    organizer decides), ``approved`` or ``rejected``, with ``review_note`` saying why."""
+
     id: str
     phase: str
     team: str
@@ -90,6 +95,9 @@ class SubmissionOut(BaseModel):
     description: str | None
     per_image: list[ImageScoreOut] | None
     log: str
+    stored: dict[str, Any] | None = None
+    review: str | None = None
+    review_note: str | None = None
 
     @classmethod
     def of(cls, submission: Submission) -> "SubmissionOut":
@@ -103,4 +111,6 @@ class SubmissionOut(BaseModel):
             "params", "runtime", "runtime_baseline", "runtime_ratio", "self_params", "self_runtime",
             "self_runtime_baseline", "gpu", "extra_data", "description")}
         return cls(id=submission.public_id, phase=submission.phase.path, team=submission.team.name,
-                   per_image=per_image, log=(latest.log if latest else ""), **fields)
+                   per_image=per_image, log=(latest.log if latest else ""),
+                   stored=(current.figures or {}).get("stored") if current else None,
+                   review=submission.review, review_note=submission.review_note, **fields)

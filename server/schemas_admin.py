@@ -19,11 +19,14 @@ class FiguresOut(BaseModel):
     params: int | None
     runtime: float | None
     runtime_ratio: float | None
+    stored_numbers: int | None = None
+    literals: int | None = None
 
     @classmethod
     def of(cls, submission: Submission) -> "FiguresOut":
         return cls(psnr=submission.psnr, params=submission.params, runtime=submission.runtime,
-                   runtime_ratio=submission.runtime_ratio)
+                   runtime_ratio=submission.runtime_ratio, stored_numbers=submission.stored_numbers,
+                   literals=submission.literals)
 
 
 class RunOut(BaseModel):
@@ -63,8 +66,17 @@ class RunOut(BaseModel):
                    log=run.log or "", **fields)
 
 
+class ReviewDecisionOut(BaseModel):
+    """One step of a submission's review: held by the platform, approved or rejected by an organizer."""
+
+    decision: str
+    reason: str
+    decided_by: str
+    decided_at: datetime
+
+
 class AdminSubmissionOut(BaseModel):
-    """Any team's submission as an organizer sees it; ``runs`` (its whole history) on ``show``."""
+    """Any team's submission as an organizer sees it; ``runs`` and ``reviews`` (its whole history) on ``show``."""
 
     id: str
     phase: str
@@ -78,7 +90,10 @@ class AdminSubmissionOut(BaseModel):
     tracks: list[str]
     figures: FiguresOut
     current_run_id: int | None
+    review: str | None = None
+    review_note: str | None = None
     runs: list[RunOut] | None = None
+    reviews: list[ReviewDecisionOut] | None = None
 
     @classmethod
     def of(cls, submission: Submission, with_runs: bool = False) -> "AdminSubmissionOut":
@@ -86,8 +101,12 @@ class AdminSubmissionOut(BaseModel):
                    kind=submission.kind, status=submission.status, reason=submission.reason,
                    created_at=submission.created_at, finished_at=submission.finished_at,
                    filename=submission.filename, tracks=submission.tracks, figures=FiguresOut.of(submission),
-                   current_run_id=submission.current_run_id,
-                   runs=[RunOut.of(run) for run in submission.runs] if with_runs else None)
+                   current_run_id=submission.current_run_id, review=submission.review,
+                   review_note=submission.review_note,
+                   runs=[RunOut.of(run) for run in submission.runs] if with_runs else None,
+                   reviews=[ReviewDecisionOut(decision=d.decision, reason=d.reason, decided_by=d.decided_by,
+                                              decided_at=d.decided_at) for d in submission.reviews]
+                   if with_runs else None)
 
 
 class RescoreRequest(BaseModel):
@@ -120,6 +139,12 @@ class RescoreItemOut(BaseModel):
 
 class CancelRequest(BaseModel):
     reason: str = "cancelled by the organizers"
+
+
+class DecisionRequest(BaseModel):
+    """An organizer's review decision; a rejection needs a reason (the team reads it)."""
+
+    reason: str = ""
 
 
 class QueueOut(BaseModel):

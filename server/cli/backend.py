@@ -16,6 +16,7 @@ from server.services.errors import ServiceError
 from server.services.rescore import RescoreScope
 
 LOCAL_REQUESTER = "organizer:cli"
+LOCAL_ORGANIZER = "cli"
 
 
 class Backend(Protocol):
@@ -25,6 +26,7 @@ class Backend(Protocol):
     def submissions(self, phase: str | None, team: str | None, status: str | None) -> list[AdminSubmissionOut]: ...
     def submission(self, public_id: str) -> AdminSubmissionOut: ...
     def cancel(self, public_id: str, reason: str) -> AdminSubmissionOut: ...
+    def decide(self, public_id: str, decision: str, reason: str) -> AdminSubmissionOut: ...
 
 
 class LocalBackend:
@@ -66,6 +68,13 @@ class LocalBackend:
         with session_scope() as session:
             return AdminSubmissionOut.of(cancel_submission(session, public_id, reason), with_runs=True)
 
+    def decide(self, public_id: str, decision: str, reason: str) -> AdminSubmissionOut:
+        from server.services.review import decide
+
+        with session_scope() as session:
+            return AdminSubmissionOut.of(decide(session, public_id, decision, reason, LOCAL_ORGANIZER),
+                                         with_runs=True)
+
 
 class RemoteBackend:
     """The same operations over ``/api/v1/admin`` of a remote deployment."""
@@ -106,6 +115,11 @@ class RemoteBackend:
     def cancel(self, public_id: str, reason: str) -> AdminSubmissionOut:
         return AdminSubmissionOut.model_validate(
             self._call("POST", f"/submissions/{public_id}/cancel", json={"reason": reason}))
+
+    def decide(self, public_id: str, decision: str, reason: str) -> AdminSubmissionOut:
+        action = {"approved": "approve", "rejected": "reject"}[decision]
+        return AdminSubmissionOut.model_validate(
+            self._call("POST", f"/submissions/{public_id}/{action}", json={"reason": reason}))
 
 
 def backend_for(server: str | None, token: str | None) -> Backend:

@@ -1,4 +1,4 @@
-"""``srchallenge submission list|show|cancel``: any team's submissions, for the organizers."""
+"""``srchallenge submission list|show|cancel|approve|reject``: any team's submissions, for the organizers."""
 
 from typing import Annotated
 
@@ -10,7 +10,7 @@ from server.cli.options import JsonOpt, ServerOpt, TokenOpt
 from server.cli.output import console, service_errors
 from server.schemas_admin import AdminSubmissionOut
 
-app = typer.Typer(help="Any team's submissions: list, show with history, cancel.", no_args_is_help=True)
+app = typer.Typer(help="Any team's submissions: list, show with history, cancel, review.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -65,13 +65,48 @@ def cancel(
     console.print(f"submission {found.id} of {found.team} cancelled: {found.reason}")
 
 
+@app.command("approve")
+def approve(
+    submission_id: str,
+    reason: Annotated[str, typer.Option(help="recorded in the submission's history")] = "",
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Approve an entry held for review of its stored numbers: it is ranked like any other."""
+    decide(submission_id, "approved", reason, server, token, as_json)
+
+
+@app.command("reject")
+def reject(
+    submission_id: str,
+    reason: Annotated[str, typer.Option(help="shown to the team and on the board")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Reject an entry held for review: it stays unranked with the reason."""
+    decide(submission_id, "rejected", reason, server, token, as_json)
+
+
+def decide(submission_id: str, decision: str, reason: str, server: str | None, token: str | None,
+           as_json: bool) -> None:
+    with service_errors():
+        found = backend_for(server, token).decide(submission_id, decision, reason)
+    if as_json:
+        print(found.model_dump_json(indent=2))
+        return
+    console.print(f"submission {found.id} of {found.team} {found.review}: {found.review_note}")
+
+
 def render_submission(s: AdminSubmissionOut) -> None:
     figures = s.figures
     console.print(f"[bold]{s.id}[/bold] {s.kind} submission of [bold]{s.team}[/bold] to {s.phase}, "
                   f"tracks {', '.join(s.tracks)}; {s.status}{': ' + s.reason if s.reason else ''}")
     console.print(f"file {s.filename}; created {s.created_at:%Y-%m-%d %H:%M:%S}; figures shown: "
                   f"PSNR {figures.psnr}, params {figures.params}, runtime {figures.runtime} "
-                  f"(ratio {figures.runtime_ratio}) from run {s.current_run_id or '—'}")
+                  f"(ratio {figures.runtime_ratio}) from run {s.current_run_id or '—'}; "
+                  f"stored besides parameters {figures.stored_numbers}, literals {figures.literals}")
     history = Table(title="scoring runs")
     for column in ("run", "#", "status", "requested by", "queued", "finished", "worker", "code", "data", "figures"):
         history.add_column(column)
@@ -83,6 +118,13 @@ def render_submission(s: AdminSubmissionOut) -> None:
                         f"{run.finished_at:%H:%M:%S}" if run.finished_at else "—", run.worker or "—",
                         run.code_version or "—", run.dataset_version or "—", figures_text)
     console.print(history)
+    if s.reviews:
+        reviews = Table(title=f"review: {s.review}")
+        for column in ("decision", "by", "at", "reason"):
+            reviews.add_column(column)
+        for d in s.reviews:
+            reviews.add_row(d.decision, d.decided_by, f"{d.decided_at:%Y-%m-%d %H:%M:%S}", d.reason)
+        console.print(reviews)
     latest = (s.runs or [None])[-1]
     if latest is not None and latest.log:
         console.print(f"[bold]log of run {latest.id}[/bold] (the team sees it too):", markup=True)

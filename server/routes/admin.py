@@ -1,4 +1,4 @@
-"""The organizer API: rescoring, deployment status, any team's submissions, cancelling.
+"""The organizer API: rescoring, deployment status, any team's submissions, cancelling, review decisions.
 
 Every route needs an organizer token (``sro_…``); team tokens are refused. The CLI's organizer
 commands call these when given ``--server URL --token T``.
@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server.deps import OrganizerDep, SessionDep, SettingsDep
-from server.schemas_admin import AdminSubmissionOut, CancelRequest, RescoreItemOut, RescoreRequest, RunOut, StatusOut
+from server.schemas_admin import (AdminSubmissionOut, CancelRequest, DecisionRequest, RescoreItemOut, RescoreRequest,
+                                  RunOut, StatusOut)
 from server.services.rescore import RescoreScope, rescore, runs_by_id
+from server.services.review import decide
 from server.services.status import deployment_status
 from server.services.submission_admin import cancel_submission, list_submissions
 from server.services.submissions import get_submission
@@ -57,3 +59,17 @@ def submission_detail(submission_id: str, _organizer: OrganizerDep, session: Ses
 def cancel(submission_id: str, request: CancelRequest, _organizer: OrganizerDep, session: SessionDep):
     """Cancel a submitted or running submission and its pending run; a worker's late result is ignored."""
     return AdminSubmissionOut.of(cancel_submission(session, submission_id, request.reason), with_runs=True)
+
+
+@router.post("/submissions/{submission_id}/approve", response_model=AdminSubmissionOut)
+def approve(submission_id: str, request: DecisionRequest, organizer: OrganizerDep, session: SessionDep):
+    """Approve an entry held for review of its stored numbers: it is ranked like any other."""
+    return AdminSubmissionOut.of(decide(session, submission_id, "approved", request.reason, organizer.name),
+                                 with_runs=True)
+
+
+@router.post("/submissions/{submission_id}/reject", response_model=AdminSubmissionOut)
+def reject(submission_id: str, request: DecisionRequest, organizer: OrganizerDep, session: SessionDep):
+    """Reject an entry held for review: it stays unranked, with the reason shown to the team and on the board."""
+    return AdminSubmissionOut.of(decide(session, submission_id, "rejected", request.reason, organizer.name),
+                                 with_runs=True)

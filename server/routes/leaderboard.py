@@ -35,6 +35,8 @@ class RowOut(BaseModel):
     gpu: str | None
     extra_data: bool | None
     submitted_at: datetime | None
+    stored_numbers: int | None
+    literals: int | None
     unranked_reason: str | None
 
 
@@ -79,6 +81,7 @@ def render_leaderboard(session: Session, phase: Phase, track: str | None) -> byt
                    runtime_self_reported=row.entry.runtime_self_reported,
                    runtime_baseline_self_reported=row.entry.runtime_baseline_self_reported, gpu=row.entry.gpu,
                    extra_data=row.entry.extra_data, submitted_at=row.entry.submitted_at,
+                   stored_numbers=row.entry.stored_numbers, literals=row.entry.literals,
                    unranked_reason=row.reason)
             for row in b.rows]) for b in boards],
     ).model_dump_json().encode()

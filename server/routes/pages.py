@@ -18,18 +18,21 @@ from sqlalchemy.orm import Session
 
 from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
+from scoring.review import describe_stored
 from server.deps import SessionDep
 from server.models import Phase, Submission
 from server.services.competitions import get_competition, list_competitions
 from server.services.errors import NotFound, ServiceError
 from server.services.leaderboard import phase_leaderboard, standing_submissions
 from server.services.plot import distinct_rows, pareto_svg, plottable
+from server.services.review import REVIEW_LABELS
 from server.services.schedule import duration, phase_window
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-templates.env.globals.update(UNRANKED=UNRANKED, MISSING=MISSING, phase_window=phase_window)
+templates.env.globals.update(UNRANKED=UNRANKED, MISSING=MISSING, REVIEW_LABELS=REVIEW_LABELS, phase_window=phase_window)
 templates.env.filters["duration"] = duration
+templates.env.filters["stored_text"] = describe_stored
 templates.env.filters["figure"] = lambda value, pattern: MISSING if value is None else pattern.format(value)
 templates.env.filters["yesno"] = lambda value: MISSING if value is None else ("Yes" if value else "No")
 templates.env.filters["date"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else MISSING
@@ -46,7 +49,8 @@ EXPORT_FORMATS = {"table": "Text", "csv": "CSV", "json": "JSON", "markdown": "Ma
 @dataclass(frozen=True)
 class BoardRow:
     """One displayed row. ``params`` and ``runtime_ratio`` are the figures the phase ranks (measured or
-    self-reported); ``params_other`` is the other source's count, shown beside it when it differs."""
+    self-reported); ``params_other`` is the other source's count, shown beside it when it differs;
+    ``stored_numbers`` what a re-run model stores besides parameters, shown beside them when any."""
 
     rank: int | None
     reason: str | None
@@ -63,6 +67,7 @@ class BoardRow:
     gpu: str | None
     extra_data: bool | None
     submitted_at: datetime | None
+    stored_numbers: int | None = None
 
 
 def board_row(row: RankedRow, submission: Submission | None, phase: Phase) -> BoardRow:
@@ -80,6 +85,7 @@ def board_row(row: RankedRow, submission: Submission | None, phase: Phase) -> Bo
         runtime=submission.runtime if submission is not None else entry.runtime, runtime_ratio=ratio,
         runtime_self=entry.runtime_self_reported, runtime_baseline_self=entry.runtime_baseline_self_reported,
         gpu=entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
+        stored_numbers=entry.stored_numbers,
     )
 
 

@@ -5,8 +5,9 @@ Ranked rows (and what routes render from them, see ``memoized``) are cached per 
 by ``board_version``: loading every scored submission of a phase costs hundreds of milliseconds
 with 10,000 in the database, the version two statements over indexes (docs/benchmarks.md). A
 submission enters or leaves the board, or changes its figures, only through a scoring run finishing
-(scored, re-scored, imported: ``server/services/runs.py``). So the version holds the newest
-submission and run ids and the number of runs not yet finished (a run that finishes lowers it; one
+(scored, re-scored, imported: ``server/services/runs.py``) or an organizer's review decision
+(``server/services/review.py``). So the version holds the newest submission, run and review
+decision ids and the number of runs not yet finished (a run that finishes lowers it; one
 that is added raises the newest id), the phase's track entries, and the phase's, its tracks' and
 its competition's ranking settings. Team names are not in it: a team cannot be renamed. A writer
 that changed a scored submission's figures without a run would not be seen.
@@ -22,8 +23,10 @@ from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from scoring.ranking import BaselineFigures, Entry, RankedRow, Tolerances, rank_track, select_figures
-from server.models import RUN_PENDING, Competition, Phase, ScoringRun, Status, Submission, Track, TrackEntry
+from server.models import (RUN_PENDING, Competition, Phase, ReviewDecision, ScoringRun, Status, Submission, Track,
+                           TrackEntry)
 from server.services.errors import Conflict
+from server.services.review import unranked_remark
 
 T = TypeVar("T")
 
@@ -75,6 +78,7 @@ def entry_of(submission: Submission, track: str) -> Entry:
         runtime_baseline_self_reported=submission.self_runtime_baseline, gpu=submission.gpu,
         extra_data=submission.extra_data, description=submission.description or "",
         submitted_at=submission.created_at, submission_id=submission.public_id,
+        stored_numbers=submission.stored_numbers, literals=submission.literals, held=unranked_remark(submission),
     )
 
 
@@ -83,7 +87,8 @@ _VERSION = (
            Phase.ranking_figures,
            Competition.baseline_name, Competition.tolerances,
            select(func.max(Submission.id)).scalar_subquery(), select(func.max(ScoringRun.id)).scalar_subquery(),
-           select(func.count()).where(ScoringRun.status.in_(RUN_PENDING)).scalar_subquery())
+           select(func.count()).where(ScoringRun.status.in_(RUN_PENDING)).scalar_subquery(),
+           select(func.max(ReviewDecision.id)).scalar_subquery())
     .join(Competition, Competition.id == Phase.competition_id)
     .where(Phase.id == bindparam("phase_id"))
 )
@@ -98,10 +103,11 @@ _TRACKS_AND_ENTRIES = (
 
 def board_version(session: Session, phase: Phase) -> tuple:
     """Changes whenever the phase's ranked rows may change (see the module docstring)."""
-    *settings, tolerances, newest_submission, newest_run, unfinished = session.execute(
+    *settings, tolerances, newest_submission, newest_run, unfinished, newest_review = session.execute(
         _VERSION, {"phase_id": phase.id}).one()
     tracks = session.execute(_TRACKS_AND_ENTRIES, {"phase_id": phase.id}).all()
     return (tuple(settings), json.dumps(tolerances, sort_keys=True), newest_submission, newest_run, unfinished,
+            newest_review,
             tuple((*row[:3], tuple(row[3]), *row[4:]) for row in tracks))
 
 

@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from scoring.review import literal_total, stored_total
 from server.models import RUN_PENDING, ImageScore, ScoringRun, Status, Submission, utcnow
+from server.services.review import hold_if_needed
 
 SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -69,7 +71,8 @@ def complete_run(
     session: Session, run: ScoringRun, figures: dict[str, Any], image_scores: dict[str, tuple[float, bool]],
     self_reported: dict[str, Any], log: str,
 ) -> bool:
-    """``running → scored``: write the figures and make this run the submission's current one."""
+    """``running → scored``: write the figures and make this run the submission's current one
+    (held for organizer review if its stored numbers call for it: services/review.py)."""
     done = session.execute(
         update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == Status.RUNNING)
         .values(status=Status.SCORED, finished_at=utcnow(), figures=figures, log=log, reason=None)
@@ -82,11 +85,15 @@ def complete_run(
     submission = run.submission
     for name in SUBMISSION_FIGURES:
         setattr(submission, name, figures.get(name))
+    stored = figures.get("stored")
+    submission.stored_numbers = stored_total(stored) if stored else None
+    submission.literals = literal_total(stored) if stored else None
     for name, value in self_reported.items():
         if getattr(submission, name) is None:
             setattr(submission, name, value)
     submission.status, submission.reason = Status.SCORED, None
     submission.current_run_id, submission.finished_at = run.id, utcnow()
+    hold_if_needed(session, submission, figures)
     session.commit()
     return True
 
