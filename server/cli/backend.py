@@ -23,7 +23,8 @@ class Backend(Protocol):
     def rescore(self, scope: RescoreScope) -> list[RescoreItemOut]: ...
     def runs(self, run_ids: list[int]) -> list[RunOut]: ...
     def status(self) -> StatusOut: ...
-    def submissions(self, phase: str | None, team: str | None, status: str | None) -> list[AdminSubmissionOut]: ...
+    def submissions(self, phase: str | None, team: str | None, status: str | None,
+                    review: str | None = None) -> list[AdminSubmissionOut]: ...
     def submission(self, public_id: str) -> AdminSubmissionOut: ...
     def cancel(self, public_id: str, reason: str) -> AdminSubmissionOut: ...
     def decide(self, public_id: str, decision: str, reason: str) -> AdminSubmissionOut: ...
@@ -50,11 +51,12 @@ class LocalBackend:
         with session_scope() as session:
             return deployment_status(session, get_settings())
 
-    def submissions(self, phase: str | None, team: str | None, status: str | None) -> list[AdminSubmissionOut]:
+    def submissions(self, phase: str | None, team: str | None, status: str | None,
+                    review: str | None = None) -> list[AdminSubmissionOut]:
         from server.services.submission_admin import list_submissions
 
         with session_scope() as session:
-            return [AdminSubmissionOut.of(s) for s in list_submissions(session, phase, team, status)]
+            return [AdminSubmissionOut.of(s) for s in list_submissions(session, phase, team, status, review=review)]
 
     def submission(self, public_id: str) -> AdminSubmissionOut:
         from server.services.submissions import get_submission
@@ -105,8 +107,9 @@ class RemoteBackend:
     def status(self) -> StatusOut:
         return StatusOut.model_validate(self._call("GET", "/status"))
 
-    def submissions(self, phase: str | None, team: str | None, status: str | None) -> list[AdminSubmissionOut]:
-        params = {k: v for k, v in {"phase": phase, "team": team, "status": status}.items() if v}
+    def submissions(self, phase: str | None, team: str | None, status: str | None,
+                    review: str | None = None) -> list[AdminSubmissionOut]:
+        params = {k: v for k, v in {"phase": phase, "team": team, "status": status, "review": review}.items() if v}
         return [AdminSubmissionOut.model_validate(s) for s in self._call("GET", "/submissions", params=params)]
 
     def submission(self, public_id: str) -> AdminSubmissionOut:

@@ -18,13 +18,14 @@ def list_(
     phase: Annotated[str | None, typer.Option(help="COMPETITION/PHASE")] = None,
     team: Annotated[str | None, typer.Option(help="team name")] = None,
     status: Annotated[str | None, typer.Option(help="submitted, running, scored, failed or cancelled")] = None,
+    review: Annotated[str | None, typer.Option(help="held (awaiting a decision), approved or rejected")] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ):
     """List submissions, newest first (at most 200)."""
     with service_errors():
-        found = backend_for(server, token).submissions(phase, team, status)
+        found = backend_for(server, token).submissions(phase, team, status, review)
     if as_json:
         print("[" + ",\n".join(s.model_dump_json() for s in found) + "]")
         return
@@ -33,7 +34,9 @@ def list_(
         table.add_column(column)
     for s in found:
         psnr = "—" if s.figures.psnr is None else f"{s.figures.psnr:.4f}"
-        table.add_row(s.id, s.phase, s.team, s.kind, s.status, psnr, f"{s.created_at:%Y-%m-%d %H:%M}", s.reason or "")
+        shown = f"{s.status} ({s.review})" if s.review else s.status
+        table.add_row(s.id, s.phase, s.team, s.kind, shown, psnr, f"{s.created_at:%Y-%m-%d %H:%M}",
+                      s.reason or s.review_note or "")
     console.print(table)
 
 

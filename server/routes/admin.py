@@ -45,8 +45,8 @@ def status(_organizer: OrganizerDep, session: SessionDep, settings: SettingsDep)
 
 @router.get("/submissions", response_model=list[AdminSubmissionOut], summary="Any team's submissions, newest first")
 def submissions(_organizer: OrganizerDep, session: SessionDep, phase: str | None = None, team: str | None = None,
-                status: str | None = None):
-    return [AdminSubmissionOut.of(s) for s in list_submissions(session, phase, team, status)]
+                status: str | None = None, review: str | None = None):
+    return [AdminSubmissionOut.of(s) for s in list_submissions(session, phase, team, status, review=review)]
 
 
 @router.get("/submissions/{submission_id}", response_model=AdminSubmissionOut)

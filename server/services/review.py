@@ -17,6 +17,7 @@ from server.services.submissions import get_submission
 DECISIONS = ("approved", "rejected")
 REVIEW_LABELS = {"held": "held for organizer review", "approved": "approved by the organizers",
                  "rejected": "rejected by the organizers"}
+REVIEW_STATES = tuple(REVIEW_LABELS)
 
 
 def review_limits(competition: Competition) -> ReviewLimits:

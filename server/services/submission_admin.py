@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 from server.models import RUN_PENDING, SUBMISSION_PENDING, SUBMISSION_STATUSES, ScoringRun, Status, Submission, utcnow
 from server.services.competitions import get_phase_by_path
 from server.services.errors import Conflict, ServiceError
+from server.services.review import REVIEW_STATES
 from server.services.submissions import get_submission
 from server.services.teams import get_team
 
 
 
 def list_submissions(session: Session, phase: str | None = None, team: str | None = None,
-                     status: str | None = None, limit: int = 200) -> list[Submission]:
-    """Newest first; ``phase`` is COMPETITION/PHASE, ``team`` a team name."""
+                     status: str | None = None, limit: int = 200, review: str | None = None) -> list[Submission]:
+    """Newest first; ``phase`` is COMPETITION/PHASE, ``team`` a team name, ``review`` held, approved or rejected."""
     query = select(Submission)
     if phase:
         query = query.where(Submission.phase_id == get_phase_by_path(session, phase).id)
@@ -28,6 +29,10 @@ def list_submissions(session: Session, phase: str | None = None, team: str | Non
         if status not in SUBMISSION_STATUSES:
             raise ServiceError(f"unknown status {status!r}; one of {', '.join(SUBMISSION_STATUSES)}")
         query = query.where(Submission.status == status)
+    if review:
+        if review not in REVIEW_STATES:
+            raise ServiceError(f"unknown review state {review!r}; one of {', '.join(REVIEW_STATES)}")
+        query = query.where(Submission.review == review)
     return list(session.scalars(query.order_by(Submission.created_at.desc(), Submission.id.desc()).limit(limit)))
 
 

@@ -52,6 +52,8 @@ def test_weights_in_buffers_are_held_until_an_organizer_decides(stack):
     assert row["stored_numbers"] == 64 * 27 + 48 * 64 * 9
 
     remote = ["--server", stack.url, "--token", organizer, "--json"]
+    held = json.loads(stack.cli("submission", "list", "--review", "held", *remote).stdout)
+    assert [s["id"] for s in held] == [submission]
     approved = json.loads(stack.cli("submission", "approve", submission, "--reason", "looked at it", *remote).stdout)
     assert approved["review"] == "approved"
     assert "review" not in (params_row(stack, "hoarder")["unranked_reason"] or "")

@@ -20,6 +20,7 @@ from server.services.errors import Conflict, ServiceError
 from server.services.leaderboard import phase_leaderboard
 from server.services.review import decide
 from server.services.runs import claim_run, complete_run
+from server.services.submission_admin import list_submissions
 from server.services.submissions import add_scoring_run
 from server.services.teams import create_team
 
@@ -86,7 +87,9 @@ def test_weights_in_buffers_are_held_unranked_until_approved(session):
     assert (shown.status, shown.review, shown.stored) == ("scored", "held", BUFFER_WEIGHTS)
     assert "2,000,000" in shown.review_note
 
+    assert [s.public_id for s in list_submissions(session, review="held")] == [submission.public_id]
     decide(session, submission.public_id, "approved", "index tables, checked by hand", "alice")
+    assert list_submissions(session, review="held") == []
     row = row_of(session, "buffers")
     assert row.rank == 1 and row.reason is None
     history = AdminSubmissionOut.of(submission, with_runs=True).reviews
