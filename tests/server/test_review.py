@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from scoring.export import read_entries_csv, render_track
-from scoring.ranking import TrackRule
 from server.bundle import load_bundle, shipped_bundle_path
 from server.db import make_engine
 from server.migrate import upgrade_database
@@ -124,7 +123,7 @@ def test_exports_carry_the_stored_numbers_and_the_remark(session):
     code_entry(session, "buffers", BUFFER_WEIGHTS)
     phase = get_phase_by_path(session, "aim2019/test")
     board = next(b for b in phase_leaderboard(session, phase) if b.track.slug == "params")
-    rule = TrackRule(slug="params", rank_by="params")
+    rule = board.track.rule
     csv_text = render_track(board.rows, rule, "csv")
     entry = next(e for e in read_entries_csv(csv_text) if e.team == "buffers")
     assert entry.stored_numbers == 2_000_000 and entry.held.startswith("held for organizer review")
