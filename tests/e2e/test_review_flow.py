@@ -1,7 +1,11 @@
 """A model that keeps its weights in buffers, through the real worker: its stored numbers are
 shown to the team and on the board, it is held unranked, and organizers decide (CLI, admin API)."""
 
+import html
 import json
+import re
+
+import httpx
 
 from tests.e2e.stack import zip_bytes
 
@@ -37,6 +41,14 @@ def params_row(stack, team: str) -> dict:
     return next(row for row in board["tracks"][0]["rows"] if row["team"] == team)
 
 
+def team_page(stack, token: str) -> str:
+    """The team page's HTML after logging in with the token, as a browser would."""
+    with httpx.Client(base_url=stack.url, timeout=60) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/team").text).group(1)
+        browser.post("/login", data={"token": token, "csrf": csrf})
+        return html.unescape(browser.get("/team").text)
+
+
 def test_weights_in_buffers_are_held_until_an_organizer_decides(stack):
     token = stack.cli("team", "create", "hoarder").stdout.strip().splitlines()[-1]
     organizer = stack.cli("organizer", "create", "reviewer").stdout.strip().splitlines()[-1]
@@ -50,6 +62,11 @@ def test_weights_in_buffers_are_held_until_an_organizer_decides(stack):
     row = params_row(stack, "hoarder")
     assert row["rank"] is None and row["unranked_reason"].startswith("held for organizer review: ")
     assert row["stored_numbers"] == 64 * 27 + 48 * 64 * 9
+    page = team_page(stack, token)
+    assert "held for organizer review: buffers and constant tensors hold 29,376 numbers" in page
+    assert "stored outside parameters: 29,376 in buffers (29,376 float), none in constants" in page
+    board = httpx.get(f"{stack.url}/competitions/aim2019", params={"phase": "test", "track": "params"}).text
+    assert "+ 29,376 stored outside parameters" in board
 
     remote = ["--server", stack.url, "--token", organizer, "--json"]
     held = json.loads(stack.cli("submission", "list", "--review", "held", *remote).stdout)
