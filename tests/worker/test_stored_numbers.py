@@ -85,6 +85,21 @@ def test_msrresnet_stores_nothing_but_parameters_and_a_few_literals():
     assert hold_reasons(stored, LIMITS) == []
 
 
+def test_a_buffer_sharing_a_parameters_memory_counts_as_the_parameter_only():
+    class Tied(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 48, 3, padding=1)
+            self.register_buffer("alias", self.conv.weight.data)
+            self.register_buffer("scale", torch.full((48, 1, 1), 0.5))
+
+        def forward(self, x):
+            return torch.nn.functional.pixel_shuffle(self.conv(x) * self.scale + self.alias.sum(), 4)
+
+    graph, program, tensors = program_of(Tied())
+    assert stored_numbers([(graph, program)], tensors)["buffers"] == {"float": 48, "integer": 0}
+
+
 def test_swinir_light_index_tables_and_masks_are_counted_and_not_held():
     """At SwinIR-light's real size (4×6 blocks, window 8, 64×64 patches): 3,244,032 stored numbers."""
     buffers = list(SwinIRLike(**SWINIR_LIGHT).buffers())
