@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -26,6 +27,33 @@ def create(bundle: Path):
             competition = create_competition(session, spec, actor=local_actor())
             console.print(f"created competition {competition.slug} with phases "
                           f"{', '.join(p.slug for p in competition.phases)}")
+
+
+@app.command("update")
+def update(
+    bundle: Path,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would change, change nothing")] = False,
+    as_json: JsonOpt = False,
+):
+    """Apply an edited bundle to its competition (same slug): says what changed; refuses, changing
+    nothing, what would orphan data (a phase or track holding submissions, another scale)."""
+    from server.bundle import load_bundle
+    from server.services.audit import local_actor
+    from server.services.bundle_update import update_competition
+
+    with service_errors():
+        spec = load_bundle(bundle)
+        with session_scope() as session:
+            lines = update_competition(session, spec, local_actor(), dry_run=dry_run)
+    if as_json:
+        print(json.dumps({"competition": spec.slug, "dry_run": dry_run, "changes": lines}, indent=2))
+        return
+    if not lines:
+        console.print(f"{spec.slug}: the bundle matches what is applied; nothing changed")
+        return
+    console.print(f"{spec.slug}: {'would change' if dry_run else 'changed'}:")
+    for line in lines:
+        console.print(f"  - {line}", soft_wrap=True)
 
 
 @app.command("list")

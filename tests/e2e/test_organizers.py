@@ -26,6 +26,7 @@ def org(stack, tmp_path_factory):
     bundle["slug"], bundle["title"] = SLUG, "Our own photos"
     (folder / "bundle.yaml").write_text(yaml.safe_dump(bundle))
     stack.cli("competition", "create", str(folder / "bundle.yaml"))
+    stack.bundle, stack.bundle_dir = bundle, folder
     for phase in (VALIDATION, TEST):
         stack.cli("dataset", "import", "--phase", phase, "--hr", str(stack.root / "hr"))
     return stack
@@ -130,3 +131,25 @@ def test_phase_dates_are_enforced_at_upload_and_shown(org):
         assert [e["action"] for e in cli_json(org, "audit", VALIDATION)][:3] == ["phase.schedule"] * 3
     finally:
         org.cli("phase", "schedule", VALIDATION, "--opens", "none", "--closes", "none")
+
+
+def test_competition_update_applies_an_edited_bundle_and_refuses_orphaning_data(org):
+    bundle = json.loads(json.dumps(org.bundle))
+    bundle["phases"] = bundle["phases"][:1]  # the test phase holds images
+    path = org.bundle_dir / "edited.yaml"
+    path.write_text(yaml.safe_dump(bundle))
+    refused = org.cli("competition", "update", str(path), check=False)
+    assert refused.returncode == 1 and "phase test holds" in refused.stderr and "nothing changed" in refused.stderr
+
+    bundle = json.loads(json.dumps(org.bundle))
+    bundle["phases"][0]["title"] = "Validation (our photos)"
+    bundle["phases"][0]["max_submissions_per_day"] = 50
+    path.write_text(yaml.safe_dump(bundle))
+    changed = cli_json(org, "competition", "update", str(path))["changes"]
+    assert changed == ["phase validation: title 'Validation phase' → 'Validation (our photos)'",
+                       "phase validation: max_submissions_per_day None → 50"]
+    assert cli_json(org, "competition", "update", str(path))["changes"] == []
+    with org.client() as client:
+        assert client.get(f"/api/v1/phases/{VALIDATION}").json()["title"] == "Validation (our photos)"
+    event = cli_json(org, "audit", SLUG)[0]
+    assert event["action"] == "competition.update" and event["details"]["changes"] == changed
