@@ -17,6 +17,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, Literal
 
+from scoring.factsheet import yes_no
 from scoring.ranking import Entry, RankedRow, TrackRule
 
 ExportFormat = Literal["table", "csv", "json", "markdown", "latex"]
@@ -213,10 +214,10 @@ def _parse_cell(name: str, cell: str) -> Any:
     if name in _INT_FIELDS:
         return int(cell)
     if name in _BOOL_FIELDS:
-        flags = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
-        if cell.lower() not in flags:
+        flag = yes_no(cell)
+        if flag is None:
             raise ValueError(f"expected yes or no, got {cell!r}")
-        return flags[cell.lower()]
+        return flag
     if name == "submitted_at":
         return datetime.fromisoformat(cell)
     return cell

@@ -21,6 +21,12 @@ from dataclasses import dataclass
 from scoring.errors import SubmissionError
 
 
+def yes_no(text: str) -> bool | None:
+    """The one reading of a yes/no answer (readme flags, form fields, leaderboard CSV cells):
+    1/yes/true/y → True, 0/no/false/n → False, any case and spacing; anything else None."""
+    return _YES_NO.get(text.strip().lower())
+
+
 @dataclass(frozen=True)
 class Factsheet:
     """What a team says about its own entry; None where the readme does not say.
@@ -41,7 +47,7 @@ class Factsheet:
 
 _BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 _SECONDS = re.compile(r"^([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\s*(ms|s|sec|secs|seconds)?$", re.IGNORECASE)
-_FLAGS = {"1": True, "yes": True, "true": True, "0": False, "no": False, "false": False}
+_YES_NO = {"1": True, "yes": True, "true": True, "y": True, "0": False, "no": False, "false": False, "n": False}
 _RUNTIME_WORDS = {"runtime", "running", "inference"}
 
 
@@ -141,9 +147,10 @@ def _count(key: str, value: str) -> int:
 
 def _flag(key: str, value: str) -> bool:
     first = _words(value)[:1]
-    if not first or first[0] not in _FLAGS:
+    flag = yes_no(first[0]) if first else None
+    if flag is None:
         raise SubmissionError(f'readme.txt: "{key.strip()}" should be 1 or 0; got "{value}"')
-    return _FLAGS[first[0]]
+    return flag
 
 
 def _decode(readme: str | bytes) -> str:

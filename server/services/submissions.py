@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scoring.factsheet import yes_no
 from server.models import Phase, ScoringRun, Status, Submission, Team
 from server.queue import GPU_QUEUE, SCORING_QUEUE
 from server.services.errors import Forbidden, NotFound, ServiceError
@@ -56,7 +57,7 @@ def parse_self_reported(fields: dict[str, str]) -> dict:
     if fields.get("gpu"):
         out["gpu"] = fields["gpu"][:100]
     if fields.get("extra_data"):
-        out["extra_data"] = fields["extra_data"].strip().lower() in ("1", "yes", "true", "y")
+        out["extra_data"] = yes_no(fields["extra_data"]) is True  # anything but a yes reads as no
     if fields.get("description"):
         out["description"] = fields["description"]
     return out
