@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from server.models import Phase, Submission
+from server.models import Phase, Submission, Track
 from server.services.schedule import phase_window
 
 
@@ -13,6 +13,11 @@ class TrackOut(BaseModel):
     slug: str
     title: str
     rank_by: str
+
+    @classmethod
+    def of(cls, track: Track, **more) -> "TrackOut":
+        """``more``: the fields a subclass adds (a leaderboard's rows)."""
+        return cls(slug=track.slug, title=track.title, rank_by=track.rank_by, **more)
 
 
 class PhaseOut(BaseModel):
@@ -40,7 +45,7 @@ class PhaseOut(BaseModel):
             baseline_psnr=phase.baseline_psnr, baseline_psnr_note=phase.baseline_psnr_note,
             baseline_params=phase.baseline_params, baseline_runtime=phase.baseline_runtime,
             baseline_runtime_device=phase.baseline_runtime_device,
-            tracks=[TrackOut(slug=t.slug, title=t.title, rank_by=t.rank_by) for t in phase.tracks],
+            tracks=[TrackOut.of(t) for t in phase.tracks],
         )
 
 

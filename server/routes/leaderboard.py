@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.db import get_sessionmaker
 from server.models import Phase
+from server.schemas import TrackOut
 from server.services.competitions import get_phase
 from server.services.errors import NotFound
 from server.services.leaderboard import memoized, phase_leaderboard
@@ -40,10 +41,7 @@ class RowOut(BaseModel):
     unranked_reason: str | None
 
 
-class TrackOut(BaseModel):
-    slug: str
-    title: str
-    rank_by: str
+class TrackBoardOut(TrackOut):
     rows: list[RowOut]
 
 
@@ -51,7 +49,7 @@ class LeaderboardOut(BaseModel):
     competition: str
     phase: str
     ranking_figures: str
-    tracks: list[TrackOut]
+    tracks: list[TrackBoardOut]
 
 
 @router.get("/leaderboard", response_model=LeaderboardOut)
@@ -75,7 +73,7 @@ def render_leaderboard(session: Session, phase: Phase, track: str | None) -> byt
         raise NotFound(f"phase {phase.path} has no track {track!r}")
     return LeaderboardOut(
         competition=phase.competition.slug, phase=phase.slug, ranking_figures=phase.ranking_figures,
-        tracks=[TrackOut(slug=b.track.slug, title=b.track.title, rank_by=b.track.rank_by, rows=[
+        tracks=[TrackBoardOut.of(b.track, rows=[
             RowOut(rank=row.rank, team=row.entry.team, is_baseline=row.entry.is_baseline, psnr=row.entry.psnr,
                    params=row.entry.params, runtime=row.entry.runtime, runtime_ratio=row.entry.runtime_ratio,
                    runtime_self_reported=row.entry.runtime_self_reported,
