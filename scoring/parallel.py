@@ -31,15 +31,13 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
-from scoring.images import decode_png
-from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
-from scoring.results import ResultsScore, check_members
+from scoring.archive import ArchiveLimits, open_results_zip
+from scoring.psnr import SHAVE_BORDER, ImagePSNR
+from scoring.results import ResultsScore, check_members, hidden_keys, score_images
 
 _RUNS_PER_WORKER = 4
 """Runs of keys per worker: enough that one slow run does not leave the other cores idle."""
@@ -102,19 +100,9 @@ def _check_zip(zip_path: Path, expected: list[str], limits: ArchiveLimits) -> st
 
 def _score_keys(zip_path: Path, hr_dir: Path, keys: list[str], limits: ArchiveLimits,
                 shave: int) -> list[tuple[str, ImagePSNR]]:
-    """Score ``keys`` in order, one image in memory at a time; the first bad image raises."""
-    scores = []
+    """One pool task: ``keys`` scored in order by the serial scorer's loop."""
     with open_results_zip(zip_path, limits) as results:
-        for key in keys:
-            info = results.images[key]
-            name = PurePosixPath(info.filename).name
-            hr = np.load(hr_dir / f"{key}.npy", mmap_mode="r", allow_pickle=False)
-            data = read_member_limited(results.zip, info, limits.max_member_bytes)
-            sr = decode_png(data, name, (hr.shape[1], hr.shape[0]), max_pixels=limits.max_image_pixels)
-            del data
-            scores.append((key, psnr(sr, hr, shave, name=name)))
-            del sr, hr
-    return scores
+        return list(score_images(results, hr_dir, keys, limits, shave))
 
 
 def _scored_runs(zip_path: Path, hr_dir: Path, runs: list[list[str]], limits: ArchiveLimits, shave: int,
@@ -148,9 +136,7 @@ def score_results_zip_parallel(
 ) -> ResultsScore:
     """``score_results_zip`` on ``workers`` processes (default: one per core)."""
     zip_path, hr_dir = Path(zip_path), Path(hr_dir)
-    expected = sorted(p.stem for p in hr_dir.glob("*.npy"))
-    if not expected:
-        raise ValueError(f"no hidden HR images (*.npy) in {hr_dir}")
+    expected = hidden_keys(hr_dir)
     readme_text = _check_zip(zip_path, expected, limits)
 
     workers = 1 if len(expected) == 1 else workers or os.cpu_count() or 1
@@ -163,9 +149,4 @@ def score_results_zip_parallel(
             if on_image is not None:
                 on_image(key, len(per_image), len(expected))
 
-    return ResultsScore(
-        mean_psnr=mean_psnr(list(per_image.values())),
-        per_image=per_image,
-        capped_count=sum(s.capped for s in per_image.values()),
-        readme_text=readme_text,
-    )
+    return ResultsScore.of(per_image, readme_text)

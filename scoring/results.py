@@ -12,7 +12,7 @@ before the next one.
 """
 
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -36,6 +36,11 @@ class ResultsScore:
     capped_count: int
     readme_text: str | None
 
+    @classmethod
+    def of(cls, per_image: dict[str, ImagePSNR], readme_text: str | None) -> "ResultsScore":
+        return cls(mean_psnr=mean_psnr(list(per_image.values())), per_image=per_image,
+                   capped_count=sum(s.capped for s in per_image.values()), readme_text=readme_text)
+
 
 def _listing(names: list[str]) -> str:
     shown = ", ".join(names[:_LISTED])
@@ -46,6 +51,14 @@ def _read_readme(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> str:
     if info.file_size > limit:
         raise SubmissionError(f"readme.txt is {info.file_size:,} bytes; the limit is {limit:,}")
     return read_member_limited(zf, info, limit).decode("utf-8-sig", errors="replace")
+
+
+def hidden_keys(hr_dir: Path) -> list[str]:
+    """The keys of the phase's images, sorted: the stems of ``hr_dir``'s ``.npy`` files."""
+    keys = sorted(p.stem for p in Path(hr_dir).glob("*.npy"))
+    if not keys:
+        raise ValueError(f"no hidden HR images (*.npy) in {hr_dir}")
+    return keys
 
 
 def check_members(results: ResultsZip, expected: list[str]) -> str | None:
@@ -65,6 +78,25 @@ def check_members(results: ResultsZip, expected: list[str]) -> str | None:
     return _read_readme(results.zip, results.readme, README_MAX_BYTES)
 
 
+def score_images(results: ResultsZip, hr_dir: Path, keys: Iterable[str], limits: ArchiveLimits,
+                 shave: int) -> Iterator[tuple[str, ImagePSNR]]:
+    """Score ``keys`` in order, one image in memory at a time; the first bad image raises.
+
+    The one per-image loop: the serial scorer runs it over every key, each process of the
+    parallel scorer (worker/parallel.py) over a run of keys.
+    """
+    for key in keys:
+        info = results.images[key]
+        name = PurePosixPath(info.filename).name
+        hr = np.load(Path(hr_dir) / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+        data = read_member_limited(results.zip, info, limits.max_member_bytes)
+        sr = decode_png(data, name, (hr.shape[1], hr.shape[0]), max_pixels=limits.max_image_pixels)
+        del data
+        score = psnr(sr, hr, shave, name=name)
+        del sr, hr
+        yield key, score
+
+
 def score_results_zip(
     zip_path: Path,
     hr_dir: Path,
@@ -78,29 +110,12 @@ def score_results_zip(
     from 1 to ``total``. ``readme_text`` is ``readme.txt`` decoded as UTF-8 (invalid bytes
     replaced; a factsheet typo must not fail a submission), or None when there is none.
     """
-    expected = sorted(p.stem for p in Path(hr_dir).glob("*.npy"))
-    if not expected:
-        raise ValueError(f"no hidden HR images (*.npy) in {hr_dir}")
-
+    expected = hidden_keys(hr_dir)
     with open_results_zip(zip_path, limits) as results:
         readme_text = check_members(results, expected)
-
         per_image: dict[str, ImagePSNR] = {}
-        for index, key in enumerate(expected, start=1):
-            info = results.images[key]
-            name = PurePosixPath(info.filename).name
-            hr = np.load(Path(hr_dir) / f"{key}.npy", mmap_mode="r", allow_pickle=False)
-            data = read_member_limited(results.zip, info, limits.max_member_bytes)
-            sr = decode_png(data, name, (hr.shape[1], hr.shape[0]), max_pixels=limits.max_image_pixels)
-            del data
-            per_image[key] = psnr(sr, hr, shave, name=name)
-            del sr, hr
+        for key, score in score_images(results, hr_dir, expected, limits, shave):
+            per_image[key] = score
             if on_image is not None:
-                on_image(key, index, len(expected))
-
-    return ResultsScore(
-        mean_psnr=mean_psnr(list(per_image.values())),
-        per_image=per_image,
-        capped_count=sum(s.capped for s in per_image.values()),
-        readme_text=readme_text,
-    )
+                on_image(key, len(per_image), len(expected))
+    return ResultsScore.of(per_image, readme_text)
