@@ -23,8 +23,8 @@ from pathlib import Path
 
 from bench.data import DIV2K_SIZE, QUICK_SIZE, sr_like
 from bench.report import Row, add_common_options, best, print_header, print_table, progress
-from scoring.parallel import score_results_zip_parallel
 from tests.e2e.stack import png_bytes, start_stack, zip_bytes
+from worker.parallel import score_results_zip_parallel
 
 OVERHEAD_GOAL_S = 1.0
 POLL_S = 0.25

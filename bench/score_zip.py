@@ -5,7 +5,7 @@
 * reference scorer: the obvious script (read each member, decode SR and HR PNGs with Pillow,
   PSNR in float64 over the shaved image), as a challenge's first scoring program is written.
 * project scorer: ``scoring.results.score_results_zip`` (one process; HR from ``.npy`` memory
-  maps, integer PSNR), and ``scoring.parallel.score_results_zip_parallel`` on every core.
+  maps, integer PSNR), and ``worker.parallel.score_results_zip_parallel`` on every core.
 
 What bounds the figures is the decode: Pillow undoes PNG row filters one byte at a time, and smooth
 images such as SR outputs are Paeth-filtered throughout. When ``pyspng`` (libspng, SIMD
@@ -14,7 +14,7 @@ same read + PSNR path with the SR PNG decoded by it instead, to show what a fast
 
 The project scorer also runs in a child process that first applies the allocator settings that the
 parallel scorer's workers and every Celery worker process apply to themselves
-(``scoring.parallel.keep_freed_memory``): without them every image faults in ~8,000 fresh pages.
+(``worker.parallel.keep_freed_memory``): without them every image faults in ~8,000 fresh pages.
 That is the one-process figure of the product.
 
 Every candidate runs ``--repeats`` times, interleaved (floor, reference, project, parallel, then
@@ -41,15 +41,15 @@ from PIL import Image
 from bench.data import DIV2K_SIZE, QUICK_SIZE, ResultsSet, results_set
 from bench.report import Row, add_common_options, best, interleaved, print_header, print_table, progress, spread
 from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
-from scoring.parallel import score_results_zip_parallel
 from scoring.psnr import SHAVE_BORDER, psnr
 from scoring.results import score_results_zip
+from worker.parallel import score_results_zip_parallel
 
 FLOOR_RATIO_GOAL = 1.25
 TUNED_CHILD = """
 import sys, time
-from scoring.parallel import keep_freed_memory
 from scoring.results import score_results_zip
+from worker.parallel import keep_freed_memory
 keep_freed_memory()
 start = time.perf_counter()
 score_results_zip(sys.argv[1], sys.argv[2])

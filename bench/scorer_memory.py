@@ -28,8 +28,8 @@ SAMPLE_S = 0.005
 CHILD = """
 import os, sys
 from pathlib import Path
-from scoring.parallel import keep_freed_memory, score_results_zip_parallel
 from scoring.results import score_results_zip
+from worker.parallel import keep_freed_memory, score_results_zip_parallel
 mode, root = sys.argv[1], Path(sys.argv[2])
 if mode == "one process":  # as in a worker process, which keeps freed memory for the next image
     keep_freed_memory()

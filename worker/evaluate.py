@@ -12,11 +12,11 @@ from scoring.archive import ArchiveLimits, extract_safely
 from scoring.errors import SubmissionError
 from scoring.factsheet import parse_factsheet
 from scoring.naming import lr_name
-from scoring.parallel import score_results_zip_parallel
 from server.config import Settings
 from server.models import Phase, Submission
 from server.services.datasets import hr_keys
 from server.services.storage import Storage
+from worker.parallel import score_results_zip_parallel
 
 
 @dataclass

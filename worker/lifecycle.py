@@ -11,7 +11,6 @@ from contextlib import contextmanager
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
-from scoring.parallel import keep_freed_memory
 from server.config import get_settings
 from server.db import get_engine, session_scope
 from server.services.queue import enqueue_run
@@ -19,6 +18,7 @@ from server.services.orphans import sweep_orphan_uploads
 from server.services.reaper import reap_stale_runs
 from server.services.runs import heartbeat
 from server.services.storage import Storage
+from worker.parallel import keep_freed_memory
 
 log = logging.getLogger("srchallenge.worker")
 _stop_reaper = threading.Event()
@@ -71,7 +71,7 @@ def _fresh_connections_after_fork(**_kwargs) -> None:
 
 @worker_process_init.connect
 def _allow_scoring_processes(**_kwargs) -> None:
-    """Let this pool process start the parallel scorer's processes (scoring/parallel.py).
+    """Let this pool process start the parallel scorer's processes (worker/parallel.py).
 
     Celery's pool (billiard) marks its processes daemonic, and multiprocessing refuses children to
     a daemonic process so that none outlives a killed parent: the scorer's processes come from a

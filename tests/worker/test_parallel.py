@@ -4,10 +4,10 @@ import pytest
 
 from scoring.archive import ArchiveLimits
 from scoring.errors import SubmissionError
-from scoring.parallel import score_results_zip_parallel
 from scoring.results import score_results_zip
 from tests.scoring.pngs import png_bytes, random_rgb, write_zip
 from tests.scoring.test_results import degraded, make_hr
+from worker.parallel import score_results_zip_parallel
 
 KEYS = [f"08{i:02}" for i in range(1, 10)]
 
