@@ -1,6 +1,6 @@
 """Deterministic bench data, generated once and cached under bench/out/ (gitignored, never committed).
 
-Images are photo-like (``tests.e2e.stack.photo_like``: smooth colour plus grain, so they compress and
+Images are photo-like (``bench.stack.photo_like``: smooth colour plus grain, so they compress and
 decode like photographs, unlike noise or flat colour) at DIV2K validation size, 2040×1356, from a
 RNG seeded by the image index: image ``0801`` is the same on every machine and in every run.
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.e2e.stack import photo_like
+from bench.stack import photo_like
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = Path(os.environ.get("SRCHALLENGE_BENCH_OUT", REPO / "bench" / "out"))

@@ -2,7 +2,7 @@
 scoring time itself.
 
 Why: what a team waits for is upload + queue + scoring + bookkeeping; only the scoring is
-inherent to the zip. The deployment is real (``tests.e2e.stack.start_stack``: redis, the API under
+inherent to the zip. The deployment is real (``bench.stack.start_stack``: redis, the API under
 uvicorn, one Celery worker, nothing mocked). The bench uploads the zip and waits for ``scored``;
 the latency is the submission's ``finished_at`` minus its ``created_at`` (both stamped by the
 server, one clock: polling fast enough to time it from here would load the two cores the worker
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.data import DIV2K_SIZE, QUICK_SIZE, sr_like
 from bench.report import Row, add_common_options, best, print_header, print_table, progress
-from tests.e2e.stack import png_bytes, start_stack, zip_bytes
+from bench.stack import png_bytes, start_stack, zip_bytes
 from worker.parallel import score_results_zip_parallel
 
 OVERHEAD_GOAL_S = 1.0

@@ -40,10 +40,10 @@ from safetensors.torch import save_file
 import scoring.msrresnet
 from bench.data import REPO, key_of
 from bench.report import Row, add_common_options, print_header, print_table, progress
+from bench.stack import photo_like
 from scoring.imresize import make_lr
 from scoring.msrresnet import MSRResNet
 from scoring.timing import TRIALS
-from tests.e2e.stack import photo_like
 from worker.code_eval import evaluate_code_submission
 from worker.sandbox.launcher import SandboxLimits
 

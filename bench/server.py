@@ -9,6 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bench.pg import PostgresServer
+from bench.stack import BUNDLE, REPO, free_port, wait_for_http
 from server.bundle import load_bundle
 from server.db import make_engine
 from server.migrate import upgrade_database
@@ -16,8 +18,6 @@ from server.services.competitions import create_competition, get_phase_by_path
 from server.services.datasets import import_hr_images
 from server.services.storage import Storage
 from server.services.teams import create_team
-from tests.e2e.stack import BUNDLE, REPO, free_port, wait_for_http
-from tests.pg import PostgresServer
 
 RATE_LIMIT_PER_MINUTE = 10_000_000
 """The per-client rate limit stays on (its cost is part of each request) but never bites."""

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.pg import PostgresServer
+from bench.pg import PostgresServer
 
 
 @pytest.fixture(scope="session")

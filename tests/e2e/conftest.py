@@ -1,6 +1,6 @@
 import pytest
 
-from tests.e2e.stack import start_stack
+from bench.stack import start_stack
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -14,7 +14,7 @@ from safetensors.torch import save
 from scoring.msrresnet import MSRResNet
 
 import scoring.msrresnet
-from tests.e2e.stack import png_bytes, zip_bytes
+from bench.stack import png_bytes, zip_bytes
 
 MODEL_PY = Path(scoring.msrresnet.__file__).read_text() + "\n\ndef build_model():\n    return MSRResNet()\n"
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.e2e.stack import REPO, free_port
+from bench.stack import REPO, free_port
 
 
 def test_demo_smoke_scores_the_seeded_submission(tmp_path):

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from tests.e2e.stack import zip_bytes
+from bench.stack import zip_bytes
 
 FAILING_MODEL = textwrap.dedent("""
     import torch

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.e2e.stack import start_stack, wait_for_http
+from bench.stack import start_stack, wait_for_http
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ Stopping redis must turn it to 503, so this test runs its own stack, not the sha
 import httpx
 import pytest
 
-from tests.e2e.stack import start_stack
+from bench.stack import start_stack
 
 
 @pytest.fixture

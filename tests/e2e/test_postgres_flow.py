@@ -7,7 +7,7 @@ failure here and not there points at the database (types, time zones, locking).
 import numpy as np
 import pytest
 
-from tests.e2e.stack import start_stack, zip_bytes
+from bench.stack import start_stack, zip_bytes
 from tests.e2e.test_results_flow import degraded, reference_psnr
 
 

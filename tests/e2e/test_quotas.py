@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.stack import zip_bytes
+from bench.stack import zip_bytes
 
 PHASE = "aim2019/test"
 

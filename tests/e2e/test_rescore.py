@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.e2e.stack import png_bytes, start_stack
+from bench.stack import png_bytes, start_stack
 
 PHASE = "aim2019/validation"
 

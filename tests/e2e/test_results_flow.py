@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.e2e.stack import png_bytes, zip_bytes
+from bench.stack import png_bytes, zip_bytes
 
 
 def reference_psnr(sr: np.ndarray, hr: np.ndarray, shave: int = 4) -> float:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from bench.stack import BUNDLE
 from server.cli import app
 from server.config import get_settings
 from server.db import get_engine, get_sessionmaker
@@ -17,7 +18,6 @@ from server.services.organizers import organizer_for_token
 from server.services.runs import claim_run, complete_run
 from server.services.submissions import add_scoring_run, new_public_id
 from server.services.teams import create_team, team_for_token
-from tests.e2e.stack import BUNDLE
 
 REPORT_CSV = BUNDLE.parents[1] / "tests" / "data" / "aim2019_test_phase.csv"
 CACHES = (get_settings, get_engine, get_sessionmaker, get_celery)

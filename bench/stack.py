@@ -1,4 +1,4 @@
-"""A real deployment on loopback for end-to-end tests: redis-server, the API under uvicorn and
+"""A real deployment on loopback for benches and end-to-end tests: redis-server, the API under uvicorn and
 one `srchallenge worker` process, on a private data dir. Nothing is mocked."""
 
 import io
@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BUNDLE = REPO / "competitions" / "aim2019-constrained-sr.yaml"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg2
 
-from tests.e2e.stack import free_port
+from bench.stack import free_port
 
 SERVER_USER = "postgres"
 
