@@ -25,7 +25,6 @@ class Settings(BaseSettings):
     upload_idle_timeout_seconds: float = 30.0
     # per client (team token, else address); 0 turns the limit off
     rate_limit_per_minute: int = 600
-    log_cap_bytes: int = 64 * 1024
     # "json" (one object per line, with the submission id; docker-compose sets it) or "text"
     log_format: Literal["json", "text"] = "text"
     # Processes that decode and score a results zip's images (worker/parallel.py); 0: one per core.

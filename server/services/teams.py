@@ -41,11 +41,6 @@ def get_team(session: Session, name: str) -> Team:
     return team
 
 
-def get_or_create_team(session: Session, name: str) -> Team:
-    team = session.scalar(select(Team).where(Team.name == name))
-    return team if team is not None else create_team(session, name)[0]
-
-
 def team_for_token(session: Session, token: str) -> Team | None:
     if not token.startswith(TEAM_TOKEN_PREFIX):
         return None
