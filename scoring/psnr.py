@@ -7,9 +7,9 @@ Identical images (MSE 0) would give +inf, so every figure is capped at ``PSNR_CA
 
 Speed: the squared-error sum is exact integer arithmetic over row chunks (|a−b| in uint8,
 its square in uint16, each chunk summed in uint32, which cannot overflow for chunks of at most
-``_UINT32_SAFE_VALUES`` values, and the chunks' sums added as Python ints), so a 2K image costs
-about 7 ms and no float64 copy of the image is ever made; the HR side may be a read-only memmap.
-A uint32 reduction runs about twice as fast as one into uint64.
+``_UINT32_SAFE_VALUES`` values, and the chunks' sums added as Python ints), so no float64 copy of
+the image is ever made and the HR side may be a read-only memmap. A uint32 reduction is faster
+than one into uint64; docs/benchmarks.md has the figures.
 """
 
 import math

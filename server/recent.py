@@ -2,8 +2,8 @@
 
 Why: near a deadline everyone refreshes the leaderboard. Even with the ranked board memoized per
 version (server/services/leaderboard.py), each request opens a session and runs three statements
-to learn the version: ~4 ms of CPU, so one API process tops out below 200 requests/s
-(docs/benchmarks.md). A render younger than ``max_age`` is served as it is. One up to twice that
+to learn the version, which caps the requests one API process can answer per second
+(docs/benchmarks.md has the figures). A render younger than ``max_age`` is served as it is. One up to twice that
 old is served too while a single background refresh replaces it, so that no request waits on the
 database while one render is being made (a slow statement, a busy PostgreSQL, the first request
 after a change that ranks the phase again). Anything older is rendered while the request waits:

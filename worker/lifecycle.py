@@ -89,8 +89,8 @@ def _allow_scoring_processes(**_kwargs) -> None:
 @worker_process_init.connect
 def _keep_freed_memory(**_kwargs) -> None:
     """The allocator settings of the parallel scorer's processes, for the zips scored here alone
-    (one image, or SRCHALLENGE_SCORING_PROCESSES=1): ~15 % of a 2K image's scoring time otherwise
-    goes to faulting in fresh pages (docs/benchmarks.md)."""
+    (one image, or SRCHALLENGE_SCORING_PROCESSES=1): a share of each image's scoring time otherwise
+    goes to faulting in fresh pages (docs/benchmarks.md has the figures)."""
     keep_freed_memory()
 
 

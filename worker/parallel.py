@@ -1,7 +1,7 @@
 """Scoring a results zip on several cores, with the figures and errors of ``score_results_zip``.
 
-Decoding the PNGs is nearly all of the cost (a 2040×1356 PNG takes 60 to 120 ms in Pillow,
-depending on its row filters; its PSNR under 10 ms; see docs/benchmarks.md) and the images of a zip are independent, so the keys are
+Decoding the PNGs is nearly all of the cost (a PNG's decode takes several times its PSNR: the
+figures are in docs/benchmarks.md) and the images of a zip are independent, so the keys are
 cut into short runs and scored by a pool of processes. Each process opens the zip itself and maps
 the HR arrays it needs: a task is a list of keys and a result a list of ``ImagePSNR``, nothing big
 is pickled.
@@ -11,9 +11,9 @@ unexpected images fail before any image is decoded), ``on_image`` is called in k
 several bad images the first in key order is the one reported. Memory grows with the number of
 workers (one image each at a time), not with the number of images.
 
-The pool is made on first use and kept for the life of the process: a new one costs about half a
-second (the forkserver imports numpy and Pillow, then every worker imports the caller's main
-module, e.g. ``server.cli`` in a Celery worker), as much as scoring several images. Its processes
+The pool is made on first use and kept for the life of the process: a new one costs as much as
+scoring several images (the forkserver imports numpy and Pillow, then every worker imports the
+caller's main module, e.g. ``server.cli`` in a Celery worker). Its processes
 come from a ``forkserver`` with this module preloaded, because forking the caller itself (a Celery
 worker with a lease thread) could copy a lock held by another thread. Each worker keeps the
 memory it frees for the next image (``keep_freed_memory``, which a Celery worker process also
@@ -60,9 +60,10 @@ def keep_freed_memory() -> None:
     """Keep freed buffers for the next image instead of handing them back to the OS (called by each
     pool process, and by each Celery worker process at start).
 
-    An image allocates ~30 MB in buffers of 5 to 11 MB (zip member, Pillow's image, the array). By
+    An image allocates its zip member, Pillow's image and the array in buffers of several MB. By
     default glibc maps each one fresh and unmaps it when freed, and Pillow frees its blocks, so every
-    image faults in ~8,000 new pages: about 15 % of its scoring time (docs/benchmarks.md). Raising
+    image faults in thousands of new pages: a measurable share of its scoring time (the figures are
+    in docs/benchmarks.md). Raising
     malloc's mmap and trim thresholds and letting Pillow keep a few blocks reuses the same memory.
     Where the C library has no ``mallopt`` (not glibc), only Pillow's part applies.
     """
