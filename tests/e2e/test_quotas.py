@@ -1,15 +1,20 @@
 """Phase rules on the server: closed phases, per-day and total limits per team, what counts."""
 
+import itertools
+
 import pytest
 
 from bench.stack import zip_bytes
 
 PHASE = "aim2019/test"
+_team_numbers = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def quota_team(stack):
-    token = stack.cli("team", "create", "quota-team").stdout.strip().splitlines()[-1]
+    """A team with no submissions yet, on a phase whose rules are put back afterwards (pass or fail):
+    each test stands alone and leaves the shared stack as it found it."""
+    token = stack.cli("team", "create", f"quota-team-{next(_team_numbers)}").stdout.strip().splitlines()[-1]
     yield token
     stack.cli("phase", "set-limits", PHASE, "--per-day", "0", "--total", "0", "--failed-count")
     stack.cli("phase", "open", PHASE)
@@ -27,11 +32,12 @@ def test_daily_limit_answers_429_with_when_the_next_slot_opens(stack, quota_team
 
 
 def test_total_limit_answers_403_and_failed_ones_count_unless_the_phase_says_not(stack, quota_team):
-    stack.cli("phase", "set-limits", PHASE, "--per-day", "0", "--total", "3")
+    stack.cli("phase", "set-limits", PHASE, "--per-day", "0", "--total", "2")
+    assert stack.upload(stack.results_zip(), token=quota_team, phase=PHASE).status_code == 202
     failed = stack.upload(zip_bytes({"notes.docx": b"x"}), token=quota_team, phase=PHASE)
     assert stack.wait_scored(failed.json()["id"], token=quota_team)["status"] == "failed"
     refused = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
-    assert refused.status_code == 403 and "all 3 submissions" in refused.json()["detail"]
+    assert refused.status_code == 403 and "all 2 submissions" in refused.json()["detail"]
     stack.cli("phase", "set-limits", PHASE, "--no-failed-count")
     assert stack.upload(stack.results_zip(), token=quota_team, phase=PHASE).status_code == 202
 
@@ -40,18 +46,13 @@ def test_closed_phase_refuses_uploads(stack, quota_team):
     stack.cli("phase", "close", PHASE)
     response = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
     assert response.status_code == 403 and "closed" in response.json()["detail"]
-    stack.cli("phase", "open", PHASE)
 
 
-def test_concurrent_uploads_cannot_both_take_the_last_slot(stack):
+def test_concurrent_uploads_cannot_both_take_the_last_slot(stack, quota_team):
     from concurrent.futures import ThreadPoolExecutor
 
-    token = stack.cli("team", "create", "racers").stdout.strip().splitlines()[-1]
     stack.cli("phase", "set-limits", PHASE, "--per-day", "1", "--total", "0")
     data = stack.results_zip()
-    try:
-        with ThreadPoolExecutor(6) as pool:
-            codes = list(pool.map(lambda _: stack.upload(data, token=token, phase=PHASE).status_code, range(6)))
-    finally:
-        stack.cli("phase", "set-limits", PHASE, "--per-day", "0")
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda _: stack.upload(data, token=quota_team, phase=PHASE).status_code, range(6)))
     assert sorted(codes) == [202] + [429] * 5, codes
