@@ -10,7 +10,7 @@ smoke: install
 	$(PYTHON) -m server.cli demo --smoke --port 8799
 
 test: install-test
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest --random-order
 
 install:
 	PYTHON=$(PYTHON) bash scripts/install.sh
