@@ -97,6 +97,17 @@ def score_images(results: ResultsZip, hr_dir: Path, keys: Iterable[str], limits:
         yield key, score
 
 
+def collect_scores(scored: Iterable[tuple[str, ImagePSNR]], total: int, readme_text: str | None,
+                   on_image: Callable[[str, int, int], None] | None = None) -> ResultsScore:
+    """The figures of a zip from its images' scores, in key order, telling ``on_image`` of each."""
+    per_image: dict[str, ImagePSNR] = {}
+    for key, score in scored:
+        per_image[key] = score
+        if on_image is not None:
+            on_image(key, len(per_image), total)
+    return ResultsScore.of(per_image, readme_text)
+
+
 def score_results_zip(
     zip_path: Path,
     hr_dir: Path,
@@ -113,9 +124,5 @@ def score_results_zip(
     expected = hidden_keys(hr_dir)
     with open_results_zip(zip_path, limits) as results:
         readme_text = check_members(results, expected)
-        per_image: dict[str, ImagePSNR] = {}
-        for key, score in score_images(results, hr_dir, expected, limits, shave):
-            per_image[key] = score
-            if on_image is not None:
-                on_image(key, len(per_image), len(expected))
-    return ResultsScore.of(per_image, readme_text)
+        return collect_scores(score_images(results, hr_dir, expected, limits, shave), len(expected), readme_text,
+                              on_image)

@@ -31,13 +31,14 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from itertools import chain
 from pathlib import Path
 
 from PIL import Image
 
 from scoring.archive import ArchiveLimits, open_results_zip
 from scoring.psnr import SHAVE_BORDER, ImagePSNR
-from scoring.results import ResultsScore, check_members, hidden_keys, score_images
+from scoring.results import ResultsScore, check_members, collect_scores, hidden_keys, score_images
 
 _RUNS_PER_WORKER = 4
 """Runs of keys per worker: enough that one slow run does not leave the other cores idle."""
@@ -143,11 +144,5 @@ def score_results_zip_parallel(
     workers = 1 if len(expected) == 1 else workers or os.cpu_count() or 1
     run_length = math.ceil(len(expected) / (workers * _RUNS_PER_WORKER))
     runs = [expected[i : i + run_length] for i in range(0, len(expected), run_length)]
-    per_image: dict[str, ImagePSNR] = {}
-    for scores in _scored_runs(zip_path, hr_dir, runs, limits, shave, workers):
-        for key, score in scores:
-            per_image[key] = score
-            if on_image is not None:
-                on_image(key, len(per_image), len(expected))
-
-    return ResultsScore.of(per_image, readme_text)
+    scored = chain.from_iterable(_scored_runs(zip_path, hr_dir, runs, limits, shave, workers))
+    return collect_scores(scored, len(expected), readme_text, on_image)
