@@ -9,8 +9,9 @@ demo: install
 smoke: install
 	$(PYTHON) -m server.cli demo --smoke --port 8799
 
+# pytest-randomly (test extra) shuffles the order on every run: each test passes alone and in any order.
 test: install-test
-	$(PYTHON) -m pytest --random-order
+	$(PYTHON) -m pytest
 
 install:
 	PYTHON=$(PYTHON) bash scripts/install.sh
