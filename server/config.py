@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     upload_idle_timeout_seconds: float = 30.0
     # per client (team token, else address); 0 turns the limit off
     rate_limit_per_minute: int = 600
+    # the tail of a sandboxed stage's output kept as its log (worker/sandbox/launcher.py)
+    log_cap_bytes: int = 64 * 1024
     # "json" (one object per line, with the submission id; docker-compose sets it) or "text"
     log_format: Literal["json", "text"] = "text"
     # Processes that decode and score a results zip's images (worker/parallel.py); 0: one per core.
