@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.e2e.stack import BUNDLE
+from bench.stack import BUNDLE
 
 SLUG = "own-photos"
 VALIDATION, TEST = f"{SLUG}/validation", f"{SLUG}/test"

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.e2e.stack import zip_bytes
+from bench.stack import zip_bytes
 
 PHASE = "aim2019/test"
 HOARDER = b'''
