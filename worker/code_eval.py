@@ -231,17 +231,18 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
                             limits, hidden=secrets, outputs=STAGE1_OUTPUTS)
     exported = _result(stage1, limits, "building and exporting it")
-    programs = exported.get("programs")
-    if (not isinstance(programs, dict) or not programs
-            or not all(isinstance(v, str) and PROGRAM_NAME.match(v) for v in programs.values())):
-        raise CodeRunError("the export stage left a malformed program list; see the log", stage1.log)
+    program = exported.get("program")
+    if not isinstance(program, str) or not PROGRAM_NAME.match(program):
+        raise CodeRunError("the export stage did not name one program for every image size (programs per "
+                           "size are not accepted: the timed program must be the scored one); see the log",
+                           stage1.log)
 
     job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
-           "programs": programs, "flops_shape": FLOPS_SHAPE, **limit_info}
+           "program": program, "flops_shape": FLOPS_SHAPE, **limit_info}
     stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
     for sub in ("exported", "lr"):
         (stage2_in / sub).mkdir(mode=0o755)
-    for name in [*programs.values(), "weights.safetensors"]:
+    for name in [program, "weights.safetensors"]:
         if not (stage1.result_dir / name).is_file():
             raise CodeRunError(f"the export stage did not produce {name}; see the log", stage1.log)
         _readable_copy(stage1.result_dir / name, stage2_in / "exported" / name)

@@ -43,21 +43,15 @@ class TeamError(Exception):
 
 
 class Runner:
-    """A model (submission or baseline) with its programs by input size ("any" covers all)."""
+    """A model (submission or baseline): one program that runs every image, timed or scored."""
 
-    def __init__(self, name: str, programs: dict[str, Program], data_range: float) -> None:
-        self.name, self.programs, self.data_range = name, programs, data_range
-
-    def program_for(self, h: int, w: int) -> Program:
-        program = self.programs.get("any") or self.programs.get(f"{h}x{w}")
-        if program is None:
-            raise TeamError(f"the {self.name} was exported for fixed sizes and has no program for {w}×{h}")
-        return program
+    def __init__(self, name: str, program: Program, data_range: float) -> None:
+        self.name, self.program, self.data_range = name, program, data_range
 
     def run(self, lr: np.ndarray, device: torch.device, key: str, clock=None) -> tuple[torch.Tensor, float]:
         """Forward one LR image; the input is a fresh tensor, made before the clock starts."""
         h, w = lr.shape[:2]
-        program = self.program_for(h, w)
+        program = self.program
         x = torch.from_numpy(lr).to(device).permute(2, 0, 1).unsqueeze(0).float() * (self.data_range / 255)
         try:
             if device.type == "cuda":
@@ -81,7 +75,7 @@ class Runner:
 
     def check_pure(self) -> None:
         """Called after every pass: a program whose weights changed could carry results between calls."""
-        if not all(program.weights_unchanged() for program in self.programs.values()):
+        if not self.program.weights_unchanged():
             raise TeamError(f"the {self.name} changed its own weights while running; "
                             "a scored model must be a pure function of its input")
 
@@ -106,34 +100,30 @@ def collector_paused() -> Iterator[None]:
 
 
 def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]]) -> tuple[Runner, dict]:
-    """The team's program, checked on the meta device at every input size (sizes before allocation)."""
+    """The team's one program, checked on the meta device at every input size (sizes before allocation)."""
     try:
         tensors = load_file(IN / "exported" / "weights.safetensors")
     except Exception as exc:  # noqa: BLE001 - the file came from the team's process
         raise TeamError(f"the exported weights cannot be read: {exc}") from None
-    programs, meta_programs, graphs = {}, {}, {}
-    for tag, filename in job["programs"].items():
-        path = IN / "exported" / filename
-        if path.stat().st_size > PROGRAM_BYTES:
-            raise TeamError(f"the exported graph is larger than {PROGRAM_BYTES >> 20} MiB")
-        try:
-            graphs[tag] = json.loads(path.read_text())
-            meta_programs[tag] = Program(graphs[tag], tensors, torch.device("meta"))
-            programs[tag] = Program(graphs[tag], tensors, device)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise TeamError(f"the exported program {filename} is malformed: {exc!r}") from None
-    meta = Runner("model", meta_programs, job["data_range"])
+    path = IN / "exported" / job["program"]
+    if path.stat().st_size > PROGRAM_BYTES:
+        raise TeamError(f"the exported graph is larger than {PROGRAM_BYTES >> 20} MiB")
+    try:
+        graph = json.loads(path.read_text())
+        meta = Program(graph, tensors, torch.device("meta"))
+        program = Program(graph, tensors, device)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise TeamError(f"the exported program is malformed: {exc!r}") from None
     limit = int(job["memory_gib"] * 2**30)
     for h, w in sizes:
-        meta.program_for(h, w).peak_bytes((1, 3, h, w), limit)
-    names = {n for p in programs.values() for n in p.param_names}
-    figures = {"params": count_unique(tensors[n] for n in sorted(names)),
-               "stored": stored_numbers([(graphs[tag], programs[tag]) for tag in programs], tensors)}
+        meta.peak_bytes((1, 3, h, w), limit)
+    figures = {"params": count_unique(tensors[n] for n in program.param_names),
+               "stored": stored_numbers([(graph, program)], tensors)}
     flops_h, flops_w = job["flops_shape"]
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        meta.program_for(flops_h, flops_w).peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
+        meta.peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
     figures["flops"] = counter.get_total_flops()
-    return Runner("model", programs, job["data_range"]), figures
+    return Runner("model", program, job["data_range"]), figures
 
 
 def load_baseline(device: torch.device, example_hw: tuple[int, int]) -> Runner:
@@ -144,7 +134,7 @@ def load_baseline(device: torch.device, example_hw: tuple[int, int]) -> Runner:
     ep = torch.export.export(model, (torch.rand(1, 3, *example_hw),), dynamic_shapes=({2: auto, 3: auto},),
                              strict=False)
     graph, tensors = to_program(ep, {})
-    return Runner("baseline", {"any": Program(graph, tensors, device)}, 1.0)
+    return Runner("baseline", Program(graph, tensors, device), 1.0)
 
 
 def environment(device: torch.device) -> dict:
@@ -206,7 +196,7 @@ def measure(job: dict) -> dict:
         sub_seconds, base_seconds = zip(*(interleaved_trial() for _ in range(TRIALS)))
     env = environment(device)
     return {**figures, "runtime_image_seconds": sub_seconds, "baseline_image_seconds": base_seconds, "environment": env,
-            "export": "any" if "any" in job["programs"] else "per-size"}
+            "export": "one program for every image size"}
 
 
 def main() -> None:
