@@ -11,7 +11,7 @@ import torch
 
 from scoring.msrresnet import MSRResNet
 from scoring.review import ReviewLimits, hold_reasons
-from tests.worker.conftest import evaluate
+from tests.worker.conftest import KEYS, evaluate
 from tests.worker.swinir_like import SWINIR_LIGHT, SwinIRLike
 from worker.sandbox.program import Program, to_program
 from worker.sandbox.stored import information, stored_numbers, tensor_numbers
@@ -19,14 +19,20 @@ from worker.sandbox.stored import information, stored_numbers, tensor_numbers
 CPU = torch.device("cpu")
 LIMITS = ReviewLimits()
 
-BUFFER_WEIGHTS = """
+HOARDER = """
+import random
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+random.seed(0)
+LITERALS = [random.randint(-500, 500) for _ in range(288)]
 
-class BufferWeights(nn.Module):
-    '''A 3→64→48 network whose weights are buffers: "params 0".'''
+
+class Hoarder(nn.Module):
+    '''Weights kept where parameters() does not see them: a 3-64-48 network whose weights are
+    buffers ("params 0"), plus 288 weights written as integer literals (each ``x * w`` is one).'''
 
     def __init__(self):
         super().__init__()
@@ -35,35 +41,14 @@ class BufferWeights(nn.Module):
         self.register_buffer("w2", torch.randn(48, 64, 3, 3) * 0.02)
 
     def forward(self, x):
-        return F.pixel_shuffle(F.conv2d(F.relu(F.conv2d(x, self.w1, padding=1)), self.w2, padding=1), 4)
-
-
-def build_model():
-    return BufferWeights()
-"""
-
-LITERAL_WEIGHTS = """
-import random
-
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-random.seed(0)
-WEIGHTS = [random.randint(-500, 500) for _ in range(1296)]
-
-
-class LiteralWeights(nn.Module):
-    '''1,296 weights written as integer literals: each ``x * w`` puts one into the graph.'''
-
-    def forward(self, x):
         h, w = x.shape[2:]
-        mixed = torch.cat([x * weight for weight in WEIGHTS], 1).view(1, 48, 81, h, w).sum(2)
-        return F.pixel_shuffle(mixed / 100000, 4)
+        convolved = F.conv2d(F.relu(F.conv2d(x, self.w1, padding=1)), self.w2, padding=1)
+        mixed = torch.cat([x * weight for weight in LITERALS], 1).view(1, 48, 18, h, w).sum(2)
+        return F.pixel_shuffle(convolved + mixed / 100000, 4)
 
 
 def build_model():
-    return LiteralWeights()
+    return Hoarder()
 """
 
 
@@ -141,19 +126,13 @@ def test_literals_in_a_crafted_program_are_counted_by_kind():
 
 
 @pytest.mark.slow
-def test_weights_kept_in_buffers_are_counted_and_held(make_submission, dataset, limits, tmp_path):
-    evaluation = evaluate(make_submission(BUFFER_WEIGHTS), dataset, limits, tmp_path / "work")
+def test_weights_in_buffers_and_literals_are_counted_and_held(make_submission, dataset, limits, tmp_path):
+    """Through both sandbox stages, as the worker runs it."""
+    evaluation = evaluate(make_submission(HOARDER), dataset, limits, tmp_path / "work", KEYS[:2])
     assert evaluation.params == 0
     assert evaluation.stored["buffers"] == {"float": 64 * 27 + 48 * 64 * 9, "integer": 0}
     assert evaluation.stored["information"] > 0.9 * (64 * 27 + 48 * 64 * 9)
-    assert "buffers and constant tensors hold 29,376 numbers" in hold_reasons(evaluation.stored, LIMITS)[0]
-
-
-@pytest.mark.slow
-def test_weights_written_as_integer_literals_are_counted_and_held(make_submission, dataset, limits, tmp_path):
-    evaluation = evaluate(make_submission(LITERAL_WEIGHTS), dataset, limits, tmp_path / "work")
-    assert evaluation.params == 0
-    assert evaluation.stored["literals"]["integer"] >= 1296
-    assert evaluation.stored["value_literals"] >= 1296
-    assert any("numbers written into it as literals" in r for r in hold_reasons(evaluation.stored, LIMITS))
-
+    assert evaluation.stored["literals"]["integer"] >= 288 and evaluation.stored["value_literals"] >= 288
+    reasons = hold_reasons(evaluation.stored, LIMITS)
+    assert reasons[0].startswith("buffers and constant tensors hold 29,376 numbers that are not parameters")
+    assert "numbers written into it as literals" in reasons[1]
