@@ -21,6 +21,7 @@ class ReviewLimits:
 
     non_parameter_storage: int = 4096
     value_literals: int = 256
+    __pydantic_config__ = {"extra": "forbid"}  # a misspelt key in the bundle is an error, not a default
 
     def __post_init__(self) -> None:
         if self.non_parameter_storage < 0 or self.value_literals < 0:

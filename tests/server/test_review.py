@@ -5,10 +5,11 @@ figures are shown to the team, on the board and in exports. SQLite and PostgreSQ
 from uuid import uuid4
 
 import pytest
+import yaml
 from sqlalchemy.orm import sessionmaker
 
 from scoring.export import read_entries_csv, render_track
-from server.bundle import load_bundle, shipped_bundle_path
+from server.bundle import BundleError, load_bundle, shipped_bundle_path
 from server.db import make_engine
 from server.migrate import upgrade_database
 from server.models import Submission
@@ -135,3 +136,11 @@ def test_the_bundle_sets_the_limits(session):
     competition.bundle = {**competition.bundle, "review": {"non_parameter_storage": 2_000_000, "value_literals": 256}}
     session.commit()
     assert code_entry(session, "lenient", BUFFER_WEIGHTS).review is None
+
+
+@pytest.mark.parametrize("review", [{"value_literal": 10}, {"value_literals": -1}])
+def test_a_misspelt_or_negative_review_limit_is_refused_when_the_bundle_loads(review, tmp_path):
+    bundle = yaml.safe_load(shipped_bundle_path().read_text())
+    (tmp_path / "bundle.yaml").write_text(yaml.safe_dump({**bundle, "review": review}))
+    with pytest.raises(BundleError, match="review"):
+        load_bundle(tmp_path / "bundle.yaml")
