@@ -62,6 +62,42 @@ def test_broken_code_submission_fails_with_a_reason_and_the_worker_goes_on(stack
     assert stack.submit_and_wait(stack.results_zip())["status"] == "scored"
 
 
+SPARSE_REWRITE = b"""
+import atexit, glob, json
+import torch
+
+
+def rewrite():
+    for path in glob.glob("/sandbox/out/program-*.json"):
+        graph = json.load(open(path))
+        x = next(i for i, spec in enumerate(graph["inputs"]) if spec["kind"] == "input")
+        n = len(graph["inputs"]) + len(graph["nodes"])
+        graph["nodes"] += [{"op": "aten::_sparse_coo_tensor_unsafe.default",
+                            "args": {"list": [{"ref": x}, {"ref": x}, {"list": [1 << 20]}]}, "kwargs": {}},
+                           {"op": "aten::to_dense.default", "args": {"list": [{"ref": n}]}, "kwargs": {}}]
+        graph["output"] = n + 1
+        json.dump(graph, open(path, "w"))
+
+
+atexit.register(rewrite)
+
+
+def build_model():
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 48, 3, padding=1), torch.nn.PixelShuffle(4))
+"""
+
+
+def test_a_crafted_program_is_the_teams_failure_and_the_worker_goes_on(stack):
+    """Issue 12.2: stage 1 rewrites its program to call the sparse operators that wrote past a
+    buffer in the measuring process; the submission fails with the operator named, as the team's
+    failure (not the platform's), and the worker scores the next submission."""
+    body = stack.submit_and_wait(zip_bytes({"model.py": SPARSE_REWRITE}))
+    assert body["status"] == "failed", body
+    assert "_sparse_coo_tensor_unsafe" in body["reason"] and "not an allowed operator" in body["reason"]
+    assert "platform" not in body["reason"]
+    assert stack.submit_and_wait(stack.results_zip())["status"] == "scored"
+
+
 def test_code_kind_without_model_py_is_refused_with_a_reason(stack):
     body = stack.submit_and_wait(zip_bytes({"weights.pth": b"x"}), kind="code")
     assert body["status"] == "failed" and "model.py" in body["reason"]
