@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     upload_idle_timeout_seconds: float = 30.0
     # per client (team token, else address); 0 turns the limit off
     rate_limit_per_minute: int = 600
+    # Database connections per process. The API runs its blocking handlers on as many threads, so
+    # a handler never waits for a connection; a wait longer than db_pool_timeout_seconds (an
+    # overload, or connections held elsewhere) answers 503 with Retry-After.
+    db_pool_size: int = 20
+    db_pool_timeout_seconds: float = 10.0
     # the tail of a sandboxed stage's output kept as its log (worker/sandbox/launcher.py)
     log_cap_bytes: int = 64 * 1024
     # "json" (one object per line, with the submission id; docker-compose sets it) or "text"

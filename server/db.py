@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.config import get_settings
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 15, pool_timeout_s: float = 30.0) -> Engine:
+    """``pool_size`` connections at most (no overflow): the API sizes its thread pool to match."""
+    pool = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout_s}
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -26,7 +28,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -44,7 +46,8 @@ def _private_sqlite_file(url: str) -> None:
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().sqlalchemy_url)
+    settings = get_settings()
+    return make_engine(settings.sqlalchemy_url, settings.db_pool_size, settings.db_pool_timeout_seconds)
 
 
 @lru_cache

@@ -24,6 +24,14 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def release_connection(session: Session) -> None:
+    """End a dependency's read transaction, so its pooled connection goes back before the route's
+    own thread-pool step: a connection is then held only while a thread runs, and a pool as large
+    as the thread pool (server/main.py) never makes a thread wait for one. Loaded objects stay
+    usable (the session does not expire them on commit)."""
+    session.commit()
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -40,6 +48,7 @@ def current_team(request: Request, session: SessionDep) -> Team:
     team = team_for_token(session, token)
     if team is None:
         raise Unauthorized("unknown or revoked team token", headers={"WWW-Authenticate": "Bearer"})
+    release_connection(session)
     return team
 
 
@@ -57,6 +66,7 @@ def current_organizer(request: Request, session: SessionDep) -> Organizer:
     organizer = organizer_for_token(session, token)
     if organizer is None:
         raise Unauthorized("unknown or revoked organizer token", headers={"WWW-Authenticate": "Bearer"})
+    release_connection(session)
     return organizer
 
 
@@ -64,7 +74,9 @@ OrganizerDep = Annotated[Organizer, Depends(current_organizer)]
 
 
 def phase_from_path(competition: str, phase: str, session: SessionDep) -> Phase:
-    return get_phase(session, competition, phase)
+    found = get_phase(session, competition, phase)
+    release_connection(session)
+    return found
 
 
 PhaseDep = Annotated[Phase, Depends(phase_from_path)]

@@ -1,11 +1,14 @@
 """create_app(): the FastAPI application, built from settings with no work at import time."""
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.config import get_settings
 from server.ratelimit import RateLimitMiddleware
@@ -36,8 +39,16 @@ Authenticate with `Authorization: Bearer <team token>`.
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION)
     settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # Blocking handlers run on this many threads, one database connection each (server/db.py):
+        # a burst queues for a thread, with the event loop (and /healthz) free meanwhile.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        yield
+
+    app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.recent_boards = RecentResponses(settings.leaderboard_max_age_seconds)
 
     @app.exception_handler(OperationalError)
@@ -45,6 +56,11 @@ def create_app() -> FastAPI:
     async def database_unavailable(_request: Request, _err: Exception):
         # an outage, not a bug: say so, and let clients retry (nothing was written)
         return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(_request: Request, _err: Exception):
+        return JSONResponse({"detail": "the server is busy; try again shortly"}, status_code=503,
                             headers={"Retry-After": "5"})
 
     @app.exception_handler(ServiceError)

@@ -29,6 +29,7 @@ from PIL import Image
 
 from scoring.errors import SubmissionError
 from scoring.psnr import ImagePSNR, mean_psnr, psnr
+from scoring.team_yaml import load_team_yaml
 from scoring.timing import Measurement, runtime_ratio
 from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, run_in_sandbox
 
@@ -113,7 +114,7 @@ def read_metadata(code_dir: Path) -> dict:
     if path.stat().st_size > YAML_BYTES:
         raise SubmissionError(f"submission.yaml is larger than {YAML_BYTES >> 10} KiB")
     try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        meta = load_team_yaml(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"submission.yaml is not valid YAML: {exc}") from None
     if not isinstance(meta, dict):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.config import Settings
-from server.deps import SessionDep, SettingsDep
+from server.deps import SessionDep, SettingsDep, release_connection
 from server.models import SUBMISSION_PENDING
 from server.routes.pages import render_error, templates
 from server.schemas import SubmissionOut
@@ -29,7 +29,9 @@ CSRF_REFUSED = Forbidden("this form expired or did not come from this site: relo
 
 
 def browser_session(request: Request, db: SessionDep, settings: SettingsDep) -> WebSession:
-    return load_web_session(db, server_secret(settings), request.cookies.get(SESSION_COOKIE))
+    web = load_web_session(db, server_secret(settings), request.cookies.get(SESSION_COOKIE))
+    release_connection(db)
+    return web
 
 
 BrowserSessionDep = Annotated[WebSession, Depends(browser_session)]

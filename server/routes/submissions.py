@@ -1,11 +1,12 @@
 """Participants upload submissions and follow them."""
 
+import anyio
 from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
 from server.schemas import SubmissionAccepted, SubmissionOut
 from server.services import submissions as service
-from server.services.quotas import check_quota
 from server.services.storage import Storage
 from server.services.uploads import receive_upload
 
@@ -39,24 +40,22 @@ UPLOAD_BODY = {
              response_model=SubmissionAccepted, openapi_extra=UPLOAD_BODY)
 async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, session: SessionDep,
                             settings: SettingsDep):
-    """Accept a zip; it is scored by a worker. Poll the returned URL until `scored` or `failed`."""
-    service.check_phase_accepts(phase)
-    check_quota(session, phase, team)
-    session.rollback()  # don't hold a read transaction open while the body streams in
+    """Accept a zip; it is scored by a worker. Poll the returned URL until `scored` or `failed`.
+
+    The body streams to disk with no database connection held; the database work runs in the
+    thread pool, never on the event loop."""
+    await run_in_threadpool(service.check_upload_allowed, session, phase, team)
     storage = Storage.from_settings(settings)
     public_id = service.new_public_id()
-    upload_dir = storage.upload_dir(public_id)
-    upload_dir.mkdir(parents=True)
+    zip_path = storage.upload_path(public_id)
     try:
-        received = await receive_upload(request, storage.upload_path(public_id), settings.max_upload_bytes,
+        received = await receive_upload(request, zip_path, settings.max_upload_bytes,
                                         settings.upload_idle_timeout_seconds)
-        submission = service.record_submission(session, phase, team, public_id, received,
-                                               storage.upload_path(public_id))
-        service.submit_and_enqueue(session, submission, requested_by=f"team:{team.name}")
     except BaseException:
-        session.rollback()
-        service.discard_upload(upload_dir)
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(service.discard_upload, zip_path.parent)
         raise
+    submission = await run_in_threadpool(service.accept_upload, session, phase, team, public_id, received, zip_path)
     return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
                               url=f"/api/v1/submissions/{public_id}")
 

@@ -3,7 +3,7 @@
 from dataclasses import asdict
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from server.bundle import CompetitionBundle
 from server.models import Competition, Phase, Track
@@ -53,9 +53,11 @@ def get_competition(session: Session, slug: str) -> Competition:
 
 
 def get_phase(session: Session, competition_slug: str, phase_slug: str) -> Phase:
+    """With its competition loaded: ``phase.path`` then needs no query (async routes use it)."""
     phase = session.scalar(
         select(Phase)
         .join(Competition)
+        .options(contains_eager(Phase.competition))
         .where(Competition.slug == competition_slug, Phase.slug == phase_slug)
     )
     if phase is None:

@@ -34,5 +34,20 @@ class TooLarge(ServiceError):
     status_code = 413
 
 
+class Unprocessable(ServiceError):
+    """Well-formed request, wrong values (a field out of range): the message names the field."""
+
+    status_code = 422
+
+
 class TooMany(ServiceError):
     status_code = 429
+
+
+class Unavailable(ServiceError):
+    """Overload or an outage on our side (broker, disk, database): nothing was kept, send it again."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 5):
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})

@@ -1,4 +1,9 @@
-"""Submissions: accept an upload, record it and its first scoring run, and wake a worker."""
+"""Submissions: accept an upload, record it and its first scoring run, and wake a worker.
+
+An upload is all or nothing: a refusal at any step (phase closed meanwhile, quota, database, broker)
+leaves no row, no queued run and no file, and a 202 means the zip is on disk, recorded and queued.
+Every function here blocks (database, files): the upload route calls them in the thread pool.
+"""
 
 import logging
 import secrets
@@ -8,15 +13,17 @@ from pathlib import Path
 
 import yaml
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from scoring.factsheet import yes_no
+from scoring.team_yaml import MAX_TEAM_YAML_BYTES, TeamYamlError, load_team_yaml
 from server.models import Phase, ScoringRun, Status, Submission, Team
 from server.queue import GPU_QUEUE, SCORING_QUEUE
-from server.services.errors import Forbidden, NotFound, ServiceError
+from server.services.errors import Forbidden, NotFound, ServiceError, Unavailable, Unprocessable
 from server.services.queue import enqueue_run
-from server.services.quotas import reserve_slot
+from server.services.quotas import check_quota, reserve_slot
 from server.services.schedule import phase_window
 from server.services.uploads import ReceivedUpload
 
@@ -64,13 +71,19 @@ def parse_self_reported(fields: dict[str, str]) -> dict:
 
 
 def tracks_from_submission_yaml(zip_path: Path) -> str | None:
-    """A code zip's ``submission.yaml`` may list the tracks it enters (the form field wins)."""
+    """A code zip's ``submission.yaml`` may list the tracks it enters (the form field wins).
+
+    Team YAML: read with the loader that refuses aliases and large files; such a file is a 422."""
     try:
         with zipfile.ZipFile(zip_path) as zf:
             info = next((i for i in zf.infolist() if i.filename.rsplit("/", 1)[-1] == "submission.yaml"), None)
-            if info is None or info.file_size > 64 * 1024:
+            if info is None:
                 return None
-            meta = yaml.safe_load(zf.read(info))
+            if info.file_size > MAX_TEAM_YAML_BYTES:
+                raise TeamYamlError(f"the file is {info.file_size:,} bytes; the limit is {MAX_TEAM_YAML_BYTES:,}")
+            meta = load_team_yaml(zf.read(info))
+    except TeamYamlError as err:
+        raise Unprocessable(f"submission.yaml: {err}") from None
     except (zipfile.BadZipFile, OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
     tracks = meta.get("tracks") if isinstance(meta, dict) else None
@@ -98,12 +111,29 @@ def check_phase_accepts(phase: Phase) -> None:
         raise Forbidden(f"phase {phase.path} has no hidden images yet")
 
 
+def check_phase_still_accepts(session: Session, phase: Phase) -> None:
+    """The phase as it stands now, read under a share lock on its row in the transaction that records
+    the upload: `phase close` waits for that transaction, so an upload that ends after the close is
+    refused, however early it started."""
+    session.refresh(phase, with_for_update={"read": True})
+    check_phase_accepts(phase)
+
+
+def check_upload_allowed(session: Session, phase: Phase, team: Team) -> None:
+    """Before the body is read: a closed phase or a used-up quota costs the team no upload time."""
+    try:
+        check_phase_accepts(phase)
+        check_quota(session, phase, team)
+    finally:
+        session.commit()  # the connection goes back to the pool while the body streams in
+
+
 def record_submission(
     session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload, zip_path: Path
 ) -> Submission:
-    check_phase_accepts(phase)  # again: the phase may have closed while the body streamed in
     kind = submission_kind(zip_path, upload.fields.get("kind"))
     reserve_slot(session, phase, team)
+    check_phase_still_accepts(session, phase)
     submission = Submission(
         public_id=public_id,
         phase=phase,
@@ -135,14 +165,53 @@ def queue_for(submission: Submission) -> str:
     return GPU_QUEUE if submission.kind == "code" else SCORING_QUEUE
 
 
-def submit_and_enqueue(session: Session, submission: Submission, requested_by: str) -> ScoringRun:
-    """Commit the run before queueing it: the database, not the broker, is the source of truth."""
-    run = add_scoring_run(session, submission, requested_by)
-    session.commit()
-    enqueue_run(run.id, queue_for(submission))
-    log.info("submission queued", extra={"submission": submission.public_id, "run": run.id,
-                                         "phase": submission.phase.path, "kind": submission.kind})
-    return run
+def accept_upload(session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload,
+                  zip_path: Path) -> Submission:
+    """Record a stored upload with its first run, commit, then queue it.
+
+    The run is committed before the broker hears of it (the database is the source of truth). If
+    the broker refuses, the submission is withdrawn (503: nothing kept, no quota used); if even that
+    fails, the run stays queued with its file intact and the reaper sends it later, so the upload
+    stands (202).
+    """
+    committed = False
+    try:
+        submission = record_submission(session, phase, team, public_id, upload, zip_path)
+        run = add_scoring_run(session, submission, requested_by=f"team:{team.name}")
+        session.commit()
+        committed = True
+    finally:
+        if not committed:
+            session.rollback()
+            discard_upload(zip_path.parent)
+    context = {"submission": public_id, "run": run.id, "phase": phase.path, "kind": submission.kind}
+    try:
+        enqueue_run(run.id, queue_for(submission))
+    except Exception as err:
+        if not withdraw_queued(session, submission, run):
+            log.warning("queueing failed (%s); the reaper will queue it", err, extra=context)
+            return submission
+        discard_upload(zip_path.parent)
+        log.warning("queueing failed (%s); submission withdrawn", err, extra=context)
+        raise Unavailable("the scoring queue is unavailable, so nothing was kept: send it again shortly",
+                          retry_after_s=30) from None
+    log.info("submission queued", extra=context)
+    return submission
+
+
+def withdraw_queued(session: Session, submission: Submission, run: ScoringRun) -> bool:
+    """Delete a submission whose first run was never sent (still queued); False if it cannot."""
+    try:
+        if session.execute(delete(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == "queued")
+                           ).rowcount != 1:
+            session.rollback()
+            return False
+        session.execute(delete(Submission).where(Submission.id == submission.id))
+        session.commit()
+        return True
+    except SQLAlchemyError:
+        session.rollback()
+        return False
 
 
 def discard_upload(upload_dir: Path) -> None:

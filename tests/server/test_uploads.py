@@ -2,11 +2,12 @@
 
 import asyncio
 import hashlib
+from pathlib import Path
 
 import pytest
 from starlette.requests import Request
 
-from server.services.errors import RequestTimeout, ServiceError, TooLarge
+from server.services.errors import RequestTimeout, ServiceError, TooLarge, Unavailable
 from server.services.uploads import receive_upload
 
 BOUNDARY = "XyZ"
@@ -51,7 +52,7 @@ def test_over_the_limit_stops_while_streaming(tmp_path):
     body = multipart(b"x" * 50_000)
     with pytest.raises(TooLarge):
         asyncio.run(receive_upload(request_from(split(body)), tmp_path / "f.zip", max_bytes=10_000))
-    assert (tmp_path / "f.zip").stat().st_size <= 10_000
+    assert not (tmp_path / "f.zip").exists() or (tmp_path / "f.zip").stat().st_size <= 10_000
 
 
 def test_a_stalled_upload_times_out(tmp_path):
@@ -68,3 +69,14 @@ def test_too_many_fields_and_no_file_are_refused(tmp_path):
     no_file = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--{BOUNDARY}--\r\n'.encode()
     with pytest.raises(ServiceError, match="no file"):
         asyncio.run(receive_upload(request_from([no_file]), tmp_path / "b.zip", max_bytes=10**6))
+
+
+def test_a_full_disk_or_an_unwritable_folder_is_a_503_to_retry(tmp_path):
+    """An outage on our side, not the team's fault: 503 with Retry-After (a 500 before)."""
+    body = multipart(b"x" * 5000)
+    with pytest.raises(Unavailable, match="full") as full:
+        asyncio.run(receive_upload(request_from(split(body)), Path("/dev/full"), max_bytes=10**6))
+    assert full.value.status_code == 503 and int(full.value.headers["Retry-After"]) > 0
+    (tmp_path / "not-a-folder").write_bytes(b"")
+    with pytest.raises(Unavailable, match="not writable"):
+        asyncio.run(receive_upload(request_from(split(body)), tmp_path / "not-a-folder" / "f.zip", max_bytes=10**6))
