@@ -45,6 +45,11 @@ class Factsheet:
     description: str = ""
 
 
+# Bounds of a believable self-reported figure; past them a value is a typo or an attack (an
+# astronomic count overflows the database's 64-bit column, ``inf`` would rank first).
+MAX_PARAMS = 10**12
+MAX_SECONDS_PER_IMAGE = 3600.0
+
 _BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 _SECONDS = re.compile(r"^([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\s*(ms|s|sec|secs|seconds)?$", re.IGNORECASE)
 _YES_NO = {"1": True, "yes": True, "true": True, "y": True, "0": False, "no": False, "false": False, "n": False}
@@ -122,27 +127,46 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def _seconds(key: str, value: str) -> float:
-    """Seconds per image; milliseconds where the value or the key says "ms" ("Runtime [ms] : 45")."""
-    match = _SECONDS.match(value)
+def seconds_per_image(label: str, value: str, milliseconds: bool = False) -> float:
+    """A self-reported runtime, from readme.txt or a form field: finite, more than 0, at most an
+    hour; "ms" in the value (or ``milliseconds``) means milliseconds. ``label`` names the field in
+    the error the team reads."""
+    match = _SECONDS.match(value.strip())
     try:
         number = float(match.group(1)) if match else None
     except ValueError:
         number = None
     if number is None:
-        raise SubmissionError(f'readme.txt: "{key.strip()}" should be seconds per image, like 0.10; got "{value}"')
-    unit = (match.group(2) or ("ms" if re.search(r"[\[(]\s*ms\s*[\])]", key, re.IGNORECASE) else "s")).lower()
+        raise SubmissionError(f'{label} should be seconds per image, like 0.10; got "{value}"')
+    unit = (match.group(2) or ("ms" if milliseconds else "s")).lower()
     seconds = number / 1000 if unit == "ms" else number
-    if seconds <= 0:
-        raise SubmissionError(f'readme.txt: "{key.strip()}" must be more than 0 seconds; got "{value}"')
+    if not seconds > 0:
+        raise SubmissionError(f'{label} must be more than 0 seconds; got "{value}"')
+    if not seconds <= MAX_SECONDS_PER_IMAGE:
+        raise SubmissionError(f'{label} must be at most {MAX_SECONDS_PER_IMAGE:g} seconds per image; got "{value}"')
     return seconds
 
 
-def _count(key: str, value: str) -> int:
+def parameter_count(label: str, value: str) -> int:
+    """A self-reported parameter count: the exact count (digits, thousands separators allowed),
+    at least 1 and at most MAX_PARAMS."""
     digits = re.sub(r"[\s,_'\u2009\u202f]", "", value)
-    if not digits.isdigit():
-        raise SubmissionError(f'readme.txt: "{key.strip()}" should be the exact count, like 1517571; got "{value}"')
-    return int(digits)
+    if not digits.isascii() or not digits.isdigit():
+        raise SubmissionError(f'{label} should be the exact count, like 1517571; got "{value}"')
+    significant = digits.lstrip("0")
+    if not significant or len(significant) > len(str(MAX_PARAMS)) or int(significant) > MAX_PARAMS:
+        raise SubmissionError(f'{label} must be from 1 to {MAX_PARAMS:,}; got "{value}"')
+    return int(significant)
+
+
+def _seconds(key: str, value: str) -> float:
+    """Milliseconds where the key says "ms" ("Runtime [ms] : 45")."""
+    in_ms = bool(re.search(r"[\[(]\s*ms\s*[\])]", key, re.IGNORECASE))
+    return seconds_per_image(f'readme.txt: "{key.strip()}"', value, milliseconds=in_ms)
+
+
+def _count(key: str, value: str) -> int:
+    return parameter_count(f'readme.txt: "{key.strip()}"', value)
 
 
 def _flag(key: str, value: str) -> bool:
