@@ -10,6 +10,7 @@ data in tests/data, which has a subset of its columns) back into entries.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -97,11 +98,16 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule) -> str:
 
 
 def to_markdown(rows: Sequence[RankedRow], track: TrackRule) -> str:
-    """A GitHub-flavoured Markdown table in the report's layout."""
+    """A GitHub-flavoured Markdown table in the report's layout. Team-written text is HTML-escaped
+    (Markdown passes raw HTML through: a team name could carry a ``<script>``)."""
     header = _report_header(rows)
     align = [":---", *["---:"] * 5, ":---", ":---"]
     lines = [header, align, *(_report_cells(row, track) for row in rows)]
-    return "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in lines) + "\n"
+    return "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
+
+
+def _markdown_cell(text: str) -> str:
+    return html.escape(text, quote=False).replace("|", "\\|")
 
 
 def to_latex(rows: Sequence[RankedRow], track: TrackRule) -> str:
@@ -192,6 +198,8 @@ def _csv_value(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value  # a spreadsheet would run it as a formula (OWASP "CSV injection")
     return str(value)
 
 
@@ -199,7 +207,12 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _parse_cell(name: str, cell: str) -> Any:
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_STARTS):
+        cell = cell[1:]  # written by _csv_value
     cell = cell.strip()
     if name in ("team", "track"):
         if not cell:

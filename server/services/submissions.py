@@ -17,7 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from scoring.factsheet import yes_no
+from scoring.errors import SubmissionError
+from scoring.factsheet import parameter_count, seconds_per_image, yes_no
 from scoring.team_yaml import MAX_TEAM_YAML_BYTES, TeamYamlError, load_team_yaml
 from server.models import Phase, ScoringRun, Status, Submission, Team
 from server.queue import GPU_QUEUE, SCORING_QUEUE
@@ -50,17 +51,18 @@ def submission_kind(zip_path: Path, declared: str | None) -> str:
 
 
 def parse_self_reported(fields: dict[str, str]) -> dict:
-    """Form fields a team may send with a results zip; wrong types are a 400, not a silent None."""
+    """Form fields a team may send with a results zip, checked as ``readme.txt`` values are
+    (scoring/factsheet.py): a value out of range is a 422 naming the field, not a silent None."""
     out: dict = {}
     try:
         if fields.get("params"):
-            out["self_params"] = int(fields["params"].replace(",", ""))
+            out["self_params"] = parameter_count("params", fields["params"])
         if fields.get("runtime"):
-            out["self_runtime"] = float(fields["runtime"])
+            out["self_runtime"] = seconds_per_image("runtime", fields["runtime"])
         if fields.get("runtime_baseline"):
-            out["self_runtime_baseline"] = float(fields["runtime_baseline"])
-    except ValueError as err:
-        raise ServiceError(f"self-reported figures must be numbers: {err}") from None
+            out["self_runtime_baseline"] = seconds_per_image("runtime_baseline", fields["runtime_baseline"])
+    except SubmissionError as err:
+        raise Unprocessable(str(err)) from None
     if fields.get("gpu"):
         out["gpu"] = fields["gpu"][:100]
     if fields.get("extra_data"):

@@ -96,3 +96,24 @@ def test_reading_csv_reports_the_bad_cell():
         read_entries_csv("team,track,params\nx,params,lots\n")
     with pytest.raises(ValueError, match="team and track"):
         read_entries_csv("team,trak\nx,params\n")
+
+
+HOSTILE = ["=HYPERLINK(\"http://x\",\"win\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"]
+
+
+def test_csv_cells_cannot_start_a_spreadsheet_formula_and_still_round_trip():
+    entries = [Entry(name, "params", 28.8, 1_000 + i, 0.1, description=name, gpu=name) for i, name in enumerate(HOSTILE)]
+    rows = rank_track(entries, TRACK_1, BASELINE, TOLERANCES)
+    text = to_csv(rows)
+    cells = [cell for line in text.splitlines()[1:] for cell in line.split(",")]
+    assert not any(cell.lstrip('"').startswith(("=", "+", "@")) for cell in cells), text
+    assert not any(cell.lstrip('"').startswith("-2") for cell in cells), text
+    assert [row.entry for row in rows] == read_entries_csv(text)
+
+
+def test_markdown_carries_no_raw_html_from_team_text():
+    rows = rank_track([Entry("<script>alert(1)</script>", "params", 28.8, 1_000, 0.1, gpu="<img src=x onerror=y>")],
+                      TRACK_1, BASELINE, TOLERANCES)
+    markdown = to_markdown(rows, TRACK_1)
+    assert "<script>" not in markdown and "<img" not in markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
