@@ -23,8 +23,16 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_image_pixels: int = 50_000_000
     upload_idle_timeout_seconds: float = 30.0
-    # per client (team token, else address); 0 turns the limit off
+    # Requests per minute per client: a team whose token authenticated, else the client's address
+    # (server/ratelimit.py); 0 turns the limit off. Counters are shared through this store
+    # (redis://...); unset: the broker's Redis if it is one, else each API process counts alone.
     rate_limit_per_minute: int = 600
+    rate_limit_storage_url: str | None = None
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed;
+    # from anyone else the header is ignored, so a client cannot pick its own address.
+    trusted_proxies: str = ""
+    # Uploads one team may stream at once (per API process); each may be up to max_upload_bytes.
+    max_concurrent_uploads_per_team: int = 2
     # Database connections per process. The API runs its blocking handlers on as many threads, so
     # a handler never waits for a connection; a wait longer than db_pool_timeout_seconds (an
     # overload, or connections held elsewhere) answers 503 with Retry-After.
@@ -86,6 +94,16 @@ class Settings(BaseSettings):
     @property
     def celery_broker_url(self) -> str:
         return self.broker_url or "filesystem://"
+
+    @property
+    def rate_limit_storage(self) -> str:
+        if self.rate_limit_storage_url:
+            return self.rate_limit_storage_url
+        return self.celery_broker_url if self.celery_broker_url.startswith(("redis://", "rediss://")) else "memory://"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
 
     @property
     def uses_filesystem_broker(self) -> bool:

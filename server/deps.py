@@ -40,12 +40,24 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def note_token(request: Request, token: str, client_key: str | None) -> None:
+    """Tell the rate limiter whose token this is (server/ratelimit.py), or that it failed."""
+    known = getattr(request.app.state, "known_tokens", None)
+    if known is None:
+        return
+    if client_key:
+        known.remember(token, client_key)
+    else:
+        known.forget(token)
+
+
 def current_team(request: Request, session: SessionDep) -> Team:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("send your team token as 'Authorization: Bearer <token>'",
                            headers={"WWW-Authenticate": "Bearer"})
     team = team_for_token(session, token)
+    note_token(request, token, f"team:{team.id}" if team else None)
     if team is None:
         raise Unauthorized("unknown or revoked team token", headers={"WWW-Authenticate": "Bearer"})
     release_connection(session)
@@ -64,6 +76,7 @@ def current_organizer(request: Request, session: SessionDep) -> Organizer:
     if token.startswith(TEAM_TOKEN_PREFIX):
         raise Forbidden("a team token cannot use the organizer API")
     organizer = organizer_for_token(session, token)
+    note_token(request, token, f"organizer:{organizer.id}" if organizer else None)
     if organizer is None:
         raise Unauthorized("unknown or revoked organizer token", headers={"WWW-Authenticate": "Bearer"})
     release_connection(session)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.config import get_settings
-from server.ratelimit import RateLimitMiddleware
+from server.ratelimit import KnownTokens, RateLimitMiddleware
 from server.recent import RecentResponses
 from server.routes import (admin, competitions, entries, exports, health, inputs, leaderboard, pages, pages_team,
                            submissions)
@@ -50,6 +50,7 @@ def create_app() -> FastAPI:
 
     app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.recent_boards = RecentResponses(settings.leaderboard_max_age_seconds)
+    app.state.known_tokens = KnownTokens()
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -72,5 +73,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.rate_limit_per_minute > 0:
-        app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
+        app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute,
+                           known_tokens=app.state.known_tokens, storage_url=settings.rate_limit_storage,
+                           trusted_proxies=settings.trusted_proxy_list)
     return app

@@ -1,22 +1,22 @@
-"""The rate limiter on a real ASGI app, driven by httpx in process, with a controllable clock."""
+"""The rate limiter on a real ASGI app, driven by httpx in process; counters in memory or in a real
+redis-server shared by two app instances (two API processes)."""
 
 import asyncio
+import secrets
+import shutil
+import subprocess
+import time
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from server.ratelimit import RateLimitMiddleware
+from server.ratelimit import KnownTokens, RateLimitMiddleware
+from tests.e2e.stack import free_port
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-def app_with_limit(per_minute: int, burst: int, clock: Clock) -> FastAPI:
+def app_with_limit(per_minute: int, known: KnownTokens | None = None, storage_url: str = "memory://",
+                   trusted_proxies: tuple[str, ...] = ()) -> FastAPI:
     app = FastAPI()
 
     @app.get("/api/ping")
@@ -27,47 +27,85 @@ def app_with_limit(per_minute: int, burst: int, clock: Clock) -> FastAPI:
     def healthz():
         return {"ok": True}
 
-    app.add_middleware(RateLimitMiddleware, per_minute=per_minute, burst=burst, clock=clock)
+    app.add_middleware(RateLimitMiddleware, per_minute=per_minute, known_tokens=known or KnownTokens(),
+                       storage_url=storage_url, trusted_proxies=trusted_proxies)
     return app
 
 
-async def statuses(app, n: int, path: str = "/api/ping", headers=None, client=("10.0.0.1", 1)) -> list[int]:
-    transport = httpx.ASGITransport(app=app, client=client)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        return [(await http.get(path, headers=headers)).status_code for _ in range(n)]
-
-
-def test_burst_then_429_with_retry_after_then_refill():
-    clock = Clock()
-    app = app_with_limit(per_minute=60, burst=3, clock=clock)
-    assert asyncio.run(statuses(app, 5)) == [200, 200, 200, 429, 429]
-    clock.now += 1.0
-    assert asyncio.run(statuses(app, 2)) == [200, 429]
-
-
-def test_retry_after_header_says_when():
-    clock = Clock()
-    app = app_with_limit(per_minute=6, burst=1, clock=clock)
-
-    async def second_response():
-        transport = httpx.ASGITransport(app=app)
+async def get_all(app, requests: list[dict]) -> list[httpx.Response]:
+    """Each request: optional ``client`` (address, port), ``headers``, ``path``."""
+    out = []
+    for request in requests:
+        transport = httpx.ASGITransport(app=app, client=request.get("client", ("10.0.0.1", 1)))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            await http.get("/api/ping")
-            return await http.get("/api/ping")
-
-    response = asyncio.run(second_response())
-    assert response.status_code == 429 and response.headers["retry-after"] == "10"
+            out.append(await http.get(request.get("path", "/api/ping"), headers=request.get("headers")))
+    return out
 
 
-def test_tokens_and_addresses_have_separate_buckets():
-    clock = Clock()
-    app = app_with_limit(per_minute=60, burst=1, clock=clock)
-    assert asyncio.run(statuses(app, 2, headers={"Authorization": "Bearer a"})) == [200, 429]
-    assert asyncio.run(statuses(app, 1, headers={"Authorization": "Bearer b"})) == [200]
-    assert asyncio.run(statuses(app, 1, client=("10.0.0.2", 1))) == [200]
+def codes(app, requests: list[dict]) -> list[int]:
+    return [r.status_code for r in asyncio.run(get_all(app, requests))]
+
+
+def bearer(token: str) -> dict:
+    return {"headers": {"Authorization": f"Bearer {token}"}}
+
+
+def test_over_the_limit_is_429_with_retry_after():
+    responses = asyncio.run(get_all(app_with_limit(3), [{}] * 4))
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert 1 <= int(responses[-1].headers["retry-after"]) <= 60
+
+
+def test_made_up_tokens_do_not_bypass_the_limit_of_their_address():
+    """Before: every distinct Authorization header had its own bucket (300 of 300 passed)."""
+    app = app_with_limit(3)
+    assert codes(app, [bearer(secrets.token_hex(8)) for _ in range(5)]) == [200, 200, 200, 429, 429]
+
+
+def test_a_known_teams_requests_count_for_the_team_from_any_address():
+    known = KnownTokens()
+    known.remember("srt_alpha", "team:1")
+    app = app_with_limit(3, known)
+    team_calls = [{**bearer("srt_alpha"), "client": (f"10.0.0.{i}", 1)} for i in range(4)]
+    assert codes(app, team_calls) == [200, 200, 200, 429]
+    assert codes(app, [{"client": ("10.0.0.1", 1)}]) == [200], "the address's own bucket is apart"
+    known.forget("srt_alpha")
+    assert codes(app, [{**bearer("srt_alpha"), "client": ("10.0.0.9", 1)}]) == [200], "forgotten: by address"
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy():
+    spoofed = [{"client": ("10.0.0.1", 1), "headers": {"X-Forwarded-For": f"192.0.2.{i}"}} for i in range(4)]
+    assert codes(app_with_limit(3), spoofed) == [200, 200, 200, 429], "an untrusted peer's header is ignored"
+    proxied = [{"client": ("10.9.0.1", 1), "headers": {"X-Forwarded-For": f"192.0.2.{i}, 10.9.0.2"}}
+               for i in range(4)]
+    assert codes(app_with_limit(3, trusted_proxies=("10.9.0.0/16",)), proxied) == [200] * 4
 
 
 def test_health_probes_are_never_limited():
-    clock = Clock()
-    app = app_with_limit(per_minute=60, burst=1, clock=clock)
-    assert asyncio.run(statuses(app, 5, path="/healthz")) == [200] * 5
+    assert codes(app_with_limit(1), [{"path": "/healthz"}] * 5) == [200] * 5
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG":
+        assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
+def test_two_api_processes_share_their_counters_through_redis(redis_url):
+    first, second = app_with_limit(4, storage_url=redis_url), app_with_limit(4, storage_url=redis_url)
+    assert codes(first, [{}] * 2) + codes(second, [{}] * 3) == [200, 200, 200, 200, 429]
+
+
+def test_a_failing_counter_store_lets_requests_through():
+    app = app_with_limit(1, storage_url=f"redis://127.0.0.1:{free_port()}/0")
+    assert codes(app, [{}] * 3) == [200] * 3
