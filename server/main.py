@@ -17,6 +17,7 @@ from server.routes import (admin, competitions, entries, exports, health, inputs
                            submissions)
 from server.security_headers import SecurityHeadersMiddleware
 from server.services.errors import ServiceError
+from server.services.upload_slots import UploadSlots
 
 API_DESCRIPTION = """
 Scoring server for constrained x4 single-image super-resolution challenges (AIM 2019 style).
@@ -51,6 +52,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.recent_boards = RecentResponses(settings.leaderboard_max_age_seconds)
     app.state.known_tokens = KnownTokens()
+    app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads_per_team)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -44,18 +44,20 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
 
     The body streams to disk with no database connection held; the database work runs in the
     thread pool, never on the event loop."""
-    await run_in_threadpool(service.check_upload_allowed, session, phase, team)
-    storage = Storage.from_settings(settings)
-    public_id = service.new_public_id()
-    zip_path = storage.upload_path(public_id)
-    try:
-        received = await receive_upload(request, zip_path, settings.max_upload_bytes,
-                                        settings.upload_idle_timeout_seconds)
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(service.discard_upload, zip_path.parent)
-        raise
-    submission = await run_in_threadpool(service.accept_upload, session, phase, team, public_id, received, zip_path)
+    with request.app.state.upload_slots.hold(team.id) as in_flight:
+        await run_in_threadpool(service.check_upload_allowed, session, phase, team, in_flight)
+        storage = Storage.from_settings(settings)
+        public_id = service.new_public_id()
+        zip_path = storage.upload_path(public_id)
+        try:
+            received = await receive_upload(request, zip_path, settings.max_upload_bytes,
+                                            settings.upload_idle_timeout_seconds)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(service.discard_upload, zip_path.parent)
+            raise
+        submission = await run_in_threadpool(service.accept_upload, session, phase, team, public_id, received,
+                                             zip_path)
     return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
                               url=f"/api/v1/submissions/{public_id}")
 

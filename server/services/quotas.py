@@ -30,21 +30,35 @@ def counted_submissions(phase: Phase, team: Team):
     return query
 
 
-def check_quota(session: Session, phase: Phase, team: Team, now: datetime | None = None) -> None:
-    """Raise 403 (total limit) or 429 with Retry-After (daily limit) when no slot is free."""
+IN_FLIGHT_RETRY_S = 30
+
+
+def check_quota(session: Session, phase: Phase, team: Team, now: datetime | None = None, in_flight: int = 0) -> None:
+    """Raise 403 (total limit) or 429 with Retry-After (daily limit) when no slot is free.
+
+    ``in_flight``: the team's other uploads still streaming in; they would take slots first."""
     now = now or utcnow()
     if phase.max_submissions_total is not None:
         total = session.scalar(select(func.count()).select_from(counted_submissions(phase, team).subquery()))
         if total >= phase.max_submissions_total:
             raise Forbidden(f"your team has used all {phase.max_submissions_total} submissions of {phase.path}")
+        if total + in_flight >= phase.max_submissions_total:
+            raise _taken_by_uploads_in_flight(phase)
     if phase.max_submissions_per_day is not None:
         recent = sorted(session.scalars(counted_submissions(phase, team).where(Submission.created_at > now - DAY)))
+        if len(recent) < phase.max_submissions_per_day <= len(recent) + in_flight:
+            raise _taken_by_uploads_in_flight(phase)
         if len(recent) >= phase.max_submissions_per_day:
             opens = recent[len(recent) - phase.max_submissions_per_day] + DAY
             wait = max(int((opens - now).total_seconds()) + 1, 1)
             raise TooMany(f"your team has used its {phase.max_submissions_per_day} submissions of the last 24 h in "
                           f"{phase.path}; the next slot opens at {opens:%Y-%m-%d %H:%M:%S} UTC",
                           headers={"Retry-After": str(wait)})
+
+
+def _taken_by_uploads_in_flight(phase: Phase) -> TooMany:
+    return TooMany(f"your team's uploads still arriving would use its remaining submissions of {phase.path}; "
+                   "send this one if one of them is refused", headers={"Retry-After": str(IN_FLIGHT_RETRY_S)})
 
 
 def reserve_slot(session: Session, phase: Phase, team: Team) -> None:

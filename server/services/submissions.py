@@ -121,11 +121,12 @@ def check_phase_still_accepts(session: Session, phase: Phase) -> None:
     check_phase_accepts(phase)
 
 
-def check_upload_allowed(session: Session, phase: Phase, team: Team) -> None:
-    """Before the body is read: a closed phase or a used-up quota costs the team no upload time."""
+def check_upload_allowed(session: Session, phase: Phase, team: Team, in_flight: int = 0) -> None:
+    """Before the body is read: a closed phase or a used-up quota (counting the team's ``in_flight``
+    uploads) costs the team no upload time."""
     try:
         check_phase_accepts(phase)
-        check_quota(session, phase, team)
+        check_quota(session, phase, team, in_flight=in_flight)
     finally:
         session.commit()  # the connection goes back to the pool while the body streams in
 

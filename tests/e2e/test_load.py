@@ -24,7 +24,8 @@ def load_stack(request, tmp_path_factory):
     """Three database connections per process: a burst of 30 uploads is ten times the pool."""
     url = request.getfixturevalue("postgres").create_database("load") if request.param == "postgres" else None
     stack = start_stack(tmp_path_factory.mktemp(f"load-{request.param}"), database_url=url,
-                        settings={"DB_POOL_SIZE": "3", "DB_POOL_TIMEOUT_SECONDS": "20"})
+                        settings={"DB_POOL_SIZE": "3", "DB_POOL_TIMEOUT_SECONDS": "20",
+                                  "MAX_CONCURRENT_UPLOADS_PER_TEAM": str(BURST // TEAMS)})
     stack.tokens = [stack.token] + [stack.cli("team", "create", f"burst{i}").stdout.strip().splitlines()[-1]
                                     for i in range(1, TEAMS)]
     yield stack
@@ -114,37 +115,69 @@ def test_broker_down_during_an_upload_answers_503_and_keeps_nothing(load_stack):
         load_stack.cli("phase", "set-limits", TEST_PHASE, "--per-day", "0")
 
 
+class SlowUpload:
+    """An upload whose body stops after its first bytes until ``finish()``: in flight meanwhile."""
+
+    def __init__(self, stack, token: str, phase: str):
+        self.data, self.outcome = stack.results_zip(), {}
+        self._started, self._finish = threading.Event(), threading.Event()
+        url = f"{stack.url}/api/v1/phases/{phase}/submissions"
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=B"}
+        self._thread = threading.Thread(target=lambda: self._send(url, headers))
+        self._thread.start()
+        assert self._started.wait(30)
+        time.sleep(0.5)  # the server is inside the body by now
+
+    def _body(self):
+        yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="r.zip"\r\n\r\n' + self.data[:100]
+        self._started.set()
+        self._finish.wait(60)
+        yield self.data[100:] + b"\r\n--B--\r\n"
+
+    def _send(self, url: str, headers: dict) -> None:
+        try:
+            self.outcome["response"] = httpx.post(url, content=self._body(), timeout=60, headers=headers)
+        except httpx.HTTPError as err:
+            self.outcome["error"] = err
+
+    def finish(self) -> httpx.Response:
+        self._finish.set()
+        self._thread.join(60)
+        return self.outcome.get("response") or self.outcome["error"]
+
+
 def test_an_upload_that_ends_after_the_phase_closed_is_refused(load_stack):
     """Decided when the upload ends, in the transaction that records it (before: 202)."""
     token = load_stack.tokens[2]
     before, folders = team_submissions(load_stack, token), upload_folders(load_stack)
-    data = load_stack.results_zip()
-    halfway, finish = threading.Event(), threading.Event()
-
-    def body():
-        yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="r.zip"\r\n\r\n' + data[:100]
-        halfway.set()
-        finish.wait(60)
-        yield data[100:] + b"\r\n--B--\r\n"
-
-    outcome = {}
-
-    def send():
-        outcome["response"] = httpx.post(
-            f"{load_stack.url}/api/v1/phases/{TEST_PHASE}/submissions", content=body(), timeout=60,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=B"})
-
-    sender = threading.Thread(target=send)
-    sender.start()
+    slow = SlowUpload(load_stack, token, TEST_PHASE)
     try:
-        assert halfway.wait(30)
-        time.sleep(0.5)  # the server is inside the body by now
         load_stack.cli("phase", "close", TEST_PHASE)
-        finish.set()
-        sender.join(60)
-        response = outcome["response"]
+        response = slow.finish()
         assert response.status_code == 403 and "closed" in response.json()["detail"], response.text
         assert team_submissions(load_stack, token) == before and upload_folders(load_stack) == folders
     finally:
-        finish.set()
+        slow.finish()
         load_stack.cli("phase", "open", TEST_PHASE)
+
+
+def test_a_team_streams_a_bounded_number_of_uploads_and_those_count_against_its_quota(load_stack):
+    """Before: one slot left, eight uploads streamed at once (8 × the size limit on disk)."""
+    token, cap = load_stack.tokens[3], BURST // TEAMS
+    slow = [SlowUpload(load_stack, token, load_stack.phase) for _ in range(cap)]
+    try:
+        refused = load_stack.upload(load_stack.results_zip(), token=token)
+        assert refused.status_code == 429 and "already sending" in refused.json()["detail"], refused.text
+        assert int(refused.headers["retry-after"]) > 0
+    finally:
+        assert all(upload.finish().status_code == 202 for upload in slow)
+    load_stack.cli("phase", "set-limits", TEST_PHASE, "--per-day", "1", "--total", "0")
+    try:
+        in_flight = SlowUpload(load_stack, load_stack.tokens[4], TEST_PHASE)
+        try:
+            second = load_stack.upload(load_stack.results_zip(), token=load_stack.tokens[4], phase=TEST_PHASE)
+            assert second.status_code == 429 and "still arriving" in second.json()["detail"], second.text
+        finally:
+            assert in_flight.finish().status_code == 202
+    finally:
+        load_stack.cli("phase", "set-limits", TEST_PHASE, "--per-day", "0")
