@@ -200,6 +200,9 @@ class ScoringRun(Base):
     code_version: Mapped[str | None] = mapped_column(String(64))
     dataset_version: Mapped[str | None] = mapped_column(String(64))
     deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    # Deliveries this run outlived (their worker died or stalled): worker, started_at, last heartbeat,
+    # so a re-delivery's own worker and start time never erase the lost one's.
+    earlier_deliveries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # what the team sees (its code's capped output); the platform's traceback of a failure is
     # apart, for the organizers only

@@ -25,8 +25,9 @@ _stop_reaper = threading.Event()
 
 
 @contextmanager
-def lease(run_id: int) -> Iterator[None]:
-    """Renew the run's heartbeat in the background while the body runs."""
+def lease(run_id: int, delivery: int | None = None) -> Iterator[None]:
+    """Renew the run's heartbeat in the background while the body runs (only while ``delivery``
+    still holds the run)."""
     stop = threading.Event()
     interval = max(get_settings().lease_seconds / 4, 0.5)
 
@@ -34,7 +35,7 @@ def lease(run_id: int) -> Iterator[None]:
         while not stop.wait(interval):
             try:
                 with session_scope() as session:
-                    heartbeat(session, run_id)
+                    heartbeat(session, run_id, delivery=delivery)
             except Exception:  # a missed heartbeat is retried next interval; the reaper tolerates a few
                 log.exception("heartbeat of run %s failed", run_id)
 

@@ -22,6 +22,10 @@ log = logging.getLogger("srchallenge.reaper")
 GAVE_UP = "the scoring platform lost this job {n} times (worker crashes or outages); it was not your fault"
 
 
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 @dataclass
 class ReapReport:
     requeued: list[int]
@@ -40,10 +44,12 @@ def reap_stale_runs(session: Session, settings: Settings, enqueue) -> ReapReport
             if fail_run(session, run, GAVE_UP.format(n=run.deliveries), platform=True):
                 report.failed.append(run.id)
             continue
+        lost = {"delivery": run.deliveries, "worker": run.worker, "started_at": _iso(run.started_at),
+                "last_heartbeat_at": _iso(run.heartbeat_at), "requeued_at": _iso(now)}
         taken = session.execute(
             update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == Status.RUNNING,
                                      ScoringRun.heartbeat_at == run.heartbeat_at)
-            .values(status=Status.QUEUED, queued_at=now)).rowcount
+            .values(status=Status.QUEUED, queued_at=now, earlier_deliveries=[*run.earlier_deliveries, lost])).rowcount
         session.commit()
         if taken:
             log.warning("run %s of submission %s lost its worker %s; queued again",

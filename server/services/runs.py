@@ -43,8 +43,10 @@ def code_version() -> str:
     return version[:64]
 
 
-def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
-    """``queued → running``; False when another delivery already took (or finished) this run.
+def claim_run(session: Session, run_id: int, worker: str | None = None) -> int:
+    """``queued → running``; the delivery's number (1, 2, ...), or 0 when another delivery already
+    took (or finished) this run. Every later write of this delivery is guarded on that number, so
+    a stalled delivery that the reaper gave to another worker cannot write over it.
 
     The run records the scorer's version and the hidden set's version it is about to use.
     """
@@ -55,8 +57,11 @@ def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
         .values(status=Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker or socket.gethostname(),
                 deliveries=ScoringRun.deliveries + 1)
     ).rowcount
+    delivery = 0
     if claimed:
         run = session.get(ScoringRun, run_id)
+        session.refresh(run)
+        delivery = run.deliveries
         run.code_version, run.dataset_version = code_version(), run.submission.phase.dataset_version
         session.execute(
             update(Submission)
@@ -64,17 +69,27 @@ def claim_run(session: Session, run_id: int, worker: str | None = None) -> bool:
             .values(status=Status.RUNNING)
         )
     session.commit()
-    return bool(claimed)
+    return delivery
+
+
+def _held_by(run_id: int, statuses: tuple[str, ...], delivery: int | None):
+    """The guard of a run's state change: its status, and which delivery holds it (if given)."""
+    guard = [ScoringRun.id == run_id, ScoringRun.status.in_(statuses)]
+    if delivery is not None:
+        guard.append(ScoringRun.deliveries == delivery)
+    return guard
 
 
 def complete_run(
     session: Session, run: ScoringRun, figures: dict[str, Any], image_scores: dict[str, tuple[float, bool]],
-    self_reported: dict[str, Any], log: str,
+    self_reported: dict[str, Any], log: str, delivery: int | None = None,
 ) -> bool:
     """``running → scored``: write the figures and make this run the submission's current one
-    (held for organizer review if its stored numbers call for it: services/review.py)."""
+    (held for organizer review if its stored numbers call for it: services/review.py).
+
+    ``delivery`` (from ``claim_run``): only that delivery may complete the run."""
     done = session.execute(
-        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == Status.RUNNING)
+        update(ScoringRun).where(*_held_by(run.id, (Status.RUNNING,), delivery))
         .values(status=Status.SCORED, finished_at=utcnow(), figures=figures, log=log, reason=None)
     ).rowcount
     if not done:
@@ -99,7 +114,7 @@ def complete_run(
 
 
 def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "", platform: bool = False,
-             traceback: str | None = None) -> bool:
+             traceback: str | None = None, delivery: int | None = None) -> bool:
     """``running → failed``. A submission with earlier scores keeps them (a failed rescore).
 
     ``log`` is shown to the team (its own code's output); ``traceback``, the platform's, only to
@@ -107,7 +122,7 @@ def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "", plat
     quota slot.
     """
     done = session.execute(
-        update(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status.in_(RUN_PENDING))
+        update(ScoringRun).where(*_held_by(run.id, RUN_PENDING, delivery))
         .values(status=Status.FAILED, finished_at=utcnow(), reason=reason, log=log, traceback=traceback)
     ).rowcount
     if not done:
@@ -121,7 +136,7 @@ def fail_run(session: Session, run: ScoringRun, reason: str, log: str = "", plat
     return True
 
 
-def heartbeat(session: Session, run_id: int, at: datetime | None = None) -> None:
-    session.execute(update(ScoringRun).where(ScoringRun.id == run_id, ScoringRun.status == Status.RUNNING)
+def heartbeat(session: Session, run_id: int, at: datetime | None = None, delivery: int | None = None) -> None:
+    session.execute(update(ScoringRun).where(*_held_by(run_id, (Status.RUNNING,), delivery))
                     .values(heartbeat_at=at or utcnow()))
     session.commit()
