@@ -134,7 +134,11 @@ def check_upload_allowed(session: Session, phase: Phase, team: Team, in_flight: 
 def record_submission(
     session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload, zip_path: Path
 ) -> Submission:
+    """Everything is read and checked first; only then are the team's and the phase's rows locked."""
     kind = submission_kind(zip_path, upload.fields.get("kind"))
+    tracks = parse_tracks(phase, upload.fields.get("tracks")
+                          or (tracks_from_submission_yaml(zip_path) if kind == "code" else None))
+    self_reported = parse_self_reported(upload.fields)
     reserve_slot(session, phase, team)
     check_phase_still_accepts(session, phase)
     submission = Submission(
@@ -146,9 +150,8 @@ def record_submission(
         filename=Path(upload.filename or "upload.zip").name[:255],
         file_size=upload.size,
         file_sha256=upload.sha256,
-        tracks=parse_tracks(phase, upload.fields.get("tracks")
-                            or (tracks_from_submission_yaml(zip_path) if kind == "code" else None)),
-        **parse_self_reported(upload.fields),
+        tracks=tracks,
+        **self_reported,
     )
     session.add(submission)
     session.flush()
