@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.config import get_settings
@@ -67,3 +68,21 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def database_answers() -> bool:
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except OperationalError:
+        return False
+
+
+def explain_database_error(err: OperationalError) -> str:
+    """For an organizer: a server that is down is not a schema that is missing (password hidden)."""
+    url = make_url(get_settings().sqlalchemy_url).render_as_string(hide_password=True)
+    if not url.startswith("sqlite") and not database_answers():
+        return f"the database at {url} is not answering ({str(err.orig).strip()}): is its server running?"
+    return (f"cannot use the database at {url}: {str(err.orig).strip()}. Run `srchallenge db upgrade` first, "
+            "or check SRCHALLENGE_DATABASE_URL.")

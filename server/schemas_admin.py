@@ -175,8 +175,13 @@ class BaselineJobOut(BaseModel):
 class StatusOut(BaseModel):
     broker: str
     broker_error: str | None
+    database_error: str | None = None
     queues: list[QueueOut]
     in_flight: int | None
+    """Delivered to a worker that is alive (answers the broker) and not yet acknowledged."""
+    held_by_gone_workers: int | None = None
+    """Delivered to workers that no longer answer: Redis gives them out again after its visibility
+    timeout, and the reaper re-queues their runs once the lease expires."""
     workers: list[WorkerOut]
     ping_available: bool
     running: list[RunOut]

@@ -11,6 +11,7 @@ from server.cli import (audit, baseline, competition, dataset, db, demo, leaderb
                         results, serve, status, submission, submit, team, worker)
 from server.cli.output import err_console
 from server.config import get_settings
+from server.db import explain_database_error
 from server.logs import configure_logging
 
 app = typer.Typer(help="srchallenge: a scoring server for constrained super-resolution challenges.",
@@ -28,7 +29,5 @@ def main() -> int:
     try:
         return app()
     except OperationalError as err:
-        err_console.print(f"[red]error:[/red] cannot use the database at {get_settings().sqlalchemy_url}: "
-                          f"{err.orig}. Run `srchallenge db upgrade` first, or check SRCHALLENGE_DATABASE_URL.",
-                          soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {explain_database_error(err)}", soft_wrap=True)
         return 1

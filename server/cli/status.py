@@ -21,10 +21,18 @@ def status(server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = 
 
 def render_status(report: StatusOut) -> None:
     queues = ", ".join(f"{q.name}: {'?' if q.waiting is None else q.waiting} waiting" for q in report.queues)
-    in_flight = "" if report.in_flight is None else f", {report.in_flight} delivered and not yet acknowledged"
+    in_flight = ("" if report.in_flight is None
+                 else f", {report.in_flight} delivered to live workers and not yet acknowledged")
+    if report.held_by_gone_workers:
+        in_flight += (f", {report.held_by_gone_workers} held by workers that are gone (given out again after "
+                      "Redis's visibility timeout; their runs are re-queued when the lease expires)")
     console.print(f"broker ({report.broker}): {queues}{in_flight}")
     if report.broker_error:
         console.print(f"[red]broker unreachable:[/red] {report.broker_error}")
+    if report.database_error:
+        console.print(f"[red]database unreachable:[/red] {report.database_error} — runs and workers unknown until it "
+                      "answers again (nothing is lost: uploads are refused with 503 meanwhile)")
+        return
     workers = Table(title="workers (seen in the last 15 minutes"
                           + (", or answering a ping)" if report.ping_available else "; no ping on this broker)"))
     for column in ("worker", "last seen", "ping", "running run"):

@@ -11,7 +11,7 @@ from server.cli.options import PhaseOpt
 from server.cli.output import console, fail
 from server.models import Status
 
-FINAL_STATUSES = (Status.SCORED, Status.FAILED)
+FINAL_STATUSES = (Status.SCORED, Status.FAILED, Status.CANCELLED)
 
 
 def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, str]) -> dict:
@@ -41,7 +41,7 @@ def submit(
     token: Annotated[str, typer.Option(envvar="SRCHALLENGE_TOKEN", help="team token")],
     server: Annotated[str, typer.Option(envvar="SRCHALLENGE_SERVER")] = "http://127.0.0.1:8000",
     kind: Annotated[str | None, typer.Option(help="results or code (default: guessed from the zip)")] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="wait until scored or failed")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="wait until scored, failed or cancelled")] = False,
     timeout: float = 3600,
 ):
     """Upload a results zip (or a code zip) to a phase."""
@@ -55,6 +55,6 @@ def submit(
         result = wait_for(server, token, accepted["id"], timeout)
     except (RuntimeError, TimeoutError, httpx.HTTPError) as err:
         fail(str(err))
-    if result["status"] == Status.FAILED:
-        fail(f"submission {result['id']} failed: {result['reason']}")
+    if result["status"] in (Status.FAILED, Status.CANCELLED):
+        fail(f"submission {result['id']} {result['status']}: {result['reason']}")
     console.print(f"submission {result['id']} scored: PSNR {result['psnr']:.4f} dB")

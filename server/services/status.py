@@ -9,7 +9,10 @@ from lately, plus, where Celery's remote control works, those that answer a ping
 
 from datetime import datetime, timedelta
 
+import json
+
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from server.config import Settings
@@ -25,8 +28,8 @@ def broker_kind(settings: Settings) -> str:
     return settings.celery_broker_url.partition("://")[0] or "unknown"
 
 
-def queue_lengths(settings: Settings) -> tuple[dict[str, int | None], int | None]:
-    """Messages waiting per queue, and (Redis) messages delivered but not yet acknowledged."""
+def queue_lengths(settings: Settings) -> tuple[dict[str, int | None], list[str] | None]:
+    """Messages waiting per queue, and (Redis) the task ids delivered but not yet acknowledged."""
     if settings.uses_filesystem_broker:
         folder = settings.broker_dir / "messages"
         names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
@@ -36,7 +39,18 @@ def queue_lengths(settings: Settings) -> tuple[dict[str, int | None], int | None
         return dict.fromkeys(QUEUES), None
     with get_celery().connection_for_read() as connection:
         client = connection.default_channel.client
-        return {q: int(client.llen(q)) for q in QUEUES}, int(client.hlen("unacked"))
+        # kombu keeps each unacknowledged message as [message, exchange, routing key] in this hash
+        unacked = [json.loads(value)[0].get("headers", {}).get("id", "?") for value in client.hvals("unacked")]
+        return {q: int(client.llen(q)) for q in QUEUES}, unacked
+
+
+def tasks_held_by_live_workers() -> set[str]:
+    """Ids of the tasks that workers answering the broker are running or hold reserved."""
+    inspect = get_celery().control.inspect(timeout=PING_TIMEOUT_S)
+    held = set()
+    for replies in (inspect.active() or {}, inspect.reserved() or {}):
+        held |= {task["id"] for tasks in replies.values() for task in tasks}
+    return held
 
 
 def pinged_workers(settings: Settings) -> set[str] | None:
@@ -61,16 +75,42 @@ def workers_from_runs(session: Session, since: datetime) -> dict[str, tuple[date
 
 
 def deployment_status(session: Session, settings: Settings) -> StatusOut:
+    """What is up and what is down: a broker or database that does not answer is reported as such,
+    with whatever the other one can still tell."""
     now = utcnow()
     broker_error = None
     try:
-        lengths, in_flight = queue_lengths(settings)
+        lengths, unacked = queue_lengths(settings)
     except Exception as err:  # an unreachable broker is what an organizer most needs to see
-        lengths, in_flight, broker_error = dict.fromkeys(QUEUES), None, f"{type(err).__name__}: {err}"
+        lengths, unacked, broker_error = dict.fromkeys(QUEUES), None, f"{type(err).__name__}: {err}"
     try:
         pinged = pinged_workers(settings) if broker_error is None else None
+        live = tasks_held_by_live_workers() if unacked else set()
     except Exception:
-        pinged = None
+        pinged, live = None, set()
+    in_flight = None if unacked is None else sum(task in live for task in unacked)
+    gone = None if unacked is None else len(unacked) - in_flight
+    try:
+        return _with_runs(session, settings, now, StatusOut(
+            broker=broker_kind(settings), broker_error=broker_error,
+            queues=[QueueOut(name=name, waiting=count) for name, count in lengths.items()], in_flight=in_flight,
+            held_by_gone_workers=gone, workers=[], ping_available=pinged is not None, running=[], stuck=[],
+            queued_too_long=[], lease_seconds=settings.lease_seconds,
+            requeue_after_seconds=settings.requeue_after_seconds), pinged)
+    except (OperationalError, InterfaceError) as err:
+        session.rollback()
+        return StatusOut(
+            broker=broker_kind(settings), broker_error=broker_error, database_error=str(err.orig).strip(),
+            queues=[QueueOut(name=name, waiting=count) for name, count in lengths.items()], in_flight=in_flight,
+            held_by_gone_workers=gone, ping_available=pinged is not None, running=[], stuck=[], queued_too_long=[],
+            workers=[WorkerOut(name=name, last_seen=None, answered_ping=True, running_run=None)
+                     for name in sorted(pinged or ())],
+            lease_seconds=settings.lease_seconds, requeue_after_seconds=settings.requeue_after_seconds)
+
+
+def _with_runs(session: Session, settings: Settings, now: datetime, report: StatusOut,
+               pinged: set[str] | None) -> StatusOut:
+    """The report completed from the database: workers seen lately, running and stuck runs."""
     seen = workers_from_runs(session, now - SEEN_LATELY)
     names = sorted(set(seen) | (pinged or set()))
     workers = [WorkerOut(name=name, last_seen=seen.get(name, (None, None))[0], answered_ping=name in (pinged or ()),
@@ -81,20 +121,15 @@ def deployment_status(session: Session, settings: Settings) -> StatusOut:
     queued_long = session.scalars(select(ScoringRun).where(
         ScoringRun.status == Status.QUEUED,
         ScoringRun.queued_at < now - timedelta(seconds=settings.requeue_after_seconds)).order_by(ScoringRun.queued_at))
-    return StatusOut(
-        broker=broker_kind(settings), broker_error=broker_error,
-        queues=[QueueOut(name=name, waiting=count) for name, count in lengths.items()], in_flight=in_flight,
-        workers=workers, ping_available=pinged is not None,
-        running=[RunOut.of(run) for run in running],
-        stuck=[RunOut.of(run) for run in running if run.heartbeat_at is None or _aware(run.heartbeat_at) < now - lease],
-        queued_too_long=[RunOut.of(run) for run in queued_long],
-        baseline_measurements=[
+    return report.model_copy(update={
+        "workers": workers, "running": [RunOut.of(run) for run in running],
+        "stuck": [RunOut.of(run) for run in running if run.heartbeat_at is None or _aware(run.heartbeat_at) < now - lease],
+        "queued_too_long": [RunOut.of(run) for run in queued_long],
+        "baseline_measurements": [
             BaselineJobOut(id=r.id, phase=r.phase.path, status=r.status, worker=r.worker, queued_at=r.created_at,
                            started_at=r.started_at)
             for r in session.scalars(select(BaselineRecord).where(BaselineRecord.status.in_(("queued", "running")))
-                                     .order_by(BaselineRecord.id))],
-        lease_seconds=settings.lease_seconds, requeue_after_seconds=settings.requeue_after_seconds,
-    )
+                                     .order_by(BaselineRecord.id))]})
 
 
 def _aware(moment: datetime) -> datetime:

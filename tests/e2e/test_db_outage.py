@@ -1,0 +1,108 @@
+"""A short PostgreSQL outage while a job runs: the finished work is saved once the database is back
+(before: the save crashed on a dead pooled connection, and the job waited out its lease and ran
+again from scratch)."""
+
+import json
+import re
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.stack import start_stack, zip_bytes
+from tests.worker.conftest import TINY_MODEL
+
+
+@pytest.fixture(scope="module")
+def pg_stack(tmp_path_factory, postgres):
+    stack = start_stack(tmp_path_factory.mktemp("outage"), database_url=postgres.create_database("outage"))
+    yield stack
+    stack.close()
+
+
+def wait_for(predicate, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def log_messages(path) -> str:
+    """The messages of a JSON log, without their tracebacks (for an assertion's message)."""
+    lines = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            lines.append(json.loads(line).get("message", ""))
+        except ValueError:
+            lines.append(line[:200])
+    return "\n".join(lines)
+
+
+def status_of(stack, public_id: str) -> str:
+    with stack.client() as client:
+        return client.get(f"/api/v1/submissions/{public_id}").json()["status"]
+
+
+def test_a_job_that_finishes_during_an_outage_is_saved_once_the_database_is_back(pg_stack, postgres):
+    response = pg_stack.upload(zip_bytes({"model.py": TINY_MODEL.encode()}), kind="code")
+    assert response.status_code == 202, response.text
+    public_id = response.json()["id"]
+    wait_for(lambda: status_of(pg_stack, public_id) == "running", 120, "the run to start")
+    time.sleep(1)  # past the job's first database reads: the sandbox is running now
+    worker_log = pg_stack.root / "worker.log"
+    postgres.pause()
+    try:
+        try:
+            wait_for(lambda: re.search(r"saving run \d+ failed", worker_log.read_text(errors="replace")), 180,
+                     "the finished job to try saving during the outage")
+        except AssertionError as err:
+            raise AssertionError(f"{err}; worker log ends:\n{log_messages(worker_log)[-3000:]}") from None
+    finally:
+        postgres.resume()
+    body = pg_stack.wait_scored(public_id, timeout_s=60)
+    assert body["status"] == "scored", body
+    engine = create_engine(pg_stack.env["SRCHALLENGE_DATABASE_URL"])
+    with engine.connect() as connection:
+        runs = connection.execute(text(
+            "SELECT r.status, r.deliveries FROM scoring_runs r JOIN submissions s ON s.id = r.submission_id "
+            "WHERE s.public_id = :id"), {"id": public_id}).all()
+    engine.dispose()
+    assert [tuple(run) for run in runs] == [("scored", 1)], "scored by its first delivery, not re-run"
+
+
+def test_status_during_an_outage_says_the_database_is_down(pg_stack, postgres):
+    """Before: `db upgrade` was advised, as if the schema were missing."""
+    postgres.pause()
+    try:
+        status = pg_stack.cli("status", check=False)
+        other = pg_stack.cli("team", "list", check=False)
+    finally:
+        postgres.resume()
+    assert status.returncode == 0 and "database unreachable" in status.stdout, status.stdout + status.stderr
+    assert "broker (redis)" in status.stdout, "what the broker knows is still shown"
+    assert other.returncode == 1 and "not answering" in other.stderr and "db upgrade" not in other.stderr, other.stderr
+
+
+def test_status_counts_only_messages_that_live_workers_hold(pg_stack):
+    """Before: a killed worker's unacknowledged message was counted as delivered and in progress."""
+    response = pg_stack.upload(zip_bytes({"model.py": TINY_MODEL.encode()}), kind="code")
+    public_id = response.json()["id"]
+    wait_for(lambda: status_of(pg_stack, public_id) == "running", 120, "the run to start")
+    pg_stack.stop("worker", sig=9)
+    pg_stack.start_worker("worker2")
+    wait_for(lambda: "ready" in (pg_stack.root / "worker2.log").read_text(errors="replace"), 60, "worker2")
+    report = json.loads(pg_stack.cli("status", "--json").stdout)
+    assert (report["in_flight"], report["held_by_gone_workers"]) == (0, 1), report
+
+
+def test_submit_wait_stops_at_a_cancelled_submission(pg_stack):
+    """Before: `srchallenge submit --wait` knew only scored and failed, and waited out its hour."""
+    from server.cli.submit import wait_for as wait_for_final
+
+    response = pg_stack.upload(zip_bytes({"model.py": TINY_MODEL.encode()}), kind="code")
+    public_id = response.json()["id"]
+    pg_stack.cli("submission", "cancel", public_id, "--reason", "withdrawn by the team")
+    body = wait_for_final(pg_stack.url, pg_stack.token, public_id, timeout_s=20)
+    assert body["status"] == "cancelled" and body["reason"] == "withdrawn by the team"
