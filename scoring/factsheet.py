@@ -149,13 +149,13 @@ def seconds_per_image(label: str, value: str, milliseconds: bool = False) -> flo
 
 def parameter_count(label: str, value: str) -> int:
     """A self-reported parameter count: the exact count (digits, thousands separators allowed),
-    at least 1 and at most MAX_PARAMS."""
+    at most MAX_PARAMS (0 stands: a method with no learned parameters, bicubic for one)."""
     digits = re.sub(r"[\s,_'\u2009\u202f]", "", value)
     if not digits.isascii() or not digits.isdigit():
         raise SubmissionError(f'{label} should be the exact count, like 1517571; got "{value}"')
-    significant = digits.lstrip("0")
-    if not significant or len(significant) > len(str(MAX_PARAMS)) or int(significant) > MAX_PARAMS:
-        raise SubmissionError(f'{label} must be from 1 to {MAX_PARAMS:,}; got "{value}"')
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(MAX_PARAMS)) or int(significant) > MAX_PARAMS:
+        raise SubmissionError(f'{label} must be from 0 to {MAX_PARAMS:,}; got "{value}"')
     return int(significant)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BENCHES = ["score_zip", "scorer_memory", "dataset_import", "leaderboard_api", "upload", "end_to_end",
-           "runtime_harness"]
+BENCHES = ["score_zip", "scorer_memory", "dataset_import", "leaderboard_api", "upload", "upload_burst",
+           "end_to_end", "runtime_harness"]
 
 
 @pytest.mark.parametrize("bench", BENCHES)
