@@ -23,11 +23,11 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bench.pg import PostgresServer
 from bench.report import Row, add_common_options, print_header, print_table, progress
+from bench.stack import start_stack
 from server.db import make_engine
 from server.services.teams import create_team
-from tests.e2e.stack import start_stack
-from tests.pg import PostgresServer
 
 HEALTHZ_P99_GOAL_S = 1.0
 PROBE_INTERVAL_S = 0.02

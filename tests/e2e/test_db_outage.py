@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.stack import start_stack, zip_bytes
+from bench.stack import start_stack, zip_bytes
 from tests.worker.conftest import TINY_MODEL
 
 

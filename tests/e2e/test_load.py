@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.e2e.stack import start_stack
+from bench.stack import start_stack
 
 TEAMS = 6
 BURST = 30

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from server.ratelimit import KnownTokens, RateLimitMiddleware
-from tests.e2e.stack import free_port
+from bench.stack import free_port
 
 
 def app_with_limit(per_minute: int, known: KnownTokens | None = None, storage_url: str = "memory://",
