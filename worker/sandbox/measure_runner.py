@@ -4,6 +4,9 @@ No Python from the team is imported here: the program is JSON checked and interp
 ``program.Program`` and its weights are safetensors, so the clock, ``torch.cuda.Event``,
 ``torch.cuda.synchronize`` and the counting are the platform's own. It still runs in the sandbox
 (no network, no HR images, limits), as a second wall in case a crafted file finds a way in.
+One program (``job["program"]``) runs every image, timed or scored, and the FLOPs count: the
+timed computation is the scored one (README, "What is timed is what is scored"); before any real
+input is made it runs on the meta device at every input size, so sizes are checked first.
 
 Protocol (report §2.3, made fair): forward only, fp32 (TF32 off), batch 1, ``inference_mode``,
 untimed warm-up; each image's input tensor is made fresh just before its clock starts; per image,
