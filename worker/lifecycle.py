@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
 
 from server.config import get_settings
 from server.db import get_engine, session_scope
@@ -18,7 +18,8 @@ from server.services.orphans import sweep_orphan_uploads
 from server.services.reaper import reap_stale_runs
 from server.services.runs import heartbeat
 from server.services.storage import Storage
-from worker.parallel import keep_freed_memory
+from worker.parallel import keep_freed_memory, shutdown_pool
+from worker.parent_death import die_with_parent
 
 log = logging.getLogger("srchallenge.worker")
 _stop_reaper = threading.Event()
@@ -85,6 +86,18 @@ def _allow_scoring_processes(**_kwargs) -> None:
     process = multiprocessing.current_process()
     process._config["daemon"] = False
     process._config["authkey"] = multiprocessing.process.AuthenticationString(os.urandom(32))
+
+
+@worker_process_init.connect
+def _die_with_the_worker(**_kwargs) -> None:
+    """A pool process (and so the scorer's forkserver and processes under it) ends with the
+    worker's main process, even after a kill -9 of it (tests/e2e/test_worker_shutdown.py)."""
+    die_with_parent()
+
+
+@worker_process_shutdown.connect
+def _stop_scoring_processes(**_kwargs) -> None:
+    shutdown_pool()
 
 
 @worker_process_init.connect
