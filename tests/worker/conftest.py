@@ -73,6 +73,7 @@ def make_submission(tmp_path):
             (code_dir / "model.py").write_text(textwrap.dedent(model_py))
         for name, content in (files or {}).items():
             path = code_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, bytes):
                 path.write_bytes(content)
             else:

@@ -27,6 +27,14 @@ RESULT_RESERVE = 64 << 10
 PROGRAM = "program-any.json"
 EXPORT_TRIES = 3
 TOLERANCE = 1e-4
+TEAM_MODULE = "_srchallenge_team_model"
+"""model.py is imported under this private name, so a team's own ``model`` package or module still imports."""
+RESERVED_NAMES = sorted(path.stem for path in Path(__file__).parent.glob("*.py"))
+"""The runner's own modules (already imported, so a team module of the same name would be shadowed)."""
+CHECKPOINT_KEYS = ("params_ema", "params", "state_dict", "model", "net", "generator")
+"""Where training frameworks nest the weights, in order of preference: BasicSR saves ``params`` and,
+with EMA on, ``params_ema``, the weights it evaluates with; others use ``state_dict`` or ``model``."""
+PARALLEL_PREFIX = "module."
 
 
 class TeamError(Exception):
@@ -63,20 +71,54 @@ def read_state_dict() -> dict[str, torch.Tensor] | None:
     except Exception as exc:  # noqa: BLE001 - any failure to parse is the file's fault
         raise TeamError(f"{path.name} could not be loaded as plain tensors (weights_only=True refuses "
                         f"pickled Python objects and code): {str(exc).splitlines()[0][:500]}") from None
-    if isinstance(state, dict) and len(state) == 1 and isinstance(next(iter(state.values())), dict):
-        state = next(iter(state.values()))
+    state = unwrap_checkpoint(state, path.name)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise TeamError(f"{path.name} must hold a state dict: a mapping from names to tensors")
     return state
 
 
+def is_state_dict(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, torch.Tensor) for v in value.values())
+
+
+def unwrap_checkpoint(state, filename: str):
+    """The state dict inside a training checkpoint; which one was taken is said in the log."""
+    if not isinstance(state, dict) or is_state_dict(state):
+        return state
+    nested = [key for key, value in state.items() if is_state_dict(value)]
+    chosen = next((key for key in CHECKPOINT_KEYS if key in nested), nested[0] if len(nested) == 1 else None)
+    if chosen is None:
+        raise TeamError(f"{filename} holds {sorted(map(str, state))[:20]}, not one state dict: save the model's "
+                        f"state_dict(), or put it under one of {list(CHECKPOINT_KEYS)}")
+    print(f"weights: took '{chosen}' from {filename}, which holds {sorted(map(str, state))[:20]}", flush=True)
+    return state[chosen]
+
+
+def without_parallel_prefix(state: dict, expected: dict) -> dict:
+    """Weights saved from ``nn.DataParallel``/``DistributedDataParallel`` name every key ``module.…``."""
+    if (state and all(key.startswith(PARALLEL_PREFIX) for key in state)
+            and not any(key.startswith(PARALLEL_PREFIX) for key in expected)):
+        print(f"weights: removed the prefix '{PARALLEL_PREFIX}' (saved from DataParallel) from every key", flush=True)
+        return {key.removeprefix(PARALLEL_PREFIX): value for key, value in state.items()}
+    return state
+
+
+def check_reserved_names() -> None:
+    clashes = [name for name in RESERVED_NAMES
+               if (SUBMISSION / f"{name}.py").exists() or (SUBMISSION / name / "__init__.py").exists()]
+    if clashes:
+        raise TeamError(f"the submission has a module named {', '.join(clashes)}: the platform's runner uses "
+                        f"these names ({', '.join(RESERVED_NAMES)}); rename yours")
+
+
 def build(state: dict | None) -> torch.nn.Module:
     if not (SUBMISSION / "model.py").is_file():
         raise TeamError("the submission has no model.py at its top level")
+    check_reserved_names()
     sys.path.insert(0, str(SUBMISSION))
-    spec = importlib.util.spec_from_file_location("model", SUBMISSION / "model.py")
+    spec = importlib.util.spec_from_file_location(TEAM_MODULE, SUBMISSION / "model.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["model"] = module
+    sys.modules[TEAM_MODULE] = module
     spec.loader.exec_module(module)
     if not callable(getattr(module, "build_model", None)):
         raise TeamError("model.py does not define build_model()")
@@ -85,6 +127,7 @@ def build(state: dict | None) -> torch.nn.Module:
         raise TeamError(f"build_model() returned {type(model).__name__}, expected a torch.nn.Module")
     if state is not None:
         expected = model.state_dict()
+        state = without_parallel_prefix(state, expected)
         missing = sorted(set(expected) - set(state))
         unexpected = sorted(set(state) - set(expected))
         if missing or unexpected:
