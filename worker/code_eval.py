@@ -31,6 +31,7 @@ from scoring.errors import SubmissionError
 from scoring.psnr import ImagePSNR, mean_psnr, psnr
 from scoring.team_yaml import load_team_yaml
 from scoring.timing import Measurement, runtime_ratio
+from worker.data_range_check import CHECKED_IMAGES, clipped_share, data_range_hint
 from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, run_in_sandbox
 
 SANDBOX_DIR = Path(__file__).with_name("sandbox")
@@ -256,7 +257,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
 
-    image_psnr = {}
+    image_psnr, clipped, checked_hr = {}, {}, {}
     for key in scoring_keys:
         h, w = lr[key].shape[:2]
         sr_path = stage2.result_dir / "sr" / f"{key}.npy"
@@ -270,6 +271,11 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
             raise CodeRunError(f"the output recorded for {key} is not an 8-bit RGB image; see the log", log)
         hr = np.load(hr_dir / f"{key}.npy", mmap_mode="r", allow_pickle=False)
         image_psnr[key] = psnr(sr, hr, name=key)
+        if len(clipped) < CHECKED_IMAGES:
+            clipped[key], checked_hr[key] = clipped_share(sr), hr
+    hint = data_range_hint(lr, checked_hr, image_psnr, clipped, data_range)
+    if hint:
+        log = f"{log.rstrip()}\n== scoring ==\n{hint}\n"
 
     device = measured["environment"]["device"]
     runtime, baseline = (_measurement(measured, f"{side}_image_seconds", device, len(runtime_keys), log)

@@ -37,7 +37,8 @@ def new_public_id() -> str:
 
 
 def submission_kind(zip_path: Path, declared: str | None) -> str:
-    """``kind=code`` form field, or a ``model.py`` at the top of the zip, marks a code submission."""
+    """``kind=code`` form field, or a ``model.py`` at the top of the zip or inside its one folder
+    (as zipping a folder makes it), marks a code submission."""
     if declared is not None:
         if declared not in ("results", "code"):
             raise ServiceError("kind must be 'results' or 'code'")
@@ -47,7 +48,13 @@ def submission_kind(zip_path: Path, declared: str | None) -> str:
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError):
         raise ServiceError("the upload is not a zip file") from None
-    return "code" if "model.py" in names else "results"
+    return "code" if "model.py" in names or _model_py_in_one_folder(names) else "results"
+
+
+def _model_py_in_one_folder(names: list[str]) -> bool:
+    tops = {name.split("/", 1)[0] for name in names if "/" in name.strip("/")}
+    loose = [name for name in names if "/" not in name.strip("/") and not name.endswith("/")]
+    return len(tops) == 1 and not loose and f"{next(iter(tops))}/model.py" in names
 
 
 def parse_self_reported(fields: dict[str, str]) -> dict:

@@ -89,3 +89,12 @@ def test_published_network_scores_exactly_its_eager_psnr(name, odd_dataset, room
     for key, value in eager.items():
         assert evaluation.image_psnr[key].db == pytest.approx(value, abs=1e-3), key
     assert evaluation.psnr == pytest.approx(sum(eager.values()) / len(eager), abs=1e-3)
+
+
+@pytest.mark.slow
+def test_a_0_to_255_model_submitted_with_data_range_1_is_told_the_range_may_be_wrong(odd_dataset, roomy_limits,
+                                                                                       tmp_path):
+    code_dir, _model, _range = submission_of("edsr_baseline", tmp_path / "submission")
+    (code_dir / "submission.yaml").write_text("data_range: 1\n")
+    evaluation = evaluate(code_dir, odd_dataset, roomy_limits, tmp_path / "work", keys=list(SIZES))
+    assert "the data range may be wrong" in evaluation.log and "set data_range: 255" in evaluation.log
