@@ -31,8 +31,8 @@ MISSING = "n/a"
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "reason")
 _FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
-_INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals"}
-_BOOL_FIELDS = {"extra_data", "is_baseline"}
+_INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "peak_memory_bytes"}
+_BOOL_FIELDS = {"extra_data", "is_baseline", "uses_gpu_self_reported"}
 _REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
 _TEXT_COLUMNS = {0, 6, 7, 8}  # team, GPU, extra data, reason: left-aligned; figures right-aligned
 

@@ -43,6 +43,9 @@ class Entry:
     ``stored_numbers`` and ``literals`` count what a re-run model carries besides its parameters
     (numbers in buffers and constant tensors; numbers written into its graph); ``held`` is the
     remark of an entry kept unranked by the organizers' review (scoring/review.py).
+    Shown, never ranked: ``macs`` (multiply-accumulates for a 1×3×256×256 input, the efficient-SR
+    tables' "FLOPs"), ``peak_memory_bytes`` and the ``device`` they were measured on, from a code
+    re-run; ``uses_gpu_self_reported``, the readme's CPU/GPU flag.
     """
 
     team: str
@@ -63,6 +66,10 @@ class Entry:
     stored_numbers: int | None = None
     literals: int | None = None
     held: str | None = None
+    macs: int | None = None
+    peak_memory_bytes: int | None = None
+    device: str | None = None
+    uses_gpu_self_reported: bool | None = None
 
 
 @dataclass(frozen=True)

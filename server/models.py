@@ -161,11 +161,15 @@ class Submission(Base):
     # written into its graph (the run's "stored" figure has them by kind)
     stored_numbers: Mapped[int | None] = mapped_column(BigInteger)
     literals: Mapped[int | None] = mapped_column(BigInteger)
+    macs: Mapped[int | None] = mapped_column(BigInteger)  # multiply-accumulates for a 1×3×256×256 input
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    device: Mapped[str | None] = mapped_column(String(200))  # where the figures were measured
     # What the team says about its own entry (form fields or readme.txt).
     self_params: Mapped[int | None] = mapped_column(BigInteger)
     self_runtime: Mapped[float | None] = mapped_column(Float)
     self_runtime_baseline: Mapped[float | None] = mapped_column(Float)
     gpu: Mapped[str | None] = mapped_column(String(100))
+    self_uses_gpu: Mapped[bool | None] = mapped_column(Boolean)  # readme's "CPU[1] / GPU[0]", the right way up
     extra_data: Mapped[bool | None] = mapped_column(Boolean)
     description: Mapped[str | None] = mapped_column(Text)
     current_run_id: Mapped[int | None] = mapped_column(Integer)

@@ -71,10 +71,17 @@ class ImageScoreOut(BaseModel):
     capped: bool
 
 
+MEASUREMENT_FIGURES = ("macs_input", "environment", "data_range", "export",
+                       "runtime_measurement", "baseline_measurement")
+"""What a code re-run measured beyond the headline figures, shown to the team as to the organizers."""
+
+
 class SubmissionOut(BaseModel):
     """A submission as its team sees it. ``stored``: the numbers a re-run model carries besides
     its parameters (buffers, constants, literals, by kind); ``review``: ``held`` (unranked until an
-    organizer decides), ``approved`` or ``rejected``, with ``review_note`` saying why."""
+    organizer decides), ``approved`` or ``rejected``, with ``review_note`` saying why. ``macs``:
+    multiply-accumulates for one ``measurement["macs_input"]`` input (what efficient-SR tables call
+    FLOPs); ``self_uses_gpu``: the readme's ``CPU[1] / GPU[0]`` flag the right way up."""
 
     id: str
     phase: str
@@ -92,10 +99,15 @@ class SubmissionOut(BaseModel):
     runtime: float | None
     runtime_baseline: float | None
     runtime_ratio: float | None
+    macs: int | None
+    peak_memory_bytes: int | None
+    device: str | None
+    measurement: dict | None
     self_params: int | None
     self_runtime: float | None
     self_runtime_baseline: float | None
     gpu: str | None
+    self_uses_gpu: bool | None
     extra_data: bool | None
     description: str | None
     per_image: list[ImageScoreOut] | None
@@ -113,9 +125,12 @@ class SubmissionOut(BaseModel):
             per_image = [ImageScoreOut(image=s.image_key, psnr=s.psnr, capped=s.capped) for s in current.image_scores]
         fields = {name: getattr(submission, name) for name in (
             "kind", "status", "reason", "created_at", "finished_at", "filename", "file_size", "tracks", "psnr",
-            "params", "runtime", "runtime_baseline", "runtime_ratio", "self_params", "self_runtime",
-            "self_runtime_baseline", "gpu", "extra_data", "description")}
+            "params", "runtime", "runtime_baseline", "runtime_ratio", "macs", "peak_memory_bytes", "device", "self_params", "self_runtime", "self_runtime_baseline", "gpu", "self_uses_gpu", "extra_data",
+            "description")}
+        measurement = None
+        if current is not None and submission.kind == "code":
+            measurement = {name: current.figures[name] for name in MEASUREMENT_FIGURES if name in current.figures}
         return cls(id=submission.public_id, phase=submission.phase.path, team=submission.team.name,
-                   per_image=per_image, log=(latest.log if latest else ""),
+                   per_image=per_image, log=(latest.log if latest else ""), measurement=measurement,
                    stored=(current.figures or {}).get("stored") if current else None,
                    review=submission.review, review_note=submission.review_note, **fields)

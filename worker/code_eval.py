@@ -28,7 +28,8 @@ import yaml
 from PIL import Image
 
 from scoring.errors import SubmissionError
-from scoring.psnr import ImagePSNR, mean_psnr, psnr
+from scoring.naming import lr_name
+from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
 from scoring.team_yaml import load_team_yaml
 from scoring.timing import Measurement, runtime_ratio
 from worker.data_range_check import CHECKED_IMAGES, clipped_share, data_range_hint
@@ -37,7 +38,9 @@ from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, run_in_sandb
 SANDBOX_DIR = Path(__file__).with_name("sandbox")
 SCORING_DIR = Path(__file__).parent.parent / "scoring"
 FLOPS_SHAPE = (256, 256)
-"""FLOPs are counted on a 1×3×256×256 input, as in the NTIRE efficient-SR challenges."""
+"""MACs are counted on a 1×3×256×256 LR input, as the NTIRE efficient-SR challenges (2022-) count
+their "FLOPs" (RFDN: 27.10 G there; papers of the CARN era count "Mult-Adds" for a 1280×720 output)."""
+MACS_INPUT = "1×3×256×256"
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
@@ -83,10 +86,11 @@ class CodeEvaluation:
     """Everything measured for one code submission.
 
     ``stored`` counts every other number the model carries (buffers, constant tensors, literals in
-    the graph; ``sandbox/stored.py``): a model could carry weights there instead of in parameters. ``runtime``/``baseline_runtime`` are seconds per image
-    on the same device, image by image in turns; ``runtime_ratio`` is paired (scoring/timing.py). ``flops`` is for one
-    1×3×256×256 input. ``peak_memory_bytes``: peak CUDA allocation on GPU, peak RSS of the
-    measuring process on CPU, both before the baseline is loaded. ``metadata`` is the team's
+    the graph; ``sandbox/stored.py``): a model could carry weights there instead of in parameters.
+    ``runtime``/``baseline_runtime`` are seconds per image on the same device, image by image in
+    turns; ``runtime_ratio`` is paired (scoring/timing.py). ``macs`` (multiply-accumulates, what
+    efficient-SR tables call FLOPs) is for one 1×3×256×256 input. ``peak_memory_bytes``: peak CUDA
+    allocation on GPU, peak RSS of the measuring process on CPU, both before the baseline is loaded. ``metadata`` is the team's
     submission.yaml (self-reported, unverified).
     """
 
@@ -97,7 +101,7 @@ class CodeEvaluation:
     runtime_ratio: float
     psnr: float
     image_psnr: dict[str, ImagePSNR]
-    flops: int
+    macs: int
     peak_memory_bytes: int
     environment: dict
     file_hashes: dict[str, str]
@@ -206,10 +210,12 @@ def _join_logs(stage1: str, stage2: str, cap: int) -> str:
 
 def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime_keys: list[str] | None,
                              scoring_keys: list[str], limits: SandboxLimits, work_dir: Path,
-                             *, hidden: tuple[Path, ...] = ()) -> CodeEvaluation:
+                             *, hidden: tuple[Path, ...] = (), scale: int = 4,
+                             shave: int = SHAVE_BORDER) -> CodeEvaluation:
     """Build, export, measure and score the model in ``code_dir``.
 
-    ``lr_dir`` holds ``<key>x4.png`` inputs, ``hr_dir`` the hidden ``<key>.npy`` (uint8 H×W×3),
+    ``scale`` and ``shave`` (pixels ignored on each border) are the competition bundle's.
+    ``lr_dir`` holds ``<key>x<scale>.png`` inputs, ``hr_dir`` the hidden ``<key>.npy`` (uint8 H×W×3),
     read only here. ``runtime_keys`` (default: ``scoring_keys``) are timed, ``scoring_keys``
     scored for PSNR. ``work_dir`` must not exist yet; it is left in place for the caller to
     remove. ``hidden`` names more paths (database, data dir) that the sandbox must not be able
@@ -221,7 +227,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     file_hashes = hash_files(code_dir)
     secrets = [hr_dir, *hidden]
     work_dir.mkdir(mode=0o700, parents=True)
-    lr = {key: np.asarray(Image.open(lr_dir / f"{key}x4.png").convert("RGB"))
+    lr = {key: np.asarray(Image.open(lr_dir / lr_name(key, scale)).convert("RGB"))
           for key in dict.fromkeys(runtime_keys + scoring_keys)}
     shapes = list(dict.fromkeys([img.shape[:2] for img in lr.values()] + [FLOPS_SHAPE]))
     limit_info = {"memory_gib": limits.memory_bytes / GiB, "disk_mib": limits.disk_bytes >> 20,
@@ -240,7 +246,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
                            stage1.log)
 
     job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
-           "program": program, "flops_shape": FLOPS_SHAPE, **limit_info}
+           "program": program, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info}
     stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
     for sub in ("exported", "lr"):
         (stage2_in / sub).mkdir(mode=0o755)
@@ -261,7 +267,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     for key in scoring_keys:
         h, w = lr[key].shape[:2]
         sr_path = stage2.result_dir / "sr" / f"{key}.npy"
-        if not sr_path.is_file() or sr_path.stat().st_size > 16 * h * w * 3 + 4096:
+        if not sr_path.is_file() or sr_path.stat().st_size > scale * scale * h * w * 3 + 4096:
             raise CodeRunError(f"no output was recorded for {key}; see the log", log)
         try:
             sr = np.load(sr_path, allow_pickle=False)
@@ -270,7 +276,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         if not isinstance(sr, np.ndarray) or sr.dtype != np.uint8 or sr.ndim != 3 or sr.shape[2] != 3:
             raise CodeRunError(f"the output recorded for {key} is not an 8-bit RGB image; see the log", log)
         hr = np.load(hr_dir / f"{key}.npy", mmap_mode="r", allow_pickle=False)
-        image_psnr[key] = psnr(sr, hr, name=key)
+        image_psnr[key] = psnr(sr, hr, shave, name=key)
         if len(clipped) < CHECKED_IMAGES:
             clipped[key], checked_hr[key] = clipped_share(sr), hr
     hint = data_range_hint(lr, checked_hr, image_psnr, clipped, data_range)
@@ -283,7 +289,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     return CodeEvaluation(
         params=measured["params"], stored=measured["stored"], runtime=runtime, baseline_runtime=baseline,
         runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
-        image_psnr=image_psnr, flops=measured["flops"], peak_memory_bytes=measured["peak_memory_bytes"],
+        image_psnr=image_psnr, macs=measured["flops"] // 2,  # torch's FlopCounterMode counts 2 per multiply-accumulate
+        peak_memory_bytes=measured["peak_memory_bytes"],
         environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
         metadata=metadata, export=measured["export"], log=team_text(log),
     )

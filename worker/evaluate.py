@@ -76,7 +76,7 @@ def stage_lr_inputs(storage: Storage, phase: Phase, dest: Path) -> tuple[list[st
 def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     """Re-run a code submission in the sandbox: parameters, best-of-three runtime against the
     baseline timed in the same job, and PSNR of the model's own outputs."""
-    from worker.code_eval import evaluate_code_submission
+    from worker.code_eval import MACS_INPUT, evaluate_code_submission
 
     storage = Storage.from_settings(settings)
     phase = submission.phase
@@ -90,13 +90,15 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
         result = evaluate_code_submission(
             code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
-            sandbox_limits(settings), work / "run", hidden=hidden_paths(settings))
+            sandbox_limits(settings), work / "run", hidden=hidden_paths(settings), scale=phase.competition.scale,
+            shave=phase.competition.shave_border)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = {
         "psnr": result.psnr, "params": result.params, "runtime": result.runtime.best,
         "runtime_baseline": result.baseline_runtime.best, "runtime_ratio": result.runtime_ratio,
-        "stored": result.stored, "flops": result.flops, "peak_memory_bytes": result.peak_memory_bytes,
+        "stored": result.stored, "macs": result.macs, "macs_input": MACS_INPUT,
+        "peak_memory_bytes": result.peak_memory_bytes,
         "runtime_measurement": result.runtime.to_dict(), "baseline_measurement": result.baseline_runtime.to_dict(),
         "environment": result.environment, "file_hashes": result.file_hashes, "data_range": result.data_range,
         "export": result.export, "images": len(result.image_psnr),
@@ -133,6 +135,7 @@ def self_reported_from_readme(text: str | None, baseline_name: str = "MSRResNet"
         return {}
     sheet = parse_factsheet(text, baseline_name)
     figures = {"self_params": sheet.params, "self_runtime": sheet.runtime,
-               "self_runtime_baseline": sheet.runtime_baseline, "gpu": sheet.gpu, "extra_data": sheet.extra_data,
+               "self_runtime_baseline": sheet.runtime_baseline, "gpu": sheet.gpu, "self_uses_gpu": sheet.uses_gpu,
+               "extra_data": sheet.extra_data,
                "description": sheet.description or None}
     return {name: value for name, value in figures.items() if value is not None}

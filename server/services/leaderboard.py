@@ -79,6 +79,8 @@ def entry_of(submission: Submission, track: str) -> Entry:
         extra_data=submission.extra_data, description=submission.description or "",
         submitted_at=submission.created_at, submission_id=submission.public_id,
         stored_numbers=submission.stored_numbers, literals=submission.literals, held=unranked_remark(submission),
+        macs=submission.macs, peak_memory_bytes=submission.peak_memory_bytes, device=submission.device,
+        uses_gpu_self_reported=submission.self_uses_gpu,
     )
 
 

@@ -20,7 +20,7 @@ from scoring.review import literal_total, stored_total
 from server.models import RUN_PENDING, ImageScore, ScoringRun, Status, Submission, utcnow
 from server.services.review import hold_if_needed
 
-SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio")
+SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio", "macs", "peak_memory_bytes")
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
@@ -103,6 +103,7 @@ def complete_run(
     stored = figures.get("stored")
     submission.stored_numbers = stored_total(stored) if stored else None
     submission.literals = literal_total(stored) if stored else None
+    submission.device = str((figures.get("environment") or {}).get("device") or "")[:200] or None
     for name, value in self_reported.items():
         if getattr(submission, name) is None:
             setattr(submission, name, value)

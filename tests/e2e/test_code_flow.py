@@ -43,13 +43,22 @@ def outputs_in_process(stack, weights) -> dict[str, np.ndarray]:
 def test_msrresnet_code_submission_is_measured_and_scored(stack, weights):
     code = zip_bytes({"model.py": MODEL_PY.encode(), "model.safetensors": save(weights),
                       "submission.yaml": b"data_range: 1.0\ndescription: MSRResNet re-run\nextra_data: no\n"})
-    response = stack.upload(code)
+    team = stack.cli("team", "create", "code-msrresnet").stdout.strip().splitlines()[-1]
+    response = stack.upload(code, token=team)  # a team of its own: this submission stands on the board
     assert response.status_code == 202 and response.json()["kind"] == "code"
-    body = stack.wait_scored(response.json()["id"], timeout_s=600)
+    body = stack.wait_scored(response.json()["id"], timeout_s=600, token=team)
     assert body["status"] == "scored", body
     assert body["params"] == 1_517_571
     assert 0.6 < body["runtime_ratio"] < 1.6, "the baseline is the same architecture"
     assert body["description"] == "MSRResNet re-run" and body["extra_data"] is False
+    assert body["macs"] / 1e9 == pytest.approx(166.2, abs=0.1), "multiply-accumulates at 1×3×256×256"
+    assert body["measurement"]["macs_input"] == "1×3×256×256" and body["peak_memory_bytes"] > 0
+    assert body["measurement"]["environment"]["device"] == body["device"]
+    with stack.client() as client:
+        board = client.get(f"/competitions/{stack.phase}/leaderboard.json", params={"track": "params"}).json()
+    [row] = [row for row in board["rows"] if row["submission_id"] == body["id"]]
+    assert (row["macs"], row["peak_memory_bytes"], row["device"]) == (body["macs"], body["peak_memory_bytes"],
+                                                                      body["device"])
     results = stack.submit_and_wait(stack.results_zip(outputs_in_process(stack, weights)))
     assert results["status"] == "scored"
     assert body["psnr"] == pytest.approx(results["psnr"], abs=1e-3)

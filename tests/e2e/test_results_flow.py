@@ -136,6 +136,7 @@ def test_readme_factsheet_fills_self_reported_figures(stack):
     body = stack.submit_and_wait(zip_bytes(members), runtime="0.05")
     assert body["status"] == "scored", body
     assert body["self_params"] == 1234567 and body["extra_data"] is True
+    assert body["self_uses_gpu"] is True, "CPU[1] / GPU[0] : 0 means a GPU"
     assert body["self_runtime"] == 0.05, "a form field takes precedence over the readme"
 
 

@@ -58,7 +58,8 @@ def test_csv_round_trips_every_field():
     stamped = Entry(
         "team, with comma", "params", 28.755, 1_000_000, 0.1234567, runtime_ratio=0.97, params_self_reported=999_999,
         extra_data=False, description='says "hi"\nover two lines', submission_id="s-1",
-        submitted_at=datetime(2019, 8, 20, 12, 30, tzinfo=timezone.utc),
+        submitted_at=datetime(2019, 8, 20, 12, 30, tzinfo=timezone.utc), macs=27_033_648_384,
+        peak_memory_bytes=512 << 20, device="CPU: Xeon, 2 cores", uses_gpu_self_reported=False,
     )
     rows = rank_track([*ENTRIES, stamped], TRACK_1, BASELINE, TOLERANCES)
     again = read_entries_csv(to_csv(rows))

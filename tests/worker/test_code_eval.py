@@ -130,7 +130,8 @@ def test_msrresnet_submission_counts_the_reported_parameters(msrresnet_run):
                                  "literals": {"float": 22, "integer": 150}, "value_literals": 22, "information": 0}
     with FlopCounterMode(display=False) as counter:
         MSRResNet().to("meta")(torch.zeros(1, 3, 256, 256, device="meta"))
-    assert evaluation.flops == counter.get_total_flops()
+    assert evaluation.macs * 2 == counter.get_total_flops(), "MACs: torch counts 2 FLOPs per multiply-accumulate"
+    assert round(evaluation.macs / 1e9, 1) == 166.2
     assert evaluation.metadata["description"] == "baseline"
     assert set(evaluation.file_hashes) == {"model.py", "model.safetensors", "submission.yaml"}
 

@@ -15,7 +15,7 @@ runtime images; three trials, in each of which the submission and MSRResNet (bui
 turns image by image. Every image's time is returned; the trusted parent makes the figures.
 
 Inputs under /sandbox/in: job.json, exported/, lr/<key>.npy (uint8 H×W×3). Outputs in
-/sandbox/out: result.json and sr/<key>.npy (uint8 4H×4W×3) for the scoring images.
+/sandbox/out: result.json and sr/<key>.npy (uint8, scale·H × scale·W × 3) for the scoring images.
 """
 
 import gc
@@ -48,8 +48,8 @@ class TeamError(Exception):
 class Runner:
     """A model (submission or baseline): one program that runs every image, timed or scored."""
 
-    def __init__(self, name: str, program: Program, data_range: float) -> None:
-        self.name, self.program, self.data_range = name, program, data_range
+    def __init__(self, name: str, program: Program, data_range: float, scale: int = 4) -> None:
+        self.name, self.program, self.data_range, self.scale = name, program, data_range, scale
 
     def run(self, lr: np.ndarray, device: torch.device, key: str, clock=None) -> tuple[torch.Tensor, float]:
         """Forward one LR image; the input is a fresh tensor, made before the clock starts."""
@@ -71,9 +71,9 @@ class Runner:
                 seconds = time.perf_counter() - started
         except (MemoryError, RuntimeError, ValueError, TypeError, IndexError) as exc:
             raise TeamError(f"the {self.name} failed on {key} ({w}×{h}): {str(exc)[:2000]}") from None
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, 3, 4 * h, 4 * w):
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, 3, self.scale * h, self.scale * w):
             got = "×".join(map(str, out.shape)) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise TeamError(f"output for {key} is {got}, expected 1×3×{4 * h}×{4 * w}")
+            raise TeamError(f"output for {key} is {got}, expected 1×3×{self.scale * h}×{self.scale * w}")
         return out, seconds
 
     def check_pure(self) -> None:
@@ -126,7 +126,7 @@ def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         meta.peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
     figures["flops"] = counter.get_total_flops()
-    return Runner("model", program, job["data_range"]), figures
+    return Runner("model", program, job["data_range"], job["scale"]), figures
 
 
 def load_baseline(device: torch.device, example_hw: tuple[int, int]) -> Runner:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 PUBLISHED_PARAMS = 433_448
+PUBLISHED_GMACS = 27.10
 
 
 class ESA(nn.Module):

@@ -5,7 +5,7 @@ convolution and a lighter ESA with 16 channels: no max-pool branch convolution),
 convolution with a long skip, a 3×3 to 48 and pixel shuffle ×4.
 
 Published: 0.317 M parameters, 19.70 G FLOPs (NTIRE 2022 efficient-SR report; ByteESR's
-RLFN_ntire). Exact here: 317,218.
+RLFN_ntire; the authors' README). Exact here: 317,218. FLOPs there are MACs on a 256×256 input.
 """
 
 import torch
@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 PUBLISHED_PARAMS = 317_218
+PUBLISHED_GMACS = 19.70
 
 
 class ESA(nn.Module):
