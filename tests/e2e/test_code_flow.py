@@ -56,7 +56,7 @@ def test_msrresnet_code_submission_is_measured_and_scored(stack, weights):
     assert body["measurement"]["environment"]["device"] == body["device"]
     with stack.client() as client:
         board = client.get(f"/competitions/{stack.phase}/leaderboard.json", params={"track": "params"}).json()
-    [row] = [row for row in board["rows"] if row["submission_id"] == body["id"]]
+    [row] = [row for row in board["tracks"][0]["rows"] if row["submission_id"] == body["id"]]
     assert (row["macs"], row["peak_memory_bytes"], row["device"]) == (body["macs"], body["peak_memory_bytes"],
                                                                       body["device"])
     results = stack.submit_and_wait(stack.results_zip(outputs_in_process(stack, weights)))
