@@ -32,7 +32,7 @@ import scoring.msrresnet
 from bench.data import REPO, key_of
 from bench.report import Row, add_common_options, print_header, print_table, progress
 from scoring.imresize import make_lr
-from tests.e2e.stack import photo_like
+from bench.stack import photo_like
 from worker.code_eval import evaluate_code_submission
 from worker.sandbox.launcher import SandboxLimits
 
