@@ -8,7 +8,7 @@ the whole call against the sum of every timed forward pass it reports (both mode
 Goal: the job takes at most 1.5× its timed forward passes.
 
 Workloads, on CPU: MSRResNet (scoring/msrresnet.py) and SwinIR-light, the window-attention model
-of the compatibility suite (tests/worker/architectures/swinir_light.py, read as the model.py a team
+of the compatibility suite (examples/architectures/swinir_light.py, read as the model.py a team
 would zip), both with seeded weights, over ``--images`` LR images of two sizes (real validation sets
 have a few distinct sizes; each costs the exporter a program where shapes specialize).
 
@@ -37,7 +37,7 @@ from worker.code_eval import evaluate_code_submission
 from worker.sandbox.launcher import SandboxLimits
 
 GOAL = 1.5
-SWINIR_SOURCE = REPO / "tests" / "worker" / "architectures" / "swinir_light.py"
+SWINIR_SOURCE = REPO / "examples" / "architectures" / "swinir_light.py"
 
 
 def write_dataset(root: Path, count: int, sizes: list[tuple[int, int]]) -> tuple[Path, Path, list[str]]:

@@ -1,6 +1,6 @@
 """Compatibility suite (issue 13.4): published efficient-SR networks, submitted as teams submit them.
 
-Each network in tests/worker/architectures is run through both sandbox stages on odd LR sizes
+Each network in examples/architectures is run through both sandbox stages on odd LR sizes
 (63×50 and 57×86; 256×256 is exported too, for the MACs count). The platform must count exactly
 the parameters the fixture states (and why they relate to the published figure), the published
 MACs where the fixture gives them (within 1 %: tools differ on biases), and its PSNR
@@ -26,7 +26,7 @@ SIZES = {"odd-a": (63, 50), "odd-b": (57, 86)}
 
 
 def fixture_module(name: str):
-    return importlib.import_module(f"tests.worker.architectures.{name}")
+    return importlib.import_module(f"examples.architectures.{name}")
 
 
 @pytest.fixture(scope="module")

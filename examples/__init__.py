@@ -1,0 +1,1 @@
+"""Code submissions as teams write them (see the README's code-zip section)."""
