@@ -131,8 +131,9 @@ def _files(zf: zipfile.ZipFile, limits: ArchiveLimits) -> dict[str, zipfile.ZipI
     return {i.filename.split("/", 1)[1] if strip else i.filename: i for i in files}
 
 
-def open_results_zip(path: Path, limits: ArchiveLimits) -> ResultsZip:
-    """Open and check a results zip: only ``<key>.png`` images, one per key, and ``readme.txt``."""
+def open_results_zip(path: Path, limits: ArchiveLimits, scale: int = 4) -> ResultsZip:
+    """Open and check a results zip: only ``<key>.png`` images, one per key, and ``readme.txt``
+    (``<key>x<scale>.png`` names the same key, with the competition's ``scale``)."""
     zf = _open(path)
     try:
         images: dict[str, zipfile.ZipInfo] = {}
@@ -153,7 +154,7 @@ def open_results_zip(path: Path, limits: ArchiveLimits) -> ResultsZip:
                     f"{name} is not a PNG image; a results zip holds only <name>.png images "
                     "and an optional readme.txt"
                 )
-            key = image_key(name)
+            key = image_key(name, scale)
             if key in images:
                 other = PurePosixPath(images[key].filename).name
                 raise SubmissionError(f"{other} and {name} are both results for image {key}")

@@ -114,6 +114,7 @@ def score_results_zip(
     limits: ArchiveLimits = ArchiveLimits(),
     shave: int = SHAVE_BORDER,
     on_image: Callable[[str, int, int], None] | None = None,
+    scale: int = 4,
 ) -> ResultsScore:
     """Mean PSNR of the SR images in ``zip_path`` against ``hr_dir``; SubmissionError if unusable.
 
@@ -122,7 +123,7 @@ def score_results_zip(
     replaced; a factsheet typo must not fail a submission), or None when there is none.
     """
     expected = hidden_keys(hr_dir)
-    with open_results_zip(zip_path, limits) as results:
+    with open_results_zip(zip_path, limits, scale) as results:
         readme_text = check_members(results, expected)
         return collect_scores(score_images(results, hr_dir, expected, limits, shave), len(expected), readme_text,
                               on_image)

@@ -40,6 +40,7 @@ def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
         archive_limits(settings),
         shave=phase.competition.shave_border,
         workers=settings.scoring_processes or None,
+        scale=phase.competition.scale,
     )
     figures = {"psnr": score.mean_psnr, "capped_images": score.capped_count, "images": len(score.per_image)}
     image_scores = {key: (value.db, value.capped) for key, value in score.per_image.items()}

@@ -111,29 +111,29 @@ def _discard_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _check_zip(zip_path: Path, expected: list[str], limits: ArchiveLimits) -> str | None:
+def _check_zip(zip_path: Path, expected: list[str], limits: ArchiveLimits, scale: int) -> str | None:
     """The checks ``score_results_zip`` makes before decoding; returns the readme text."""
-    with open_results_zip(zip_path, limits) as results:
+    with open_results_zip(zip_path, limits, scale) as results:
         return check_members(results, expected)
 
 
 def _score_keys(zip_path: Path, hr_dir: Path, keys: list[str], limits: ArchiveLimits,
-                shave: int) -> list[tuple[str, ImagePSNR]]:
+                shave: int, scale: int) -> list[tuple[str, ImagePSNR]]:
     """One pool task: ``keys`` scored in order by the serial scorer's loop."""
-    with open_results_zip(zip_path, limits) as results:
+    with open_results_zip(zip_path, limits, scale) as results:
         return list(score_images(results, hr_dir, keys, limits, shave))
 
 
 def _scored_runs(zip_path: Path, hr_dir: Path, runs: list[list[str]], limits: ArchiveLimits, shave: int,
-                 workers: int) -> Iterator[list[tuple[str, ImagePSNR]]]:
+                 scale: int, workers: int) -> Iterator[list[tuple[str, ImagePSNR]]]:
     """Each run's scores, in order: here for one worker, else on the shared pool. The first error
     cancels the runs not yet started."""
     if workers == 1:
         for run in runs:
-            yield _score_keys(zip_path, hr_dir, run, limits, shave)
+            yield _score_keys(zip_path, hr_dir, run, limits, shave, scale)
         return
     pool = _shared_pool(workers)
-    futures = [pool.submit(_score_keys, zip_path, hr_dir, run, limits, shave) for run in runs]
+    futures = [pool.submit(_score_keys, zip_path, hr_dir, run, limits, shave, scale) for run in runs]
     try:
         for future in futures:
             yield future.result()
@@ -152,14 +152,15 @@ def score_results_zip_parallel(
     shave: int = SHAVE_BORDER,
     on_image: Callable[[str, int, int], None] | None = None,
     workers: int | None = None,
+    scale: int = 4,
 ) -> ResultsScore:
     """``score_results_zip`` on ``workers`` processes (default: one per core)."""
     zip_path, hr_dir = Path(zip_path), Path(hr_dir)
     expected = hidden_keys(hr_dir)
-    readme_text = _check_zip(zip_path, expected, limits)
+    readme_text = _check_zip(zip_path, expected, limits, scale)
 
     workers = 1 if len(expected) == 1 else workers or os.cpu_count() or 1
     run_length = math.ceil(len(expected) / (workers * _RUNS_PER_WORKER))
     runs = [expected[i : i + run_length] for i in range(0, len(expected), run_length)]
-    scored = chain.from_iterable(_scored_runs(zip_path, hr_dir, runs, limits, shave, workers))
+    scored = chain.from_iterable(_scored_runs(zip_path, hr_dir, runs, limits, shave, scale, workers))
     return collect_scores(scored, len(expected), readme_text, on_image)

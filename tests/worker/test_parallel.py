@@ -71,3 +71,13 @@ def test_missing_hr_data_is_not_the_teams_fault(tmp_path):
     zip_path = write_zip(tmp_path / "results.zip", [("0801.png", png_bytes(random_rgb(8, 8)))])
     with pytest.raises(ValueError, match="no hidden HR images"):
         score_results_zip_parallel(zip_path, tmp_path / "hr")
+
+
+def test_the_competitions_scale_names_the_lr_suffix(tmp_path):
+    """A ×2 competition's results are named like its LR inputs, ``0801x2.png``; at ×4 that is no key."""
+    hr = make_hr(tmp_path / "hr", KEYS[:3])
+    members = [(f"{k}x2.png", png_bytes(degraded(v, 4))) for k, v in hr.items()]
+    serial, parallel = both(tmp_path, members, scale=2)
+    assert serial == parallel and list(parallel.per_image) == KEYS[:3]
+    at_x4 = both(tmp_path, members)
+    assert all(isinstance(outcome, str) and "Missing 3 of 3 images" in outcome for outcome in at_x4), at_x4
