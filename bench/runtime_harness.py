@@ -87,7 +87,7 @@ def measure_runner():
 
 
 def bare_seconds(model: torch.nn.Module, lr: np.ndarray, device: torch.device) -> float:
-    x = torch.from_numpy(lr).to(device).permute(2, 0, 1).unsqueeze(0).float() / 255
+    x = torch.from_numpy(lr).to(device).permute(2, 0, 1).unsqueeze(0).contiguous().float() / 255  # NCHW, as the harness
     if device.type == "cuda":
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize(device)

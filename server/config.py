@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # GPU jobs (a few feed the GPU; one per core of a big host would run into the process limit).
     sandbox_cpu_job_threads: int = 1
     sandbox_gpu_job_threads: int = 4
+    # Where code re-runs are timed: "cuda" (the worker's assigned GPU, CUDA_VISIBLE_DEVICES; a missing
+    # GPU is a platform failure), "cpu", or "auto" (cuda when the NVIDIA driver shows a GPU).
+    sandbox_device: Literal["auto", "cuda", "cpu"] = "auto"
     # Share of the assigned GPU's memory the measuring stage may allocate (torch's per-process fraction).
     sandbox_gpu_memory_fraction: float = Field(default=0.9, gt=0, le=1)
     base_url: str = "http://127.0.0.1:8000"

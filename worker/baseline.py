@@ -21,7 +21,7 @@ from server.models import Phase
 from server.queue import MEASURE_BASELINE_TASK, get_celery
 from server.services.baseline import fail_measurement, finish_measurement, start_measurement
 from server.services.storage import Storage
-from worker.evaluate import hidden_paths, sandbox_limits, stage_lr_inputs
+from worker.evaluate import hidden_paths, job_gpu, sandbox_limits, stage_lr_inputs
 
 log = logging.getLogger("srchallenge.worker")
 
@@ -66,9 +66,10 @@ def measure_baseline_runtime(phase: Phase):
         source = Path(scoring.msrresnet.__file__).read_text()
         (code_dir / "model.py").write_text(source + "\n\ndef build_model():\n    return MSRResNet()\n")
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
+        gpu = job_gpu(settings)
         result = evaluate_code_submission(code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug),
-                                          runtime_keys, scoring_keys[:1], sandbox_limits(settings), work / "run",
-                                          hidden=hidden_paths(settings))
+                                          runtime_keys, scoring_keys[:1], sandbox_limits(settings, gpu), work / "run",
+                                          hidden=hidden_paths(settings), gpu=gpu)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result.baseline_runtime

@@ -33,7 +33,8 @@ from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
 from scoring.team_yaml import load_team_yaml
 from scoring.timing import Measurement, runtime_ratio
 from worker.data_range_check import CHECKED_IMAGES, clipped_share, data_range_hint
-from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, run_in_sandbox
+from worker.sandbox.gpu import GPU
+from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, SandboxUnavailable, run_in_sandbox
 
 SANDBOX_DIR = Path(__file__).with_name("sandbox")
 SCORING_DIR = Path(__file__).parent.parent / "scoring"
@@ -203,6 +204,27 @@ def _measurement(measured: dict, field: str, device: str, images: int, log: str)
     return measurement
 
 
+def device_job(gpu: GPU | None, limits: SandboxLimits) -> dict:
+    """What the measuring stage must run on: ``device`` is required, never a preference."""
+    if gpu is None:
+        return {"device": "cpu"}
+    return {"device": "cuda", "gpu_uuid": gpu.uuid, "gpu_memory_fraction": limits.gpu_memory_fraction}
+
+
+def check_device(measured: dict, gpu: GPU | None) -> None:
+    """The measuring stage ran where the job said, or the run is the platform's failure (a broken
+    driver mount must not record CPU seconds as a GPU figure, nor be blamed on the team)."""
+    if "platform_error" in measured:
+        raise SandboxUnavailable(f"the measuring stage could not use its device: {measured['platform_error']}")
+    env = measured.get("environment") if isinstance(measured.get("environment"), dict) else {}
+    wanted = "cuda" if gpu else "cpu"
+    if env.get("device_type") != wanted or (gpu and str(env.get("gpu_uuid", "")).lower() != gpu.uuid.lower()):
+        ran_on = " ".join(str(part) for part in (env.get("device_type"), env.get("gpu_uuid")) if part)
+        required = " ".join(part for part in (wanted, gpu.uuid if gpu else None) if part)
+        raise SandboxUnavailable(f"the measuring stage ran on {ran_on or 'an unrecorded device'}, "
+                                 f"but the job required {required}")
+
+
 def _join_logs(stage1: str, stage2: str, cap: int) -> str:
     text = f"== building and exporting the model ==\n{stage1}\n== measuring ==\n{stage2}"
     return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
@@ -211,7 +233,7 @@ def _join_logs(stage1: str, stage2: str, cap: int) -> str:
 def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime_keys: list[str] | None,
                              scoring_keys: list[str], limits: SandboxLimits, work_dir: Path,
                              *, hidden: tuple[Path, ...] = (), scale: int = 4,
-                             shave: int = SHAVE_BORDER) -> CodeEvaluation:
+                             shave: int = SHAVE_BORDER, gpu: GPU | None = None) -> CodeEvaluation:
     """Build, export, measure and score the model in ``code_dir``.
 
     ``scale`` and ``shave`` (pixels ignored on each border) are the competition bundle's.
@@ -219,7 +241,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     read only here. ``runtime_keys`` (default: ``scoring_keys``) are timed, ``scoring_keys``
     scored for PSNR. ``work_dir`` must not exist yet; it is left in place for the caller to
     remove. ``hidden`` names more paths (database, data dir) that the sandbox must not be able
-    to reach; the call refuses to run if any could be.
+    to reach; the call refuses to run if any could be. ``gpu``: the GPU this worker times on (None:
+    a CPU job); the measuring stage must run on it, else the run is the platform's failure.
     """
     runtime_keys = list(runtime_keys or scoring_keys)
     metadata = read_metadata(code_dir)
@@ -246,7 +269,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
                            stage1.log)
 
     job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
-           "program": program, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info}
+           "program": program, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info,
+           **device_job(gpu, limits)}
     stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
     for sub in ("exported", "lr"):
         (stage2_in / sub).mkdir(mode=0o755)
@@ -258,10 +282,10 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         np.save(stage2_in / "lr" / f"{key}.npy", image)
         (stage2_in / "lr" / f"{key}.npy").chmod(0o644)
     stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
-                            limits, hidden=secrets, outputs=STAGE2_OUTPUTS,
-                            gpu=bool(list(Path("/dev").glob("nvidia[0-9]*"))))
+                            limits, hidden=secrets, outputs=STAGE2_OUTPUTS, gpu=gpu)
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
+    check_device(measured, gpu)
 
     image_psnr, clipped, checked_hr = {}, {}, {}
     for key in scoring_keys:

@@ -3,6 +3,7 @@
 Each function returns an ``Outcome`` or raises ``SubmissionError`` with a reason for the team.
 """
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,10 +90,11 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
         if not (code_dir / "model.py").is_file():
             raise SubmissionError("the zip has no model.py at its top (or inside its one folder)")
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
+        gpu = job_gpu(settings)
         result = evaluate_code_submission(
             code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
-            sandbox_limits(settings), work / "run", hidden=hidden_paths(settings), scale=phase.competition.scale,
-            shave=phase.competition.shave_border)
+            sandbox_limits(settings, gpu), work / "run", hidden=hidden_paths(settings), gpu=gpu,
+            scale=phase.competition.scale, shave=phase.competition.shave_border)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = {
@@ -113,13 +115,27 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     return Outcome(figures, image_scores, self_reported, result.log)
 
 
-def sandbox_limits(settings: Settings):
+def sandbox_limits(settings: Settings, gpu=None):
     """The ``SRCHALLENGE_SANDBOX_*`` limits, with the thread count of a CPU or a GPU job."""
-    import torch
-
     from worker.sandbox.launcher import SandboxLimits
 
-    return SandboxLimits.from_settings(settings, gpu=torch.cuda.is_available())
+    return SandboxLimits.from_settings(settings, gpu=gpu is not None)
+
+
+def job_gpu(settings: Settings):
+    """The GPU this worker's code re-runs are timed on, or None for CPU jobs.
+
+    ``sandbox_device``: ``cuda`` requires the worker's assigned GPU (its absence is the platform's
+    failure, never a silent CPU run); ``auto`` takes it when the NVIDIA driver shows a GPU; ``cpu``
+    never does."""
+    from worker.sandbox.gpu import assigned_gpu, driver_gpus
+
+    if settings.sandbox_device == "cpu":
+        return None
+    gpus = driver_gpus()
+    if settings.sandbox_device == "auto" and not gpus:
+        return None
+    return assigned_gpu(os.environ.get("CUDA_VISIBLE_DEVICES"), gpus)
 
 
 def hidden_paths(settings: Settings) -> tuple[Path, ...]:

@@ -9,7 +9,6 @@ separate uid (and the per-uid process limit it gives) is lost; everything else s
 See docs/security.md for the threat model.
 """
 
-import glob
 import json
 import os
 import pwd
@@ -20,9 +19,13 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.config import Settings
 from worker.sandbox.syscall_filter import compile_filter, keyctl_number
+
+if TYPE_CHECKING:
+    from worker.sandbox.gpu import GPU
 
 SANDBOX_UIDS = range(1_800_000_000, 1_800_000_000 + (1 << 20))
 """Unassigned uids (no passwd entry needed), one drawn per run: concurrent jobs never share a uid,
@@ -178,13 +181,14 @@ class _TailBuffer:
 
 
 def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: SandboxLimits,
-                   *, hidden: list[Path], outputs: list[str], gpu: bool = False) -> SandboxRun:
+                   *, hidden: list[Path], outputs: list[str], gpu: "GPU | None" = None) -> SandboxRun:
     """Run ``argv`` (paths as seen inside: inputs under /sandbox/in, cwd /sandbox/out).
 
     ``input_dir`` is shown read-only; the regular files the command leaves in /sandbox/out under
     the names ``outputs`` expects (``name`` or ``folder/name`` globs) come back in
     ``job_dir/result``. ``hidden`` paths (HR images, database) must not be reachable through any
-    bind, or nothing runs. GPU device nodes are shown only when ``gpu``.
+    bind, or nothing runs. A ``gpu`` job sees that GPU's device node (and the driver's control
+    and memory nodes) and no other, with ``CUDA_VISIBLE_DEVICES`` naming it by UUID.
     """
     uid, gid, userns = sandbox_identity()
     binds = readonly_binds()
@@ -195,7 +199,7 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
     result_dir.mkdir(mode=0o700)
     devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
     if gpu:
-        devices += sorted(glob.glob("/dev/nvidia*"))
+        devices += gpu.device_nodes()
     config = {
         "root": str(job_dir / "root"), "ro_binds": binds, "devices": devices,
         "input_dir": str(input_dir), "result_dir": str(result_dir), "scratch_bytes": limits.disk_bytes,
@@ -203,11 +207,11 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
         "output_limits": {"files": limits.output_files, "bytes": limits.output_bytes,
                           "seconds": limits.output_seconds},
         "uid": uid, "gid": gid, "user_namespace": userns, "wall_seconds": limits.wall_seconds,
-        "rlimits": limits.rlimits(address_space=not gpu),
+        "rlimits": limits.rlimits(address_space=gpu is None),
         "argv": [PYTHON if a == "python" else a for a in argv],
         "env": {"PATH": "/usr/bin:/bin", "HOME": "/sandbox/out", "TMPDIR": "/sandbox/out/tmp",
                 "USER": "sandbox", "LANG": "C.UTF-8",
-                **({} if gpu else {"CUDA_VISIBLE_DEVICES": ""}),
+                "CUDA_VISIBLE_DEVICES": gpu.uuid if gpu else "", "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
                 **({"OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads)}
                    if limits.threads else {})},
     }

@@ -9,7 +9,10 @@ timed computation is the scored one (README, "What is timed is what is scored");
 input is made it runs on the meta device at every input size, so sizes are checked first.
 
 Protocol (report §2.3, made fair): forward only, fp32 (TF32 off), batch 1, ``inference_mode``,
-untimed warm-up; each image's input tensor is made fresh just before its clock starts; per image,
+on the device the job names (a GPU job that finds no usable GPU is the platform's failure, never a
+CPU run); an untimed warm-up pass over every distinct runtime input shape, for both models; the
+input is a contiguous NCHW float tensor (the layout teams' own scripts feed), made fresh just
+before its clock starts; per image,
 CUDA events and a synchronize on GPU, ``perf_counter`` on CPU; a trial is the mean over the
 runtime images; three trials, in each of which the submission and MSRResNet (built here) take
 turns image by image. Every image's time is returned; the trusted parent makes the figures.
@@ -45,6 +48,17 @@ class TeamError(Exception):
     """A reason for the team."""
 
 
+class PlatformError(Exception):
+    """The job's device is not usable here: the platform's failure, not the team's."""
+
+
+def input_tensor(lr: np.ndarray, device: torch.device, data_range: float) -> torch.Tensor:
+    """1×3×H×W float32 on ``device``, contiguous NCHW (not the channels-last strides a permuted
+    view would keep, which would send cuDNN to NHWC kernels with a weight conversion per conv)."""
+    x = torch.from_numpy(lr).to(device).permute(2, 0, 1).unsqueeze(0)
+    return x.to(torch.float32, memory_format=torch.contiguous_format) * (data_range / 255)
+
+
 class Runner:
     """A model (submission or baseline): one program that runs every image, timed or scored."""
 
@@ -55,7 +69,7 @@ class Runner:
         """Forward one LR image; the input is a fresh tensor, made before the clock starts."""
         h, w = lr.shape[:2]
         program = self.program
-        x = torch.from_numpy(lr).to(device).permute(2, 0, 1).unsqueeze(0).float() * (self.data_range / 255)
+        x = input_tensor(lr, device, self.data_range)
         try:
             if device.type == "cuda":
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -140,32 +154,89 @@ def load_baseline(device: torch.device, example_hw: tuple[int, int]) -> Runner:
     return Runner("baseline", Program(graph, tensors, device), 1.0)
 
 
-def environment(device: torch.device) -> dict:
+def fair_backends() -> None:
+    """fp32 throughout: no TF32 in convolutions or matmuls, no cuDNN autotuning."""
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+
+
+def gpu_uuid(device: torch.device) -> str:
+    """As nvidia-smi writes it: ``GPU-xxxxxxxx-…``."""
+    uuid = str(torch.cuda.get_device_properties(device).uuid)
+    return uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
+
+
+def job_device(job: dict) -> torch.device:
+    """The device the job requires; on a GPU, exactly the assigned one, with its memory bounded."""
+    if job["device"] != "cuda":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise PlatformError("this is a GPU job but CUDA is not available in the measuring stage "
+                            "(driver, device nodes or libraries missing)")
+    if torch.cuda.device_count() != 1:
+        raise PlatformError(f"the measuring stage sees {torch.cuda.device_count()} GPUs, not the one assigned")
+    device = torch.device("cuda", 0)
+    if gpu_uuid(device).lower() != job["gpu_uuid"].lower():
+        raise PlatformError(f"the measuring stage got {gpu_uuid(device)}, not the assigned {job['gpu_uuid']}")
+    torch.cuda.set_per_process_memory_fraction(job["gpu_memory_fraction"], device)
+    return device
+
+
+def warm_up(runner: Runner, lr: dict[str, np.ndarray], keys: list[str], device: torch.device) -> None:
+    """One untimed pass over every distinct input shape of ``keys`` (each shape's first image), so
+    that no model meets a shape for the first time inside a timed trial; on a GPU, the first shape
+    twice more (context, allocator, kernel selection)."""
+    by_shape = {}
+    for key in keys:
+        by_shape.setdefault(lr[key].shape[:2], key)
+    first = next(iter(by_shape.values()))
+    again = [first, first] if device.type == "cuda" else []
+    for key in again + list(by_shape.values()):
+        runner.run(lr[key], device, key)
+
+
+def environment(device: torch.device, job: dict) -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     env = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU: {cpu}",
         "device_type": device.type, "cpu": cpu, "torch": torch.__version__, "python": platform.python_version(),
         "cpu_threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
-        "cudnn_benchmark": torch.backends.cudnn.benchmark, "tf32": False, "precision": "fp32", "batch": 1,
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32},
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "precision": "fp32", "batch": 1, "input_layout": "NCHW contiguous",
     }
     if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
         driver = Path("/proc/driver/nvidia/version")
         env.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
-                   driver=driver.read_text().splitlines()[0] if driver.exists() else None)
+                   driver=driver.read_text().splitlines()[0] if driver.exists() else None,
+                   gpu_uuid=gpu_uuid(device), gpu_memory_bytes=props.total_memory,
+                   gpu_memory_fraction=job["gpu_memory_fraction"],
+                   gpu_max_clock_mhz=getattr(props, "clock_rate", 0) // 1000 or None,
+                   gpu_memory_clock_mhz=getattr(props, "memory_clock_rate", 0) // 1000 or None,
+                   gpu_sm_clock_mhz=sm_clock_mhz(device))
     return env
 
 
+def sm_clock_mhz(device: torch.device) -> int | None:
+    """The SM clock now, through NVML (nvidia-ml-py) where installed; None otherwise."""
+    try:
+        return int(torch.cuda.clock_rate(device))
+    except Exception:  # noqa: BLE001 - optional: NVML or its binding may be missing
+        return None
+
+
 def measure(job: dict) -> dict:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    torch.backends.cudnn.benchmark = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    device = job_device(job)
+    fair_backends()
     lr = {key: np.load(IN / "lr" / f"{key}.npy", allow_pickle=False)
           for key in dict.fromkeys(job["runtime_keys"] + job["scoring_keys"])}
     submission, figures = load_submission(job, device, list(dict.fromkeys(img.shape[:2] for img in lr.values())))
     first = job["runtime_keys"][0]
-    warmups = 3 if device.type == "cuda" else 1
 
     def interleaved_trial() -> tuple[list[float], list[float]]:
         """Both models on each image in turn (alternating who goes first), so a change in load or
@@ -180,8 +251,7 @@ def measure(job: dict) -> dict:
         return seconds[submission], seconds[baseline]
 
     with torch.inference_mode():
-        for _ in range(warmups):
-            submission.run(lr[first], device, first)
+        warm_up(submission, lr, job["runtime_keys"], device)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         (OUT / "sr").mkdir()
@@ -194,10 +264,9 @@ def measure(job: dict) -> dict:
         figures["peak_memory_bytes"] = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
                                         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         baseline = load_baseline(device, lr[first].shape[:2])
-        for _ in range(warmups):
-            baseline.run(lr[first], device, first)
+        warm_up(baseline, lr, job["runtime_keys"], device)
         sub_seconds, base_seconds = zip(*(interleaved_trial() for _ in range(TRIALS)))
-    env = environment(device)
+    env = environment(device, job)
     return {**figures, "runtime_image_seconds": sub_seconds, "baseline_image_seconds": base_seconds, "environment": env,
             "export": "one program for every image size"}
 
@@ -208,6 +277,11 @@ def main() -> None:
         result = measure(job)
     except (TeamError, ProgramError) as exc:
         result = {"error": str(exc)}
+    except PlatformError as exc:
+        result = {"platform_error": str(exc)}
+    except torch.OutOfMemoryError:  # CUDA's, outside the per-image guard (loading, counting, the baseline)
+        result = {"error": "ran out of GPU memory while loading or measuring the model (the limit is "
+                           f"{job.get('gpu_memory_fraction', 1):.0%} of the GPU's memory)"}
     except MemoryError:
         result = {"error": f"ran out of memory while running the model (the limit is {job['memory_gib']:g} GiB)"}
     (OUT / "result.json").write_text(json.dumps(result))
