@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # Where code re-runs are timed: "cuda" (the worker's assigned GPU, CUDA_VISIBLE_DEVICES; a missing
     # GPU is a platform failure), "cpu", or "auto" (cuda when the NVIDIA driver shows a GPU).
     sandbox_device: Literal["auto", "cuda", "cpu"] = "auto"
+    # The cgroup v2 under which each sandboxed stage gets a memory cgroup of its own (a path inside the
+    # hierarchy, e.g. /srchallenge-jobs, with the memory controller enabled); empty: the worker's own.
+    # Where none can be made the job runs without one (rlimits only), with a note in the log.
+    sandbox_cgroup_parent: str = ""
     # Share of the assigned GPU's memory the measuring stage may allocate (torch's per-process fraction).
     sandbox_gpu_memory_fraction: float = Field(default=0.9, gt=0, le=1)
     base_url: str = "http://127.0.0.1:8000"

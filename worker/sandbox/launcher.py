@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from server.config import Settings
+from worker.sandbox.cgroup import JobCgroup, job_cgroup_parent
 from worker.sandbox.syscall_filter import compile_filter, keyctl_number
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ class SandboxLimits:
     it is also RAM). ``threads`` sets torch's CPU threads in the sandbox (None: one per core).
     ``output_*`` bound what is copied back to the host after the command: expected files only,
     this many, this large in all, this fast. ``gpu_memory_fraction``: the share of the GPU's
-    memory the measuring stage may allocate."""
+    memory the measuring stage may allocate. ``cgroup_parent``: where each stage's memory cgroup is
+    made (cgroup.py; its limit is ``memory_bytes + disk_bytes`` plus the inputs, for all processes
+    and tmpfs pages of the job together)."""
 
     memory_bytes: int = _setting("memory_bytes")
     wall_seconds: float = _setting("wall_seconds")
@@ -72,6 +75,7 @@ class SandboxLimits:
     output_bytes: int = _setting("output_bytes")
     output_seconds: float = _setting("output_seconds")
     gpu_memory_fraction: float = _setting("gpu_memory_fraction")
+    cgroup_parent: str = _setting("cgroup_parent")
 
     @classmethod
     def from_settings(cls, settings: Settings, *, gpu: bool) -> "SandboxLimits":
@@ -85,6 +89,7 @@ class SandboxLimits:
             output_files=settings.sandbox_output_files, output_bytes=settings.sandbox_output_bytes,
             output_seconds=settings.sandbox_output_seconds,
             gpu_memory_fraction=settings.sandbox_gpu_memory_fraction,
+            cgroup_parent=settings.sandbox_cgroup_parent,
         )
 
     def rlimits(self, address_space: bool = True) -> dict[str, object]:
@@ -122,6 +127,9 @@ class SandboxRun:
             return f"killed for exceeding the CPU-time limit of {limits.cpu_seconds} s"
         if sig == signal.SIGXFSZ:
             return f"killed for writing a file larger than the limit of {limits.file_size_bytes >> 20} MiB"
+        if self.status.get("memory_cgroup_killed"):
+            return (f"killed for exceeding the memory limit of {(limits.memory_bytes + limits.disk_bytes) / GiB:g} GiB "
+                    "(all its processes and files together)")
         if sig is not None:
             return (f"killed by signal {signal.Signals(sig).name} (a crash, or memory exhausted: "
                     f"the limit is {limits.memory_bytes / GiB:g} GiB of address space)")
@@ -215,6 +223,10 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
                 **({"OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads)}
                    if limits.threads else {})},
     }
+    cgroup = None if userns else JobCgroup.create(
+        limits.memory_bytes + limits.disk_bytes + _tree_bytes(input_dir), limits.processes,
+        job_cgroup_parent(limits.cgroup_parent))
+    config["cgroup_procs"] = str(cgroup.procs) if cgroup else None
     try:
         config["seccomp_bpf"], config["keyctl_number"] = compile_filter().hex(), keyctl_number()
     except (ImportError, OSError) as exc:  # pyseccomp or libseccomp missing: never run unfiltered
@@ -245,14 +257,22 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     text = log.text()
+    memory_killed = bool(cgroup) and cgroup.memory_killed()
+    if cgroup:
+        cgroup.remove()
     status_path = job_dir / "status.json"
     if not status_path.is_file():
         raise SandboxUnavailable(f"the sandbox did not start or did not finish (unshare exit {proc.returncode}):\n"
                                  f"{text[-4000:]}")
     status = json.loads(status_path.read_text())
+    status["memory_cgroup_killed"] = memory_killed
     if status["start_error"]:
         raise SandboxUnavailable(f"the sandbox could not start the command: {status['start_error']}")
     return SandboxRun(status, text, result_dir, uid)
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 def _memory_file(name: str, content: bytes) -> int:

@@ -145,6 +145,9 @@ def load_seccomp(program: bytes) -> None:
 
 def drop_privileges_and_exec(cfg: dict) -> None:
     """In the forked child: limits, then no way back to privilege, then the command."""
+    if cfg["cgroup_procs"]:
+        with open("/proc/self/oom_score_adj", "w") as f:  # back to the default the parent left
+            f.write("0")
     for name, value in cfg["rlimits"].items():
         soft, hard = value if isinstance(value, list) else (value, value)
         ceiling = resource.getrlimit(getattr(resource, name))[1]  # only root may raise a hard limit
@@ -269,6 +272,11 @@ def main() -> None:
     with os.fdopen(int(sys.argv[1])) as f:
         cfg = json.load(f)
     os.close(int(sys.argv[0].rsplit("/", 1)[1]))  # this script's memory file
+    if cfg["cgroup_procs"]:  # the job's memory cgroup, before anything is charged to memory
+        with open(cfg["cgroup_procs"], "w") as f:
+            f.write("0")
+        with open("/proc/self/oom_score_adj", "w") as f:  # the kernel picks its victim among the job's
+            f.write("-1000")                             # processes, never this supervisor
     build_view(cfg)
     result_fd = os.open(cfg["result_dir"], os.O_RDONLY | os.O_DIRECTORY)
     status_fd = os.open(cfg["status_path"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
