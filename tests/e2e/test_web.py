@@ -206,7 +206,8 @@ def test_a_wrong_token_is_refused_on_the_login_page(web, stack, page):
 
 
 def test_pending_submissions_refresh_the_team_page(web, stack, page):
-    token = web["tokens"][BIG]
+    # a team of its own: a new submission of web-big's would replace its entry on the board
+    token = stack.cli("team", "create", "web-pending").stdout.strip().splitlines()[-1]
     stack.stop("worker")
     try:
         pending = stack.upload(stack.results_zip(noisy(stack, 14)), token=token).json()["id"]
