@@ -63,6 +63,8 @@ class Entry:
     submitted_at: datetime | None = None
     is_baseline: bool = False
     submission_id: str | None = None
+    dataset_version: str | None = None
+    """Which version of the hidden set the figures were scored on (shown, never ranked on)."""
     stored_numbers: int | None = None
     literals: int | None = None
     held: str | None = None

@@ -12,7 +12,7 @@ before the next one.
 """
 
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -61,15 +61,17 @@ def hidden_keys(hr_dir: Path) -> list[str]:
     return keys
 
 
-def check_members(results: ResultsZip, expected: list[str]) -> str | None:
+def check_members(results: ResultsZip, expected: list[str], retired: Collection[str] = ()) -> str | None:
     """The checks made before any image is decoded: exactly the expected images, a sane readme.
 
-    Returns the readme text (or None). Shared by the serial and the parallel scorer.
+    ``retired``: images of an earlier version of the hidden set, which a zip made for that version
+    may carry; they are ignored, not refused (a rescore after a re-import). Returns the readme
+    text (or None). Shared by the serial and the parallel scorer.
     """
     missing = [f"{key}.png" for key in expected if key not in results.images]
     if missing:
         raise SubmissionError(f"Missing {len(missing)} of {len(expected)} images: {_listing(missing)}")
-    wanted = set(expected)
+    wanted = set(expected) | set(retired)
     extra = [PurePosixPath(i.filename).name for k, i in results.images.items() if k not in wanted]
     if extra:
         raise SubmissionError(f"Images not part of this set ({len(extra)}): {_listing(extra)}")
@@ -115,6 +117,7 @@ def score_results_zip(
     shave: int = SHAVE_BORDER,
     on_image: Callable[[str, int, int], None] | None = None,
     scale: int = 4,
+    retired: Collection[str] = (),
 ) -> ResultsScore:
     """Mean PSNR of the SR images in ``zip_path`` against ``hr_dir``; SubmissionError if unusable.
 
@@ -124,6 +127,6 @@ def score_results_zip(
     """
     expected = hidden_keys(hr_dir)
     with open_results_zip(zip_path, limits, scale) as results:
-        readme_text = check_members(results, expected)
+        readme_text = check_members(results, expected, retired)
         return collect_scores(score_images(results, hr_dir, expected, limits, shave), len(expected), readme_text,
                               on_image)

@@ -173,6 +173,8 @@ class Submission(Base):
     extra_data: Mapped[bool | None] = mapped_column(Boolean)
     description: Mapped[str | None] = mapped_column(Text)
     current_run_id: Mapped[int | None] = mapped_column(Integer)
+    # the hidden set's version (Phase.dataset_version) the current run scored against
+    dataset_version: Mapped[str | None] = mapped_column(String(64))
     # set when the platform, not the team, made it fail: it gives the quota slot back
     platform_failure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # organizer review of numbers stored outside parameters (scoring/review.py): None when not
@@ -304,3 +306,21 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(200), index=True)
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DatasetVersion(Base):
+    """One import of a phase's hidden set: its images' digests and what changed from the one before,
+    so figures scored on an older set can be told apart and rescored."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("phase_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))  # what Phase.dataset_version holds while it is current
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    images: Mapped[dict[str, Any]] = mapped_column(default=dict)  # image key → sha256 of its HR pixels
+    added: Mapped[list[str]] = mapped_column(default=list)
+    removed: Mapped[list[str]] = mapped_column(default=list)
+    replaced: Mapped[list[str]] = mapped_column(default=list)

@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from scoring.archive import ArchiveLimits, extract_safely
 from scoring.errors import SubmissionError
 from scoring.factsheet import parse_factsheet
 from scoring.naming import lr_name
 from server.config import Settings
 from server.models import Phase, Submission
-from server.services.datasets import hr_keys
+from server.services.datasets import hr_keys, retired_keys
 from server.services.storage import Storage
 from worker.parallel import score_results_zip_parallel
 
@@ -42,6 +44,7 @@ def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
         shave=phase.competition.shave_border,
         workers=settings.scoring_processes or None,
         scale=phase.competition.scale,
+        retired=retired_keys(object_session(submission), phase),
     )
     figures = {"psnr": score.mean_psnr, "capped_images": score.capped_count, "images": len(score.per_image)}
     image_scores = {key: (value.db, value.capped) for key, value in score.per_image.items()}

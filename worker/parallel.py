@@ -28,7 +28,7 @@ import math
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain
@@ -111,10 +111,11 @@ def _discard_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _check_zip(zip_path: Path, expected: list[str], limits: ArchiveLimits, scale: int) -> str | None:
+def _check_zip(zip_path: Path, expected: list[str], limits: ArchiveLimits, scale: int,
+               retired: Collection[str]) -> str | None:
     """The checks ``score_results_zip`` makes before decoding; returns the readme text."""
     with open_results_zip(zip_path, limits, scale) as results:
-        return check_members(results, expected)
+        return check_members(results, expected, retired)
 
 
 def _score_keys(zip_path: Path, hr_dir: Path, keys: list[str], limits: ArchiveLimits,
@@ -153,11 +154,13 @@ def score_results_zip_parallel(
     on_image: Callable[[str, int, int], None] | None = None,
     workers: int | None = None,
     scale: int = 4,
+    retired: Collection[str] = (),
 ) -> ResultsScore:
-    """``score_results_zip`` on ``workers`` processes (default: one per core)."""
+    """``score_results_zip`` on ``workers`` processes (default: one per core); ``retired`` images
+    of an earlier hidden set are ignored (``check_members``)."""
     zip_path, hr_dir = Path(zip_path), Path(hr_dir)
     expected = hidden_keys(hr_dir)
-    readme_text = _check_zip(zip_path, expected, limits, scale)
+    readme_text = _check_zip(zip_path, expected, limits, scale, retired)
 
     workers = 1 if len(expected) == 1 else workers or os.cpu_count() or 1
     run_length = math.ceil(len(expected) / (workers * _RUNS_PER_WORKER))

@@ -17,8 +17,9 @@ from server.db import get_sessionmaker
 from server.models import Phase
 from server.schemas import TrackOut
 from server.services.competitions import get_phase
+from server.services.datasets import version_numbers
 from server.services.errors import NotFound
-from server.services.leaderboard import memoized, phase_leaderboard
+from server.services.leaderboard import memoized, phase_leaderboard, stale_note
 
 router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["leaderboard"])
 
@@ -39,6 +40,8 @@ class RowOut(BaseModel):
     stored_numbers: int | None
     literals: int | None
     unranked_reason: str | None
+    stale: str | None = None
+    """Set when the figures were scored on an older version of the hidden set: why they may not hold."""
 
 
 class TrackBoardOut(TrackOut):
@@ -71,6 +74,7 @@ def render_leaderboard(session: Session, phase: Phase, track: str | None) -> byt
     boards = phase_leaderboard(session, phase, track)
     if track is not None and not boards:
         raise NotFound(f"phase {phase.path} has no track {track!r}")
+    numbers = version_numbers(session, phase)
     return LeaderboardOut(
         competition=phase.competition.slug, phase=phase.slug, ranking_figures=phase.ranking_figures,
         tracks=[TrackBoardOut.of(b.track, rows=[
@@ -80,6 +84,6 @@ def render_leaderboard(session: Session, phase: Phase, track: str | None) -> byt
                    runtime_baseline_self_reported=row.entry.runtime_baseline_self_reported, gpu=row.entry.gpu,
                    extra_data=row.entry.extra_data, submitted_at=row.entry.submitted_at,
                    stored_numbers=row.entry.stored_numbers, literals=row.entry.literals,
-                   unranked_reason=row.reason)
+                   unranked_reason=row.reason, stale=stale_note(row.entry, phase, numbers))
             for row in b.rows]) for b in boards],
     ).model_dump_json().encode()

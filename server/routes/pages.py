@@ -22,8 +22,9 @@ from scoring.review import describe_stored
 from server.deps import SessionDep
 from server.models import Phase, Submission
 from server.services.competitions import get_competition, list_competitions
+from server.services.datasets import version_numbers
 from server.services.errors import NotFound, ServiceError
-from server.services.leaderboard import phase_leaderboard, standing_submissions
+from server.services.leaderboard import phase_leaderboard, stale_note, standing_submissions
 from server.services.plot import distinct_rows, pareto_svg, plottable
 from server.services.review import REVIEW_LABELS
 from server.services.schedule import duration, phase_window
@@ -68,9 +69,11 @@ class BoardRow:
     extra_data: bool | None
     submitted_at: datetime | None
     stored_numbers: int | None = None
+    stale: str | None = None
+    """Set when the figures were scored on an older version of the hidden set (``stale_note``)."""
 
 
-def board_row(row: RankedRow, submission: Submission | None, phase: Phase) -> BoardRow:
+def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versions: dict[str, int]) -> BoardRow:
     entry = row.entry
     ratio = entry.runtime_ratio
     if ratio is None and entry.runtime is not None:
@@ -85,7 +88,7 @@ def board_row(row: RankedRow, submission: Submission | None, phase: Phase) -> Bo
         runtime=submission.runtime if submission is not None else entry.runtime, runtime_ratio=ratio,
         runtime_self=entry.runtime_self_reported, runtime_baseline_self=entry.runtime_baseline_self_reported,
         gpu=entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
-        stored_numbers=entry.stored_numbers,
+        stored_numbers=entry.stored_numbers, stale=stale_note(entry, phase, versions),
     )
 
 
@@ -134,9 +137,10 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
     column = sort if sort in COLUMNS else None
     descending = (direction or COLUMNS.get(column or "", ("", "asc"))[1]) == "desc"
     submissions = {s.public_id: s for track_subs in standing_submissions(session, chosen).values() for s in track_subs}
+    versions = version_numbers(session, chosen)
     tracks = []
     for board in boards:
-        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), chosen) for r in board.rows]
+        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), chosen, versions) for r in board.rows]
         tracks.append((board.track, sorted_rows(rows, column, descending) if column else rows))
     plotted = distinct_rows(r for b in boards for r in b.rows)
     base = f"/competitions/{slug}"

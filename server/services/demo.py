@@ -65,7 +65,7 @@ def seed_demo(session: Session, storage: Storage) -> tuple[Competition, str]:
         if phase.image_count == 0:
             with tempfile.TemporaryDirectory() as tmp:
                 write_demo_hr(Path(tmp), FIRST_KEY.get(phase.slug, 1), mirrored=phase.slug != "validation")
-                import_hr_images(storage, phase, Path(tmp))
+                import_hr_images(storage, phase, Path(tmp), actor="demo")
     team = session.scalar(select(Team).where(Team.name == DEMO_TEAM))
     token = rotate_token(session, team) if team is not None else create_team(session, DEMO_TEAM)[1]
     session.commit()

@@ -81,12 +81,24 @@ def entry_of(submission: Submission, track: str) -> Entry:
         stored_numbers=submission.stored_numbers, literals=submission.literals, held=unranked_remark(submission),
         macs=submission.macs, peak_memory_bytes=submission.peak_memory_bytes, device=submission.device,
         uses_gpu_self_reported=submission.self_uses_gpu,
+        dataset_version=submission.dataset_version,
     )
+
+
+def stale_note(entry: Entry, phase: Phase, numbers: dict[str, int]) -> str | None:
+    """Why a row's figures may not hold for the phase's current hidden set (None: they do).
+    ``numbers``: digest → version number (``datasets.version_numbers``)."""
+    if entry.is_baseline or None in (entry.dataset_version, phase.dataset_version) \
+            or entry.dataset_version == phase.dataset_version:
+        return None
+    old = numbers.get(entry.dataset_version)
+    return (f"scored on {f'version {old}' if old else 'an older version'} of the hidden set, now version "
+            f"{numbers.get(phase.dataset_version, '?')}: awaiting a rescore")
 
 
 _VERSION = (
     select(Phase.baseline_psnr, Phase.baseline_psnr_note, Phase.baseline_params, Phase.baseline_runtime,
-           Phase.ranking_figures,
+           Phase.ranking_figures, Phase.dataset_version,
            Competition.baseline_name, Competition.tolerances,
            select(func.max(Submission.id)).scalar_subquery(), select(func.max(ScoringRun.id)).scalar_subquery(),
            select(func.count()).where(ScoringRun.status.in_(RUN_PENDING)).scalar_subquery(),

@@ -114,5 +114,5 @@ def imported_submission(phase: Phase, team: Team, entry: Entry, now: datetime, s
         tracks=[entry.track], psnr=entry.psnr, params=entry.params, runtime=entry.runtime,
         self_params=entry.params_self_reported, self_runtime=entry.runtime_self_reported,
         self_runtime_baseline=entry.runtime_baseline_self_reported, gpu=entry.gpu, extra_data=entry.extra_data,
-        description=entry.description or None, runs=[run],
+        description=entry.description or None, runs=[run], dataset_version=phase.dataset_version,
     )

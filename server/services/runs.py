@@ -109,6 +109,7 @@ def complete_run(
             setattr(submission, name, value)
     submission.status, submission.reason = Status.SCORED, None
     submission.current_run_id, submission.finished_at = run.id, utcnow()
+    submission.dataset_version = run.dataset_version
     hold_if_needed(session, submission, figures)
     session.commit()
     return True

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bench.stack import BUNDLE
+from bench.stack import BUNDLE, png_bytes
 
 SLUG = "own-photos"
 VALIDATION, TEST = f"{SLUG}/validation", f"{SLUG}/test"
@@ -153,3 +153,43 @@ def test_competition_update_applies_an_edited_bundle_and_refuses_orphaning_data(
         assert client.get(f"/api/v1/phases/{VALIDATION}").json()["title"] == "Validation (our photos)"
     event = cli_json(org, "audit", SLUG)[0]
     assert event["action"] == "competition.update" and event["details"]["changes"] == changed
+
+
+def test_a_reimport_is_versioned_marks_old_figures_and_rescore_all_follows_it(org):
+    bundle = dict(org.bundle, slug="reimport", title="Re-imported photos")
+    (org.bundle_dir / "reimport.yaml").write_text(yaml.safe_dump(bundle))
+    org.cli("competition", "create", str(org.bundle_dir / "reimport.yaml"))
+    phase, hr = "reimport/validation", dict(org.hr)
+
+    def import_set(images: dict[str, np.ndarray], name: str) -> dict:
+        folder = org.bundle_dir / name
+        folder.mkdir()
+        for key, image in images.items():
+            (folder / f"{key}.png").write_bytes(png_bytes(image))
+        return cli_json(org, "dataset", "import", "--phase", phase, "--hr", str(folder))
+
+    assert import_set(hr, "v1")["version"] == 1
+    first = org.submit_and_wait(org.results_zip(near(hr)), phase=phase, params="0", runtime="0.01")
+    assert first["status"] == "scored"
+
+    v2 = {k: v for k, v in hr.items() if k != "0801"}
+    v2["0802"] = np.ascontiguousarray(hr["0802"][::-1])  # replaced by another image of the same size
+    summary = import_set(v2, "v2")
+    assert (summary["version"], summary["added"], summary["removed"], summary["replaced"]) == (
+        2, [], ["0801"], ["0802"])
+    row = next(r for r in board(org, phase, "psnr") if r["team"] == "alpha")
+    assert row["psnr"] == first["psnr"] and row["stale"].startswith("scored on version 1 of the hidden set, now version 2")
+    with org.client() as client:
+        assert "awaiting a rescore" in client.get("/competitions/reimport").text
+    rescored = json.loads(org.cli("rescore", "--phase", phase, "--all", "--wait", "--json").stdout)
+    assert [item["run"]["status"] for item in rescored] == ["scored"]  # the retired 0801.png is ignored
+    row = next(r for r in board(org, phase, "psnr") if r["team"] == "alpha")
+    assert row["stale"] is None and row["psnr"] < first["psnr"]  # 0802 no longer matches
+
+    v3 = dict(v2, **{"0805": hr["0801"]})
+    assert import_set(v3, "v3")["added"] == ["0805"]
+    failed = org.cli("rescore", "--phase", phase, "--all", "--wait", check=False)
+    assert failed.returncode == 1 and "Missing 1 of 4 images: 0805.png" in " ".join(failed.stderr.split())
+    stale = next(r for r in board(org, phase, "psnr") if r["team"] == "alpha")
+    assert stale["psnr"] == row["psnr"] and "version 2 of the hidden set, now version 3" in stale["stale"]
+    assert [e["action"] for e in cli_json(org, "audit", phase)][:3] == ["dataset.import"] * 3

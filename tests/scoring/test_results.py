@@ -147,3 +147,15 @@ def test_memory_does_not_grow_with_the_number_of_images(tmp_path):
     # Each image is 36 KiB decoded; holding 40 of them would add well over 1 MiB to the peak.
     few, many = peak_bytes_scoring(tmp_path, 4), peak_bytes_scoring(tmp_path, 40)
     assert many < few + 512 * 1024
+
+
+def test_images_of_an_earlier_set_are_ignored_only_when_retired(tmp_path):
+    """A zip made before a re-import removed 0801 still scores on the current set when rescored."""
+    hr = make_hr(tmp_path / "hr", ["0802"])
+    members = [("0801.png", png_bytes(hr["0802"])), ("0802.png", png_bytes(hr["0802"]))]
+    assert rejected(tmp_path, members) == "Images not part of this set (1): 0801.png"
+    scored = score(tmp_path, members, retired={"0801"})
+    assert list(scored.per_image) == ["0802"]
+    members.append(("0999.png", png_bytes(hr["0802"])))
+    with pytest.raises(SubmissionError, match=r"not part of this set \(1\): 0999.png"):
+        score(tmp_path, members, retired={"0801"})
