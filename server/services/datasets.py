@@ -19,6 +19,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from scoring.errors import SubmissionError
 from scoring.images import decode_png
 from scoring.imresize import crop_to_multiple, imresize
 from scoring.naming import image_key, lr_name
@@ -51,9 +52,19 @@ def _import_one(src: Path, hr_dir: Path, lr_dir: Path, scale: int) -> tuple[str,
 def import_hr_images(storage: Storage, phase: Phase, source: Path, progress: Progress | None = None,
                      workers: int | None = None, actor: str = "cli") -> "ImportSummary":
     """Import (or re-import) a phase's hidden set; the summary says what changed from the set before."""
+    if not Path(source).is_dir():
+        raise ServiceError(f"{source} is not a folder (give --hr the folder holding the HR .png images)")
     files = sorted(p for p in Path(source).iterdir() if p.suffix.lower() == ".png")
     if not files:
         raise ServiceError(f"{source} holds no .png images")
+    try:
+        return _import(storage, phase, source, files, progress, workers, actor)
+    except SubmissionError as err:  # a bad name or image: the organizer's to fix, said in one line
+        raise ServiceError(f"{source}: {err}; nothing was imported") from None
+
+
+def _import(storage: Storage, phase: Phase, source: Path, files: list[Path], progress: Progress | None,
+            workers: int | None, actor: str) -> "ImportSummary":
     keys = [image_key(p.name) for p in files]
     if len(set(keys)) != len(keys):
         raise ServiceError(f"{source} holds two images with the same name")
