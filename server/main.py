@@ -4,8 +4,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
+import swagger_ui_bundle
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -37,6 +39,7 @@ three trials, the MSRResNet baseline timed in the same job on the same device) a
 
 Authenticate with `Authorization: Bearer <team token>`.
 """
+SWAGGER_UI_ASSETS = "/docs/assets"
 
 
 def create_app() -> FastAPI:
@@ -49,7 +52,10 @@ def create_app() -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         yield
 
-    app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    # /docs serves Swagger UI from the installed swagger-ui-bundle, not a CDN: the server may have
+    # no internet. ReDoc ships no such package, so /redoc is off.
+    app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.recent_boards = RecentResponses(settings.leaderboard_max_age_seconds)
     app.state.known_tokens = KnownTokens()
     app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads_per_team)
@@ -73,6 +79,15 @@ def create_app() -> FastAPI:
     for module in (health, competitions, inputs, submissions, leaderboard, entries, pages, pages_team, exports, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount(SWAGGER_UI_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="srchallenge API",
+                                   swagger_js_url=f"{SWAGGER_UI_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{SWAGGER_UI_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{SWAGGER_UI_ASSETS}/favicon-32x32.png")
+
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute,
