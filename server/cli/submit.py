@@ -45,6 +45,9 @@ def submit(
     timeout: float = 3600,
 ):
     """Upload a results zip (or a code zip) to a phase."""
+    competition, _, phase_slug = phase.partition("/")
+    if not competition or not phase_slug or "/" in phase_slug:
+        fail(f"--phase must be COMPETITION/PHASE, e.g. aim2019/validation (got {phase!r})")
     if not file.is_file():
         fail(f"{file} is not a file")
     try:

@@ -108,6 +108,8 @@ class _PartCollector:
                 raise ServiceError("send one file per upload")
             self._has_file = True
             self.result.filename = options.get(b"filename", b"upload.zip").decode("utf-8", "replace")
+        elif b"filename" in options:
+            raise ServiceError(f"send the zip as form field 'file' (it came as form field {self._name!r})")
         elif len(self.result.fields) >= MAX_FIELDS:
             raise ServiceError(f"too many form fields (at most {MAX_FIELDS})")
 
@@ -122,7 +124,8 @@ class _PartCollector:
         else:
             self._value += chunk
             if len(self._value) > MAX_FIELD_BYTES:
-                raise ServiceError(f"form field {self._name!r} is longer than {MAX_FIELD_BYTES} bytes")
+                raise ServiceError(f"form field {self._name!r} is longer than {MAX_FIELD_BYTES} bytes "
+                                   "(send the zip as form field 'file')")
 
     def _part_end(self) -> None:
         if self._name != "file" and self._name:

@@ -182,3 +182,11 @@ def test_baseline_measure_goes_to_the_gpu_queue(cli, tmp_path):
         db.commit()
     cli("baseline", "measure", "--phase", "aim2019/test")
     assert waiting(cli) == {"scoring": 0, "gpu": 1}
+
+
+def test_submit_names_a_malformed_phase(cli, tmp_path):
+    """--phase aim2019 (no phase part) said "405 Method Not Allowed"; nothing is sent."""
+    upload = tmp_path / "r.zip"
+    upload.write_bytes(b"PK")
+    said = cli.said("submit", "--phase", "aim2019", "--token", "t", "--server", "http://127.0.0.1:9", str(upload))
+    assert "--phase must be COMPETITION/PHASE" in said and "'aim2019'" in said

@@ -80,3 +80,11 @@ def test_a_full_disk_or_an_unwritable_folder_is_a_503_to_retry(tmp_path):
     (tmp_path / "not-a-folder").write_bytes(b"")
     with pytest.raises(Unavailable, match="not writable"):
         asyncio.run(receive_upload(request_from(split(body)), tmp_path / "not-a-folder" / "f.zip", max_bytes=10**6))
+
+
+@pytest.mark.parametrize("size", [10, 100_000])
+def test_a_file_under_another_field_name_says_to_send_it_as_file(tmp_path, size):
+    """curl -F results=@x.zip: the team reads the field name to use (was "longer than 65536 bytes")."""
+    body = multipart(b"x" * size).replace(b'name="file"', b'name="results"')
+    with pytest.raises(ServiceError, match="form field 'file'"):
+        asyncio.run(receive_upload(request_from(split(body)), tmp_path / "f.zip", max_bytes=10**6))
