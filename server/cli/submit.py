@@ -1,6 +1,7 @@
 """``srchallenge submit``: the participant's side of the REST API, from the command line."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -8,7 +9,7 @@ import httpx
 import typer
 
 from server.cli.options import PhaseOpt
-from server.cli.output import console, fail
+from server.cli.output import console, err_console, fail
 from server.models import Status
 
 FINAL_STATUSES = (Status.SCORED, Status.FAILED, Status.CANCELLED)
@@ -23,11 +24,17 @@ def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, st
     return response.json()
 
 
-def wait_for(server: str, token: str, submission_id: str, timeout_s: float, poll_s: float = 0.5) -> dict:
+def wait_for(server: str, token: str, submission_id: str, timeout_s: float, poll_s: float = 0.5,
+             on_status: Callable[[str], None] | None = None) -> dict:
+    """Poll until the submission is final; ``on_status`` hears each status once, when it changes."""
     deadline = time.monotonic() + timeout_s
+    last_status = None
     with httpx.Client(base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
         while True:
             body = client.get(f"/api/v1/submissions/{submission_id}").raise_for_status().json()
+            if on_status is not None and body["status"] != last_status:
+                on_status(body["status"])
+            last_status = body["status"]
             if body["status"] in FINAL_STATUSES:
                 return body
             if time.monotonic() > deadline:
@@ -55,7 +62,9 @@ def submit(
         console.print(f"submission {accepted['id']} accepted ({accepted['kind']})")
         if not wait:
             return
-        result = wait_for(server, token, accepted["id"], timeout)
+        started = time.monotonic()
+        result = wait_for(server, token, accepted["id"], timeout, on_status=lambda status: err_console.print(
+            f"{time.monotonic() - started:5.0f} s  submission {accepted['id']}: {status}", highlight=False))
     except (RuntimeError, TimeoutError, httpx.HTTPError) as err:
         fail(str(err))
     if result["status"] in (Status.FAILED, Status.CANCELLED):

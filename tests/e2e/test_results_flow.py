@@ -127,6 +127,9 @@ def test_cli_submit_waits_for_the_score(stack, tmp_path):
     result = stack.cli("submit", "--phase", stack.phase, "--token", stack.token, "--server", stack.url,
                        str(path), "--wait")
     assert "scored: PSNR" in result.stdout
+    seen = [line.split(": ", 1)[1] for line in result.stderr.splitlines() if ": " in line]
+    assert seen and seen[-1] == "scored", f"--wait shows each status it sees on stderr: {result.stderr!r}"
+    assert all(a != b for a, b in zip(seen, seen[1:])), "a status is shown once, when it changes"
 
 
 def test_readme_factsheet_fills_self_reported_figures(stack):
