@@ -2,6 +2,7 @@
 worker): every message a command queues stays in the broker folder, where ``status`` counts it."""
 
 import json
+import socket
 
 import pytest
 from sqlalchemy import select
@@ -190,3 +191,13 @@ def test_submit_names_a_malformed_phase(cli, tmp_path):
     upload.write_bytes(b"PK")
     said = cli.said("submit", "--phase", "aim2019", "--token", "t", "--server", "http://127.0.0.1:9", str(upload))
     assert "--phase must be COMPETITION/PHASE" in said and "'aim2019'" in said
+
+
+def test_serve_on_a_busy_port_says_which_port(cli):
+    """Was uvicorn's "[Errno 98] error while attempting to bind on address" and a log line."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        said = cli.said("serve", "--port", str(port), "--no-migrate")
+    assert f"port {port} on 127.0.0.1 is in use" in said
