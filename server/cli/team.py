@@ -1,24 +1,58 @@
 """``srchallenge team``: teams and their tokens."""
 
+import csv
+import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from server.cli.options import JsonOpt
 from server.cli.output import console, fail, service_errors
 from server.db import session_scope
 
 app = typer.Typer(help="Teams and their tokens.", no_args_is_help=True)
 
 
+def read_team_names(path: Path) -> list[str]:
+    """First column of each non-blank row; a first row whose first cell is ``name`` or ``team`` is a header."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            names = [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        fail(f"cannot read {path}: {err}")
+    if names and names[0].lower() in ("name", "team"):
+        names = names[1:]
+    if not names:
+        fail(f"{path} names no teams")
+    return names
+
+
 @app.command("create")
-def create(name: str):
-    """Create a team and print its API token (shown once; only its hash is stored)."""
+def create(
+    name: Annotated[str | None, typer.Argument(help="team name (or --csv)")] = None,
+    from_csv: Annotated[Path | None, typer.Option("--csv", help="create the teams named in this CSV's first "
+                                                    "column, all or none; prints team,token as CSV")] = None,
+    as_json: JsonOpt = False,
+):
+    """Create teams and print their API tokens (shown once; only their hashes are stored)."""
     from server.services.teams import create_team
 
+    if (name is None) == (from_csv is None):
+        fail("give a team name or --csv FILE (not both)")
+    names = read_team_names(from_csv) if from_csv else [name]
     with service_errors(), session_scope() as session:
-        _team, token = create_team(session, name)
-    console.print(f"team {name} created; token (shown once):")
-    print(token)
+        created = [{"team": team.name, "token": token} for team, token in (create_team(session, n) for n in names)]
+    if as_json:
+        print(json.dumps(created if from_csv else created[0], indent=2))
+    elif from_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["team", "token"])
+        writer.writerows([entry["team"], entry["token"]] for entry in created)
+    else:
+        console.print(f"team {name} created; token (shown once):")
+        print(created[0]["token"])
 
 
 @app.command("list")

@@ -1,6 +1,8 @@
 """Organizer commands in-process on a fresh embedded deployment (SQLite + filesystem broker, no
 worker): every message a command queues stays in the broker folder, where ``status`` counts it."""
 
+import csv
+import io
 import json
 import socket
 
@@ -201,3 +203,22 @@ def test_serve_on_a_busy_port_says_which_port(cli):
         port = taken.getsockname()[1]
         said = cli.said("serve", "--port", str(port), "--no-migrate")
     assert f"port {port} on 127.0.0.1 is in use" in said
+
+
+def test_team_create_from_a_csv_prints_tokens_as_csv_or_json(cli, tmp_path):
+    names = tmp_path / "teams.csv"
+    names.write_text("name,affiliation\nalpha,Uni A\n\n beta ,Lab B\n")
+    rows = list(csv.reader(io.StringIO(cli("team", "create", "--csv", str(names)).stdout)))
+    assert rows[0] == ["team", "token"] and [r[0] for r in rows[1:]] == ["alpha", "beta"]
+    with session() as db:
+        assert [team_for_token(db, token).name for _, token in rows[1:]] == ["alpha", "beta"]
+    more = tmp_path / "more.csv"
+    more.write_text("gamma\ndelta\n")
+    created = json.loads(cli("team", "create", "--csv", str(more), "--json").stdout)
+    assert [entry["team"] for entry in created] == ["gamma", "delta"]
+    assert all(entry["token"].startswith("srt_") for entry in created)
+    clash = tmp_path / "clash.csv"
+    clash.write_text("epsilon\nalpha\n")
+    assert "team 'alpha' already exists" in cli.said("team", "create", "--csv", str(clash))
+    assert "epsilon" not in cli("team", "list").stdout, "a refused batch creates none of its teams"
+    assert "give a team name or --csv" in cli.said("team", "create")
