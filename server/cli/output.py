@@ -4,12 +4,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from server.services.errors import ServiceError
 
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 100_000
+
+
+class PipeFriendlyConsole(Console):
+    """A terminal's own width, but no width when piped (a file, grep, a CI log): rich would assume
+    80 columns there and cut tables, wrapping cells or ending them in '…'."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)
+        return size if self.is_terminal else ConsoleDimensions(PIPED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+
+console = PipeFriendlyConsole()
+err_console = PipeFriendlyConsole(stderr=True)
 
 
 def fail(message: str) -> None:

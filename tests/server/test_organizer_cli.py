@@ -222,3 +222,11 @@ def test_team_create_from_a_csv_prints_tokens_as_csv_or_json(cli, tmp_path):
     assert "team 'alpha' already exists" in cli.said("team", "create", "--csv", str(clash))
     assert "epsilon" not in cli("team", "list").stdout, "a refused batch creates none of its teams"
     assert "give a team name or --csv" in cli.said("team", "create")
+
+
+def test_tables_keep_whole_rows_when_piped(cli):
+    """Piped output (a file, grep) was cut to 80 columns: cells wrapped or ended in '…'."""
+    public_id, _ = queued_submission("a team with a rather long name, as real teams have")
+    row = next(line for line in cli("submission", "list").stdout.splitlines() if public_id in line)
+    assert "aim2019/validation" in row and "a team with a rather long name, as real teams have" in row
+    assert "…" not in row
