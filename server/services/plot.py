@@ -16,6 +16,10 @@ WIDTH, HEIGHT = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 16, 48
 MAX_RADIUS = 20.0
 """Radius of the largest marker in the plot; the others scale so that area ∝ parameters."""
+MIN_RADIUS = 2.5
+"""Smallest marker drawn, so a 0-parameter entry (a lookup table, a fixed filter) stays visible."""
+LABEL_CHAR_WIDTH, LABEL_HEIGHT = 7.0, 13.0
+"""A label's box in pixels at the page's 11 px font (a generous average glyph), for moving labels apart."""
 
 
 def distinct_rows(rows: Iterable[RankedRow]) -> list[RankedRow]:
@@ -34,7 +38,7 @@ def distinct_rows(rows: Iterable[RankedRow]) -> list[RankedRow]:
 def plottable(row: RankedRow) -> bool:
     """A row needs PSNR, runtime and a parameter count to have a place and a size."""
     figures = (row.entry.psnr, row.entry.runtime, row.entry.params)
-    return all(v is not None and math.isfinite(v) for v in figures) and row.entry.params > 0
+    return all(v is not None and math.isfinite(v) for v in figures) and row.entry.params >= 0
 
 
 def pareto_svg(rows: Sequence[RankedRow], title: str = "PSNR against runtime") -> str:
@@ -50,16 +54,20 @@ def pareto_svg(rows: Sequence[RankedRow], title: str = "PSNR against runtime") -
     x_scale = _Scale(0.0, max(r.entry.runtime for r in points), LEFT + inset, WIDTH - RIGHT - inset)
     psnrs = [r.entry.psnr for r in points]
     y_scale = _Scale(min(psnrs), max(psnrs), HEIGHT - BOTTOM - inset, TOP + inset, pad=True)
-    largest = max(r.entry.params for r in points)
+    largest = max(r.entry.params for r in points) or 1
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="pareto" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-labelledby="pareto-title"><title id="pareto-title">{escape(title)}</title>',
         *_axes(x_scale, y_scale),
         *_baseline_lines(rows, x_scale, y_scale),
     ]
+    placed: list[tuple[float, float, float, float]] = []
     for row in sorted(points, key=lambda r: -r.entry.params):
-        parts.append(_marker(row, x_scale(row.entry.runtime), y_scale(row.entry.psnr),
-                             MAX_RADIUS * math.sqrt(row.entry.params / largest)))
+        cx, cy = x_scale(row.entry.runtime), y_scale(row.entry.psnr)
+        radius = max(MIN_RADIUS, MAX_RADIUS * math.sqrt(row.entry.params / largest))
+        label_x = round(cx + radius + 3, 2)
+        label_y = _free_label_y(label_x, cy + 4, len(row.entry.team) * LABEL_CHAR_WIDTH, placed)
+        parts.append(_marker(row, cx, cy, radius, label_x, label_y))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -116,11 +124,24 @@ def _baseline_lines(rows: Sequence[RankedRow], x: "_Scale", y: "_Scale") -> list
     return parts
 
 
-def _marker(row: RankedRow, cx: float, cy: float, radius: float) -> str:
+def _free_label_y(x: float, y: float, width: float, placed: list[tuple[float, float, float, float]]) -> float:
+    """The baseline y nearest ``y`` (a line step at a time, below first) where a label of this width
+    overlaps none already placed; records the chosen box in ``placed``. Clustered entries get a
+    stack of labels instead of one unreadable smudge."""
+    for step in range(40):
+        candidate = round(y + LABEL_HEIGHT * ((step + 1) // 2) * (1 if step % 2 else -1), 2)
+        box = (x, candidate - LABEL_HEIGHT, x + width, candidate)
+        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            break
+    placed.append(box)
+    return candidate
+
+
+def _marker(row: RankedRow, cx: float, cy: float, radius: float, label_x: float, label_y: float) -> str:
     entry = row.entry
     kind = "baseline" if entry.is_baseline else ("ranked" if row.rank is not None else "unranked")
     name = escape(entry.team)
     tooltip = f"{name}: {entry.psnr:.2f} dB, {entry.runtime:.3f} s, {entry.params:,} parameters"
     return (f'<g class="point {kind}"><circle class="marker" cx="{cx}" cy="{cy}" r="{radius:.3f}" '
             f'data-params="{entry.params}"><title>{tooltip}</title></circle>'
-            f'<text class="label" x="{round(cx + radius + 3, 2)}" y="{round(cy + 4, 2)}">{name}</text></g>')
+            f'<text class="label" x="{label_x}" y="{label_y}">{name}</text></g>')

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from scoring.ranking import BaselineFigures, Entry, Tolerances, TrackRule, rank_track
-from server.services.plot import distinct_rows, pareto_svg
+from server.services.plot import LABEL_CHAR_WIDTH, LABEL_HEIGHT, distinct_rows, pareto_svg, plottable
 
 SVG = "{http://www.w3.org/2000/svg}"
 BASELINE = BaselineFigures(psnr=28.70, params=1_517_571, runtime=0.130)
@@ -74,3 +74,25 @@ def test_a_submission_standing_on_several_tracks_is_one_point_ranked_if_ranked_a
     assert [r.entry.team for r in merged].count("fast") == 1
     assert [r.entry.team for r in merged].count("Baseline") == 1
     assert next(r for r in merged if r.entry.team == "fast").rank is not None
+
+
+def test_a_zero_parameter_entry_is_plotted_and_not_counted_as_missing():
+    """It was left out (and the page's footnote counted it as "without parameter count")."""
+    board = rows(entry("lookup table", 28.9, 0, 0.01), entry("ok", 29.0, 500_000, 0.05))
+    zero = next(r for r in board if r.entry.team == "lookup table")
+    assert plottable(zero)
+    found = markers(pareto_svg(board))
+    assert float(found["lookup table"].get("r")) > 0
+    assert float(markers(pareto_svg(rows(entry("only zero", 28.9, 0, 0.01))))["only zero"].get("r")) > 0
+
+
+def test_labels_of_clustered_entries_do_not_overlap():
+    board = rows(*(entry(f"team {i}", 29.0 + i * 0.001, 500_000, 0.05 + i * 0.0001) for i in range(6)))
+    root = ET.fromstring(pareto_svg(board))
+    labels = [(float(t.get("x")), float(t.get("y")), len(t.text)) for t in root.iter(f"{SVG}text")
+              if t.get("class") == "label"]
+    assert len(labels) == 7
+    for i, (x1, y1, n1) in enumerate(labels):
+        for x2, y2, n2 in labels[i + 1:]:
+            side_by_side = x1 + n1 * LABEL_CHAR_WIDTH <= x2 or x2 + n2 * LABEL_CHAR_WIDTH <= x1
+            assert side_by_side or abs(y1 - y2) >= LABEL_HEIGHT, (x1, y1, x2, y2)
