@@ -107,6 +107,7 @@ class Tolerances:
     psnr_db: float = 0.0
     runtime_ratio: float = 1.0
     params: int = 0
+    __pydantic_config__ = {"extra": "forbid"}  # a misspelt key in the bundle is an error, not a default
 
     def __post_init__(self) -> None:
         if self.psnr_db < 0 or self.runtime_ratio < 1 or self.params < 0:
@@ -137,6 +138,7 @@ class TrackRule:
     title: str
     rank_by: Figure
     tie_break: tuple[Figure, ...] = ()
+    __pydantic_config__ = {"extra": "forbid"}  # a misspelt key in the bundle is an error, not a default
 
     def __post_init__(self) -> None:
         if not re.fullmatch(TRACK_SLUG, self.slug):

@@ -38,3 +38,14 @@ def test_a_track_breaking_ties_by_its_own_ranked_figure_is_refused_at_load_namin
 def test_other_bad_track_rules_and_tolerances_are_refused_naming_the_key(tmp_path, changes, key):
     with pytest.raises(BundleError, match=key.replace(".", r"\.")):
         load_bundle(write_bundle(tmp_path, **changes))
+
+
+@pytest.mark.parametrize("changes", [
+    {"tolerances": {"psnr": 1}},
+    {"tracks": [{"slug": "psnr", "title": "Fidelity", "rank_by": "psnr", "tiebreak": ["params"]}]},
+])
+def test_a_misspelt_tolerance_or_track_key_is_refused_not_a_silent_default(tmp_path, changes):
+    """``tolerances: {psnr: 1}`` loaded with zero slack (the default), as if the key were not there."""
+    misspelt = next(iter((changes.get("tolerances") or changes["tracks"][0]).keys() - {"slug", "title", "rank_by"}))
+    with pytest.raises(BundleError, match=misspelt):
+        load_bundle(write_bundle(tmp_path, **changes))
