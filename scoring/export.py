@@ -3,7 +3,9 @@
 ``markdown`` and ``latex`` follow the layout of the AIM 2019 report's Tables 1–3: no rank
 column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked. ``table``
 is the same layout as aligned text plus the reason each unranked row broke. ``csv`` and ``json``
-carry every Entry field, rank and reason; ``read_entries_csv`` reads that CSV (and the report's
+carry every Entry field, rank, reason and ``runtime_to_baseline``, the ratio the runtime constraint
+compares (scoring/shown.py decides it and every heading that names a figure's source);
+``read_entries_csv`` reads that CSV (and the report's
 data in tests/data, which has a subset of its columns) back into entries.
 """
 
@@ -19,7 +21,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from scoring.factsheet import yes_no
-from scoring.ranking import Entry, RankedRow, TrackRule
+from scoring.ranking import Entry, FigureSource, RankedRow, TrackRule
+from scoring.shown import baseline_runtime_of, figure_labels, shown_figures
 
 ExportFormat = Literal["table", "csv", "json", "markdown", "latex"]
 
@@ -29,7 +32,9 @@ UNRANKED = "−"
 MISSING = "n/a"
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
-CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "reason")
+CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "reason")
+_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "reason"}
+"""Written for readers, ignored when read back: the ranking derives them again."""
 _FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
 _INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "peak_memory_bytes"}
 _BOOL_FIELDS = {"extra_data", "is_baseline", "uses_gpu_self_reported"}
@@ -37,23 +42,24 @@ _REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
 _TEXT_COLUMNS = {0, 6, 7, 8}  # team, GPU, extra data, reason: left-aligned; figures right-aligned
 
 
-def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat) -> str:
-    """Render ``rank_track``'s rows in one of the export formats."""
-    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule], str]] = {
+def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat,
+                 source: FigureSource = "measured") -> str:
+    """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase ranks."""
+    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource], str]] = {
         "table": to_table,
-        "csv": lambda rows, _track: to_csv(rows),
+        "csv": lambda rows, _track, _source: to_csv(rows),
         "json": to_json,
         "markdown": to_markdown,
         "latex": to_latex,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {sorted(renderers)}")
-    return renderers[fmt](rows, track)
+    return renderers[fmt](rows, track, source)
 
 
-def to_table(rows: Sequence[RankedRow], track: TrackRule) -> str:
+def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
     """Aligned plain text (for a terminal or a log): the report's columns, then any reasons."""
-    header = _report_header(rows)
+    header = _report_header(rows, source)
     body = [_report_cells(row, track) for row in rows]
     if any(row.reason for row in rows):
         header.append("Reason")
@@ -72,24 +78,30 @@ def to_csv(rows: Sequence[RankedRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    baseline_runtime = baseline_runtime_of(rows)
     for row in rows:
         values = [getattr(row.entry, name) for name in _ENTRY_FIELDS]
-        writer.writerow([_csv_value(v) for v in (row.rank, *values, row.reason)])
+        ratio = shown_figures(row.entry, baseline_runtime, "measured").runtime_ratio
+        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, row.reason)])
     return out.getvalue()
 
 
-def to_json(rows: Sequence[RankedRow], track: TrackRule) -> str:
-    """The track's rule and its rows; datetimes as ISO 8601, missing figures as null."""
+def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
+    """The track's rule, the headings of its figures, and its rows; datetimes as ISO 8601, missing
+    figures as null."""
+    baseline_runtime = baseline_runtime_of(rows)
     document = {
         "track": track.slug,
         "title": track.title,
         "rank_by": track.rank_by,
         "tie_break": list(track.tie_break),
+        "labels": figure_labels(source),
         "rows": [
             {
                 "rank": row.rank,
                 "reason": row.reason,
                 **{name: _json_value(getattr(row.entry, name)) for name in _ENTRY_FIELDS},
+                "runtime_to_baseline": shown_figures(row.entry, baseline_runtime, source).runtime_ratio,
             }
             for row in rows
         ],
@@ -97,10 +109,10 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_markdown(rows: Sequence[RankedRow], track: TrackRule) -> str:
+def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
     """A GitHub-flavoured Markdown table in the report's layout. Team-written text is HTML-escaped
     (Markdown passes raw HTML through: a team name could carry a ``<script>``)."""
-    header = _report_header(rows)
+    header = _report_header(rows, source)
     align = [":---", *["---:"] * 5, ":---", ":---"]
     lines = [header, align, *(_report_cells(row, track) for row in rows)]
     return "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
@@ -110,7 +122,7 @@ def _markdown_cell(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|")
 
 
-def to_latex(rows: Sequence[RankedRow], track: TrackRule) -> str:
+def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
     """A ``table`` environment in the report's layout; needs a Unicode-aware engine for "−"."""
     body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track)) + r" \\" for row in rows]
     return "\n".join(
@@ -120,7 +132,7 @@ def to_latex(rows: Sequence[RankedRow], track: TrackRule) -> str:
             rf"\caption{{{_latex_escape(track.title or track.slug)}}}",
             r"\begin{tabular}{lrrrrrll}",
             r"\hline",
-            " & ".join(_latex_escape(c) for c in _report_header(rows)) + r" \\",
+            " & ".join(_latex_escape(c) for c in _report_header(rows, source)) + r" \\",
             r"\hline",
             *body,
             r"\hline",
@@ -143,7 +155,7 @@ def read_entries_csv(text: str) -> list[Entry]:
     entries = []
     for line, record in enumerate(reader, start=2):
         values: dict[str, Any] = {}
-        for name in columns - {"rank", "reason"}:
+        for name in columns - _DERIVED_COLUMNS:
             try:
                 values[name] = _parse_cell(name, record[name] or "")
             except ValueError as err:
@@ -155,14 +167,16 @@ def read_entries_csv(text: str) -> list[Entry]:
     return entries
 
 
-def _report_header(rows: Sequence[RankedRow]) -> list[str]:
-    """The report's column titles; the baseline's name comes from its row, as the report prints it."""
+def _report_header(rows: Sequence[RankedRow], source: FigureSource) -> list[str]:
+    """The report's column titles; the baseline's name comes from its row, as the report prints it.
+    The ranked figures' titles say where they come from (``figure_labels``)."""
     baseline = next((row.entry.description for row in rows if row.entry.is_baseline), "") or "the baseline"
+    labels = figure_labels(source)
     return [
         "Team",
         "PSNR",
-        "Number of parameters",
-        "Running time (s) by organizers",
+        labels["params"],
+        labels["runtime"],
         "Running time (s) by authors",
         f"Running time (s) of {baseline}",
         "GPU",

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from scoring.shown import shown_figures
 from server.db import get_sessionmaker
 from server.models import Phase
 from server.schemas import TrackOut
@@ -32,6 +33,8 @@ class RowOut(BaseModel):
     params: int | None
     runtime: float | None
     runtime_ratio: float | None
+    runtime_to_baseline: float | None
+    """The ratio the runtime constraint compares, as every output shows it (scoring/shown.py)."""
     runtime_self_reported: float | None
     runtime_baseline_self_reported: float | None
     gpu: str | None
@@ -75,11 +78,13 @@ def render_leaderboard(session: Session, phase: Phase, track: str | None) -> byt
     if track is not None and not boards:
         raise NotFound(f"phase {phase.path} has no track {track!r}")
     numbers = version_numbers(session, phase)
+    source = phase.ranking_figures
     return LeaderboardOut(
         competition=phase.competition.slug, phase=phase.slug, ranking_figures=phase.ranking_figures,
         tracks=[TrackBoardOut.of(b.track, rows=[
             RowOut(rank=row.rank, team=row.entry.team, is_baseline=row.entry.is_baseline, psnr=row.entry.psnr,
                    params=row.entry.params, runtime=row.entry.runtime, runtime_ratio=row.entry.runtime_ratio,
+                   runtime_to_baseline=shown_figures(row.entry, phase.baseline_runtime, source).runtime_ratio,
                    runtime_self_reported=row.entry.runtime_self_reported,
                    runtime_baseline_self_reported=row.entry.runtime_baseline_self_reported, gpu=row.entry.gpu,
                    extra_data=row.entry.extra_data, submitted_at=row.entry.submitted_at,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
 from scoring.review import describe_stored
+from scoring.shown import figure_labels, shown_figures
 from server.deps import SessionDep
 from server.models import Phase, Submission
 from server.services.competitions import get_competition, list_competitions
@@ -44,6 +45,14 @@ COLUMNS = {  # sortable column → (heading, direction of its first click)
     "runtime_self": ("Self-reported runtime (s)", "asc"), "gpu": ("Device", "asc"),
     "extra_data": ("Extra data", "desc"), "submitted_at": ("Submitted", "desc"),
 }
+
+
+def page_columns(source: str) -> dict[str, tuple[str, str]]:
+    """``COLUMNS`` with the ranked figures' headings saying where they come from (scoring/shown.py)."""
+    labels = figure_labels(source)  # type: ignore[arg-type]
+    return COLUMNS | {name: (labels[name], COLUMNS[name][1]) for name in ("params", "runtime", "runtime_ratio")}
+
+
 EXPORT_FORMATS = {"table": "Text", "csv": "CSV", "json": "JSON", "markdown": "Markdown", "latex": "LaTeX"}
 
 
@@ -75,17 +84,15 @@ class BoardRow:
 
 def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versions: dict[str, int]) -> BoardRow:
     entry = row.entry
-    ratio = entry.runtime_ratio
-    if ratio is None and entry.runtime is not None:
-        ratio = entry.runtime / phase.baseline_runtime
+    shown = shown_figures(entry, phase.baseline_runtime, phase.ranking_figures)
     other = None
     if submission is not None:
         other = submission.params if phase.ranking_figures == "self_reported" else submission.self_params
     return BoardRow(
         rank=row.rank, reason=row.reason, team=entry.team, is_baseline=entry.is_baseline,
-        submission_id=entry.submission_id, psnr=entry.psnr, params=entry.params,
-        params_other=other if other != entry.params else None,
-        runtime=submission.runtime if submission is not None else entry.runtime, runtime_ratio=ratio,
+        submission_id=entry.submission_id, psnr=entry.psnr, params=shown.params,
+        params_other=other if other != shown.params else None,
+        runtime=shown.runtime, runtime_ratio=shown.runtime_ratio,
         runtime_self=entry.runtime_self_reported, runtime_baseline_self=entry.runtime_baseline_self_reported,
         gpu=entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
         stored_numbers=entry.stored_numbers, stale=stale_note(entry, phase, versions),
@@ -151,7 +158,7 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
 
     return {
         "competition": competition, "phase": chosen, "tracks": tracks, "selected": selected,
-        "columns": COLUMNS, "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
+        "columns": page_columns(chosen.ranking_figures), "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
         "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
         "phase_link": lambda p: page_url(base, phase=p),
         "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime")),

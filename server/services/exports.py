@@ -43,11 +43,12 @@ def export_leaderboard(session: Session, phase: Phase, fmt: str, track: str | No
     elif fmt == "json":
         text = json.dumps({
             "competition": phase.competition.slug, "phase": phase.slug, "ranking_figures": phase.ranking_figures,
-            "tracks": [json.loads(render_track(b.rows, b.track.rule, "json")) for b in boards],
+            "tracks": [json.loads(render_track(b.rows, b.track.rule, "json", phase.ranking_figures)) for b in boards],
         }, indent=2, ensure_ascii=False) + "\n"
     else:
         heading = {"table": "{}\n\n", "markdown": "## {}\n\n", "latex": ""}[fmt]
-        text = "\n".join(heading.format(b.track.title or b.track.slug) + render_track(b.rows, b.track.rule, fmt)
+        text = "\n".join(heading.format(b.track.title or b.track.slug) + render_track(b.rows, b.track.rule, fmt,
+                                                                                phase.ranking_figures)
                          for b in boards)
     extension, media_type = FORMATS[fmt]
     stem = "-".join([phase.competition.slug, phase.slug, *([track] if track else []), "leaderboard"])
