@@ -54,3 +54,12 @@ def figure_labels(source: FigureSource) -> dict[str, str]:
     params = "Number of parameters" if source == "measured" else f"Number of parameters ({provenance})"
     return {"params": params, "runtime": f"Running time (s) {provenance}",
             "runtime_ratio": f"Running time / baseline ({provenance})"}
+
+
+def ranking_notice(kind: str, source: FigureSource) -> str | None:
+    """What a team must know at upload: a results zip cannot be ranked where the phase ranks figures
+    the organizers measure by re-running code (it is scored for PSNR and stays unranked)."""
+    if kind != "results" or figure_source(source) != "measured":
+        return None
+    return ("This phase ranks parameters and runtime measured by re-running your code: a results zip is "
+            "scored for PSNR but stays unranked. Submit your code (model.py and weights) to be ranked.")

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from scoring.shown import ranking_notice
 from server.models import Phase, Submission, Track
 from server.services.schedule import phase_window
 
@@ -63,6 +64,8 @@ class SubmissionAccepted(BaseModel):
     status: str
     kind: str
     url: str
+    notice: str | None = None
+    """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
 
 
 class ImageScoreOut(BaseModel):
@@ -115,6 +118,8 @@ class SubmissionOut(BaseModel):
     stored: dict[str, Any] | None = None
     review: str | None = None
     review_note: str | None = None
+    notice: str | None = None
+    """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
 
     @classmethod
     def of(cls, submission: Submission) -> "SubmissionOut":
@@ -133,4 +138,5 @@ class SubmissionOut(BaseModel):
         return cls(id=submission.public_id, phase=submission.phase.path, team=submission.team.name,
                    per_image=per_image, log=(latest.log if latest else ""), measurement=measurement,
                    stored=(current.figures or {}).get("stored") if current else None,
-                   review=submission.review, review_note=submission.review_note, **fields)
+                   review=submission.review, review_note=submission.review_note,
+                   notice=ranking_notice(submission.kind, submission.phase.ranking_figures), **fields)

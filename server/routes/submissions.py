@@ -4,6 +4,7 @@ import anyio
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 
+from scoring.shown import ranking_notice
 from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
 from server.schemas import SubmissionAccepted, SubmissionOut
 from server.services import submissions as service
@@ -59,7 +60,8 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
         submission = await run_in_threadpool(service.accept_upload, session, phase, team, public_id, received,
                                              zip_path)
     return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
-                              url=f"/api/v1/submissions/{public_id}")
+                              url=f"/api/v1/submissions/{public_id}",
+                              notice=ranking_notice(submission.kind, phase.ranking_figures))
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)

@@ -262,3 +262,18 @@ def test_pages_send_security_headers(web, stack):
         assert "script-src 'self'" in headers["content-security-policy"]
         assert headers["referrer-policy"]
     assert httpx.get(f"{stack.url}/static/style.css").headers["content-type"].startswith("text/css")
+
+
+def test_a_results_zip_to_a_phase_ranking_measured_figures_is_told_to_submit_code(web, stack, page):
+    token = stack.cli("team", "create", "web-results-only").stdout.strip().splitlines()[-1]
+    measured = stack.upload(stack.results_zip(noisy(stack, 15)), token=token, phase="aim2019/test")
+    assert measured.status_code == 202, measured.text
+    assert "Submit your code" in measured.json()["notice"]
+    self_reported = stack.upload(stack.results_zip(noisy(stack, 16)), token=token)
+    assert self_reported.status_code == 202 and self_reported.json()["notice"] is None
+    body = stack.wait_scored(measured.json()["id"], token=token)
+    assert body["notice"] == measured.json()["notice"]
+    stack.wait_scored(self_reported.json()["id"], token=token)
+    login(page, stack, token)
+    expect(page.locator(f"#submission-{measured.json()['id']} small.notice")).to_contain_text("Submit your code")
+    expect(page.locator(f"#submission-{self_reported.json()['id']} small.notice")).to_have_count(0)

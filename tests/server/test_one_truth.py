@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from scoring.shown import ranking_notice
 from server.models import Submission
 from server.routes.leaderboard import render_leaderboard
 from server.routes.pages import leaderboard_context
@@ -80,3 +81,9 @@ def test_every_output_shows_the_same_figures_under_the_same_headings(session, ph
     else:
         assert (rows["selfish"].params, rows["selfish"].runtime, rows["selfish"].runtime_ratio) == (None, None, None)
         assert (rows["measured"].runtime, rows["measured"].runtime_ratio) == (0.12, 0.8)
+
+
+def test_only_a_results_zip_to_a_phase_ranking_measured_figures_gets_a_notice():
+    assert "Submit your code" in ranking_notice("results", "measured")
+    assert ranking_notice("code", "measured") is None
+    assert ranking_notice("results", "self_reported") is None
