@@ -15,13 +15,13 @@ from pathlib import Path
 from celery import Task
 
 import scoring.msrresnet
-from server.config import get_settings
+from server.config import Settings, get_settings
 from server.db import session_scope
 from server.models import Phase
 from server.queue import MEASURE_BASELINE_TASK, get_celery
 from server.services.baseline import fail_measurement, finish_measurement, start_measurement
 from server.services.storage import Storage
-from worker.evaluate import hidden_paths, job_gpu, sandbox_limits, stage_lr_inputs
+from worker.evaluate import hidden_paths, job_gpu, sandbox_limits, stage_lr_inputs, times_on_gpu
 
 log = logging.getLogger("srchallenge.worker")
 
@@ -29,7 +29,7 @@ log = logging.getLogger("srchallenge.worker")
 @get_celery().task(name=MEASURE_BASELINE_TASK, bind=True)
 def measure_baseline(task: Task, record_id: int) -> str:
     with session_scope() as session:
-        record = start_measurement(session, record_id, task.request.hostname, worker_device_class())
+        record = start_measurement(session, record_id, task.request.hostname, worker_device_class(get_settings()))
         if record is None:
             log.info("baseline record %s not queued any more (refused, done, or a duplicate)", record_id)
             return "skipped"
@@ -46,11 +46,9 @@ def measure_baseline(task: Task, record_id: int) -> str:
         return record.status
 
 
-def worker_device_class() -> str:
-    """The class of device this worker times on: the sandbox picks CUDA whenever it is present."""
-    import torch
-
-    return "gpu" if torch.cuda.is_available() else "cpu"
+def worker_device_class(settings: Settings) -> str:
+    """The class of device this worker times on, chosen as for code re-runs (SRCHALLENGE_SANDBOX_DEVICE)."""
+    return "gpu" if times_on_gpu(settings) else "cpu"
 
 
 def measure_baseline_runtime(phase: Phase):

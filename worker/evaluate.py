@@ -133,12 +133,18 @@ def job_gpu(settings: Settings):
     never does."""
     from worker.sandbox.gpu import assigned_gpu, driver_gpus
 
-    if settings.sandbox_device == "cpu":
+    if not times_on_gpu(settings):
         return None
-    gpus = driver_gpus()
-    if settings.sandbox_device == "auto" and not gpus:
-        return None
-    return assigned_gpu(os.environ.get("CUDA_VISIBLE_DEVICES"), gpus)
+    return assigned_gpu(os.environ.get("CUDA_VISIBLE_DEVICES"), driver_gpus())
+
+
+def times_on_gpu(settings: Settings) -> bool:
+    """Whether this worker's code re-runs (and baseline measurements) are timed on a GPU."""
+    from worker.sandbox.gpu import driver_gpus
+
+    if settings.sandbox_device == "auto":
+        return bool(driver_gpus())
+    return settings.sandbox_device == "cuda"
 
 
 def hidden_paths(settings: Settings) -> tuple[Path, ...]:

@@ -148,3 +148,13 @@ def test_gpu_check_without_cuda_exits_with_a_clear_message():
                           timeout=120)
     assert done.returncode == 2
     assert "needs a CUDA GPU" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_baseline_records_the_device_class_the_sandbox_setting_chooses():
+    """It asked torch.cuda.is_available(): a worker set to cpu on a GPU host recorded "gpu", and one
+    set to cuda whose torch sees no GPU recorded "cpu"."""
+    from worker.baseline import worker_device_class
+
+    assert worker_device_class(Settings(sandbox_device="cuda")) == "gpu"
+    assert worker_device_class(Settings(sandbox_device="cpu")) == "cpu"
+    assert worker_device_class(Settings(sandbox_device="auto")) == ("gpu" if driver_gpus() else "cpu")
