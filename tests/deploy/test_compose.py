@@ -199,3 +199,15 @@ def test_api_image_is_not_root_and_worker_image_is():
     users = [rest for keyword, rest in stages["api"] if keyword == "USER"]
     assert users and users[-1] not in ("root", "0")
     assert not [rest for keyword, rest in stages["worker"] if keyword == "USER"]
+
+
+def test_redis_asks_for_the_password_the_app_sends():
+    """Redis had no password: anything on the compose network (or a published port) could read and
+    write the queue and the rate-limit counters."""
+    compose = load_compose("docker-compose.yml")
+    redis = compose["services"]["redis"]
+    assert option(redis["command"], "--requirepass").startswith("${REDIS_PASSWORD:?")
+    assert redis["environment"]["REDISCLI_AUTH"] == "${REDIS_PASSWORD}", "the health check's redis-cli"
+    for name, svc in app_services(compose).items():
+        url = svc["environment"]["SRCHALLENGE_BROKER_URL"]
+        assert url.startswith("redis://:${REDIS_PASSWORD") and "}@redis:6379/" in url, name
