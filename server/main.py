@@ -4,9 +4,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -39,7 +39,7 @@ three trials, the MSRResNet baseline timed in the same job on the same device) a
 
 Authenticate with `Authorization: Bearer <team token>`.
 """
-SWAGGER_UI_ASSETS = "/docs/assets"
+DOCS_ASSETS = "/docs/assets"
 
 
 def create_app() -> FastAPI:
@@ -52,8 +52,8 @@ def create_app() -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         yield
 
-    # /docs serves Swagger UI from the installed swagger-ui-bundle, not a CDN: the server may have
-    # no internet. ReDoc ships no such package, so /redoc is off.
+    # /docs and /redoc serve Swagger UI 5 and ReDoc from the installed fastapi-offline, not a CDN:
+    # the server may have no internet (swagger-ui-bundle's Swagger UI 4 cannot read OpenAPI 3.1).
     app = FastAPI(title="srchallenge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.recent_boards = RecentResponses(settings.leaderboard_max_age_seconds)
@@ -79,14 +79,20 @@ def create_app() -> FastAPI:
     for module in (health, competitions, inputs, submissions, leaderboard, entries, pages, pages_team, exports, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.mount(SWAGGER_UI_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url=app.openapi_url, title="srchallenge API",
-                                   swagger_js_url=f"{SWAGGER_UI_ASSETS}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{SWAGGER_UI_ASSETS}/swagger-ui.css",
-                                   swagger_favicon_url=f"{SWAGGER_UI_ASSETS}/favicon-32x32.png")
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def api_redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=app.openapi_url, title="srchallenge API",
+                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
 
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.rate_limit_per_minute > 0:

@@ -1,8 +1,8 @@
 """Security headers on every response, as a small ASGI middleware.
 
 The pages use no inline script or style and no third-party origin (the server may have no
-internet), so the policy allows only this origin. /docs (Swagger UI, served from this origin)
-starts with an inline script; it keeps the other headers but not the policy.
+internet), so the policy allows only this origin. /docs and /redoc (Swagger UI and ReDoc, served
+from this origin) start with an inline script; they keep the other headers but not the policy.
 """
 
 from starlette.datastructures import MutableHeaders
@@ -17,7 +17,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-POLICY_EXEMPT_PATHS = ("/docs",)
+POLICY_EXEMPT_PATHS = ("/docs", "/redoc")
 
 
 class SecurityHeadersMiddleware:

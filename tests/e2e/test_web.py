@@ -277,3 +277,25 @@ def test_a_results_zip_to_a_phase_ranking_measured_figures_is_told_to_submit_cod
     login(page, stack, token)
     expect(page.locator(f"#submission-{measured.json()['id']} small.notice")).to_contain_text("Submit your code")
     expect(page.locator(f"#submission-{self_reported.json()['id']} small.notice")).to_have_count(0)
+
+
+def test_api_docs_render_with_no_internet(stack, page):
+    """/docs and /redoc loaded Swagger UI and ReDoc from a CDN: blank pages on a server without internet."""
+    outside = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(stack.url):
+            route.continue_()
+        else:
+            outside.append((route.request.resource_type, route.request.url))
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(f"{stack.url}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("srchallenge")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert outside == []
+    page.goto(f"{stack.url}/redoc")
+    expect(page.locator("h1", has_text="srchallenge")).to_be_visible()
+    # ReDoc's own "API docs by Redocly" badge is an image on its CDN: cosmetic, and nothing else is
+    assert {kind for kind, _url in outside} <= {"image"}, outside

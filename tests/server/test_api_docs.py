@@ -1,4 +1,4 @@
-"""/docs works on a server with no internet: Swagger UI's script and style come from this server."""
+"""/docs and /redoc work on a server with no internet: their scripts and styles come from this server."""
 
 import re
 from urllib.parse import urlparse
@@ -20,15 +20,16 @@ def client(tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_docs_page_loads_swagger_ui_from_this_server(client):
-    page = client.get("/docs")
+@pytest.mark.parametrize(("path", "kinds"), [("/docs", {"js", "css"}), ("/redoc", {"js"})])
+def test_docs_pages_load_their_assets_from_this_server(client, path, kinds):
+    page = client.get(path)
     assert page.status_code == 200
     urls = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
     urls += re.findall(r"""url: ?['"]([^'"]+)['"]""", page.text)
     assert urls
     assert [url for url in urls if urlparse(url).netloc] == []
     assets = [url for url in urls if url.endswith((".js", ".css"))]
-    assert {url.rsplit(".", 1)[1] for url in assets} == {"js", "css"}
+    assert {url.rsplit(".", 1)[1] for url in assets} == kinds
     for url in assets:
         asset = client.get(url)
         assert asset.status_code == 200, url
