@@ -110,22 +110,3 @@ def test_a_crafted_program_is_the_teams_failure_and_the_worker_goes_on(stack):
 def test_code_kind_without_model_py_is_refused_with_a_reason(stack):
     body = stack.submit_and_wait(zip_bytes({"weights.pth": b"x"}), kind="code")
     assert body["status"] == "failed" and "model.py" in body["reason"]
-
-
-def test_baseline_measure_records_the_workers_timing_on_the_phase(stack):
-    import json
-    import time
-
-    def test_phase() -> dict:
-        shown = json.loads(stack.cli("competition", "show", "aim2019", "--json").stdout)
-        return next(p for p in shown["phases"] if p["slug"] == "test")
-
-    before = test_phase()
-    stack.cli("baseline", "measure", "--phase", "aim2019/test")
-    deadline = time.monotonic() + 600
-    while test_phase()["baseline_runtime_note"] == before["baseline_runtime_note"]:
-        assert time.monotonic() < deadline, "the baseline was not measured"
-        time.sleep(2)
-    after = test_phase()
-    assert 0 < after["baseline_runtime"] < 60 and after["baseline_runtime"] != before["baseline_runtime"]
-    assert "cpu" in after["baseline_runtime_note"].lower()

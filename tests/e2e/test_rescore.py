@@ -76,14 +76,16 @@ def submit(stack, images: dict[str, np.ndarray], token: str | None = None) -> di
 
 
 def test_rescore_follows_a_replaced_hr_set_and_leaves_other_teams_alone(rs):
+    # a team of its own: the other tests' submissions as alpha would be rescored with --team too
+    follows_token = rs.cli("team", "create", "follows").stdout.strip().splitlines()[-1]
     alpha_sr, beta_sr = noisy(rs.hr, 1), noisy(rs.hr, 2)
-    alpha = submit(rs, alpha_sr)
+    alpha = submit(rs, alpha_sr, token=follows_token)
     beta = submit(rs, beta_sr, token=rs.beta_token)
     new_hr = noisy(rs.hr, 3, amplitude=3)
     replace_hr(rs, new_hr, "hr-second")
     rs.hr = new_hr
 
-    items, _ = cli_json(rs, "rescore", "--team", "alpha", "--phase", PHASE, "--wait")
+    items, _ = cli_json(rs, "rescore", "--team", "follows", "--phase", PHASE, "--wait")
     assert [(i["submission"], i["run"]["status"], i["run"]["attempt"]) for i in items] == [(alpha["id"], "scored", 2)]
     assert items[0]["old"]["psnr"] == pytest.approx(alpha["psnr"])
     assert items[0]["run"]["figures"]["psnr"] == pytest.approx(mean_psnr(alpha_sr, new_hr))
@@ -93,7 +95,7 @@ def test_rescore_follows_a_replaced_hr_set_and_leaves_other_teams_alone(rs):
     assert shown["figures"]["psnr"] == pytest.approx(mean_psnr(alpha_sr, new_hr))
     history = shown["runs"]
     assert [(r["attempt"], r["status"], r["requested_by"]) for r in history] == [
-        (1, "scored", "team:alpha"), (2, "scored", "organizer:cli")]
+        (1, "scored", "team:follows"), (2, "scored", "organizer:cli")]
     assert history[0]["dataset_version"] != history[1]["dataset_version"]
     assert all(r["code_version"] and r["worker"] and r["finished_at"] for r in history)
     assert shown["current_run_id"] == history[1]["id"]
