@@ -2,20 +2,15 @@
 the remark until approved, rejected with a reason, every step in the submission's history; the
 figures are shown to the team, on the board and in exports. SQLite and PostgreSQL."""
 
-from uuid import uuid4
-
 import pytest
 import yaml
-from sqlalchemy.orm import sessionmaker
 
 from scoring.export import read_entries_csv, render_track
 from server.bundle import BundleError, load_bundle, shipped_bundle_path
-from server.db import make_engine
-from server.migrate import upgrade_database
 from server.models import Submission
 from server.schemas import SubmissionOut
 from server.schemas_admin import AdminSubmissionOut
-from server.services.competitions import create_competition, get_phase_by_path
+from server.services.competitions import get_phase_by_path
 from server.services.errors import Conflict, ServiceError
 from server.services.leaderboard import phase_leaderboard
 from server.services.review import decide
@@ -33,19 +28,9 @@ SWINIR_LIGHT = {"buffers": {"float": 3_145_728, "integer": 98_304}, "constants":
                 "literals": {"float": 180, "integer": 2_400}, "value_literals": 180, "information": 800}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def session(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'review.db'}"
-    else:
-        url = request.getfixturevalue("postgres").create_database(f"review_{uuid4().hex[:12]}")
-    upgrade_database(url)
-    engine = make_engine(url)
-    with sessionmaker(engine, expire_on_commit=False)() as session:
-        create_competition(session, load_bundle(shipped_bundle_path()))
-        session.commit()
-        yield session
-    engine.dispose()
+@pytest.fixture
+def session(session_on_both):
+    return session_on_both
 
 
 def code_entry(session, team_name: str, stored: dict, params: int = 0) -> Submission:

@@ -5,33 +5,19 @@ PostgreSQL (the guards are SQL)."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import sessionmaker
 
-from server.bundle import load_bundle, shipped_bundle_path
 from server.config import Settings
-from server.db import make_engine
-from server.migrate import upgrade_database
 from server.models import ScoringRun, Submission
-from server.services.competitions import create_competition, get_phase_by_path
+from server.services.competitions import get_phase_by_path
 from server.services.reaper import reap_stale_runs
 from server.services.runs import claim_run, complete_run, fail_run, heartbeat
 from server.services.submissions import add_scoring_run
 from server.services.teams import create_team
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path):
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres").create_database(f"deliveries_{tmp_path.name[-8:].lower()}")
-    else:
-        url = f"sqlite:///{tmp_path / 'runs.db'}"
-    upgrade_database(url)
-    engine = make_engine(url)
-    with sessionmaker(engine, expire_on_commit=False)() as session:
-        create_competition(session, load_bundle(shipped_bundle_path()))
-        session.commit()
-        yield session
-    engine.dispose()
+@pytest.fixture
+def db(session_on_both):
+    return session_on_both
 
 
 def queued_run(session) -> ScoringRun:
