@@ -225,9 +225,13 @@ def check_device(measured: dict, gpu: GPU | None) -> None:
                                  f"but the job required {required}")
 
 
-def _join_logs(stage1: str, stage2: str, cap: int) -> str:
-    text = f"== building and exporting the model ==\n{stage1}\n== measuring ==\n{stage2}"
+def _capped(text: str, cap: int) -> str:
+    """The last ``cap`` characters of ``text``, saying when earlier ones were dropped."""
     return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
+
+
+def _join_logs(stage1: str, stage2: str, cap: int) -> str:
+    return _capped(f"== building and exporting the model ==\n{stage1}\n== measuring ==\n{stage2}", cap)
 
 
 def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime_keys: list[str] | None,
@@ -305,7 +309,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
             clipped[key], checked_hr[key] = clipped_share(sr), hr
     hint = data_range_hint(lr, checked_hr, image_psnr, clipped, data_range)
     if hint:
-        log = f"{log.rstrip()}\n== scoring ==\n{hint}\n"
+        section = f"\n== scoring ==\n{hint}\n"  # kept whole: the log stays within its cap
+        log = _capped(log.rstrip(), max(limits.log_bytes - len(section), 0)) + section
 
     device = measured["environment"]["device"]
     runtime, baseline = (_measurement(measured, f"{side}_image_seconds", device, len(runtime_keys), log)
