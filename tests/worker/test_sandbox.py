@@ -169,3 +169,28 @@ for name, args in calls.items():
     run = run_in_sandbox(["python", "-c", job], tmp_path / "in", tmp_path / "job",
                          SandboxLimits(wall_seconds=60, threads=1), hidden=[], outputs=[])
     assert sorted(line for line in run.log.splitlines() if line) == sorted(f"{name} denied" for name in numbers)
+
+
+@needs_sandbox
+def test_tmp_is_the_scratch_even_where_the_runtime_lives_under_tmp(tmp_path, monkeypatch):
+    """CI keeps its venv under /tmp: /tmp was then a read-only folder holding the runtime's bind,
+    and a model writing a temporary file failed with 'Read-only file system'."""
+    from worker.sandbox import launcher
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    (runtime / "lib.txt").write_text("runtime file")
+    monkeypatch.setattr(launcher, "readonly_binds", lambda real=launcher.readonly_binds: real() + [str(runtime)])
+    (tmp_path / "in").mkdir()
+    job = (f"print(open('{runtime}/lib.txt').read())\n"
+           f"try:\n    open('{runtime}/new', 'w')\nexcept OSError as exc:\n    print('runtime:', exc.strerror)\n"
+           "open('/tmp/note', 'w').write('kept')\nprint('tmp:', open('/tmp/note').read())\n"
+           "try:\n    open('/tmp/big', 'wb').write(bytes(8 << 20))\n"
+           "except OSError as exc:\n    print('big:', exc.strerror)\n")
+    run = launcher.run_in_sandbox(["python", "-c", job], tmp_path / "in", tmp_path / "job",
+                                  launcher.SandboxLimits(wall_seconds=60, threads=1, disk_bytes=4 << 20),
+                                  hidden=[], outputs=[])
+    assert "runtime file" in run.log, run.log
+    assert "runtime: Read-only file system" in run.log
+    assert "tmp: kept" in run.log
+    assert "big: No space left on device" in run.log  # /tmp shares the one disk limit

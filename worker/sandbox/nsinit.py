@@ -91,8 +91,9 @@ def place(root: str, host_path: str) -> str:
 
 
 def build_view(cfg: dict) -> None:
-    root = cfg["root"]
+    root, uid, gid = cfg["root"], cfg["uid"], cfg["gid"]
     mount("tmpfs", root, "tmpfs", MS_NOSUID, "size=16m,mode=0755")
+    make_scratch(root, uid, gid, cfg["scratch_bytes"])
     for path in cfg["ro_binds"] + cfg["devices"]:
         if os.path.lexists(path) and (target := place(root, path)):
             if path in cfg["devices"]:
@@ -103,21 +104,28 @@ def build_view(cfg: dict) -> None:
     mount("proc", root + "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + "/sandbox/in")
     copy_inputs(cfg["input_dir"], root + "/sandbox/in")
-    os.makedirs(root + "/sandbox/out")
-    uid, gid = cfg["uid"], cfg["gid"]
-    mount("tmpfs", root + "/sandbox/out", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-          f"size={cfg['scratch_bytes']},mode=0700,uid={uid},gid={gid}")
-    os.mkdir(root + "/sandbox/out/tmp", 0o700)
-    os.chown(root + "/sandbox/out/tmp", uid, gid)
-    if not os.path.lexists(root + "/tmp"):
-        # absent when the Python runtime itself lives under /tmp (a venv there): TMPDIR still points here
-        os.symlink("/sandbox/out/tmp", root + "/tmp")
     os.makedirs(root + "/etc", exist_ok=True)
     with open(root + "/etc/passwd", "w") as f:
         f.write(f"root:x:0:0::/:/bin/false\nsandbox:x:{uid}:{gid}::/sandbox/out:/bin/false\n")
     with open(root + "/etc/group", "w") as f:
         f.write(f"root:x:0:\nsandbox:x:{gid}:\n")
     mount("none", root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+
+
+def make_scratch(root: str, uid: int, gid: int, size: int) -> None:
+    """``/sandbox/out``, a tmpfs of the disk limit's size, and ``/tmp`` a bind of its ``tmp`` folder.
+
+    Made before the runtime binds: where the Python runtime lives under /tmp (a venv there, as on
+    CI), its read-only bind lands inside this writable /tmp, so a model writing to /tmp works on
+    every install and its files count against the one disk limit.
+    """
+    os.makedirs(root + "/sandbox/out")
+    mount("tmpfs", root + "/sandbox/out", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+          f"size={size},mode=0700,uid={uid},gid={gid}")
+    os.mkdir(root + "/sandbox/out/tmp", 0o700)
+    os.chown(root + "/sandbox/out/tmp", uid, gid)
+    os.mkdir(root + "/tmp")
+    mount(root + "/sandbox/out/tmp", root + "/tmp", None, MS_BIND)
 
 
 def copy_inputs(input_dir: str, target: str) -> None:
