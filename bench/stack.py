@@ -16,6 +16,8 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from worker.parent_death import die_with_parent
+
 REPO = Path(__file__).resolve().parents[1]
 BUNDLE = REPO / "competitions" / "aim2019-constrained-sr.yaml"
 
@@ -87,8 +89,10 @@ class Stack:
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "ab")
+        # its own session (stop() signals the whole group), yet it dies with this process however
+        # that ends: a test run killed mid-way leaves no server, worker or redis behind
         proc = subprocess.Popen(args, env=self.env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent)
         self.procs[name] = proc
         return proc
 
