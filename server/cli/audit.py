@@ -1,13 +1,12 @@
 """``srchallenge audit``: who changed baselines, bundles, data and schedules, and when."""
 
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from server.cli.options import JsonOpt
-from server.cli.output import console
+from server.cli.output import console, print_json
 from server.db import session_scope
 
 
@@ -24,7 +23,7 @@ def audit(
         rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
                  "summary": e.summary, "details": e.details} for e in audit_events(session, target, limit)]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return
     table = Table(title="audit log" + (f" of {target}" if target else ""))
     for column in ("at", "by", "action", "what"):

@@ -1,13 +1,12 @@
 """``srchallenge baseline``: the baseline's figures of a phase — set, measured, their history, going back."""
 
-import json
 import time
 from typing import Annotated
 
 import typer
 
 from server.cli.options import JsonOpt, PhaseArg, PhaseOpt
-from server.cli.output import console, err_console, fail, service_errors
+from server.cli.output import console, err_console, fail, print_json, service_errors
 from server.db import session_scope
 
 app = typer.Typer(help="The baseline's figures of a phase: set, measure, history, revert.", no_args_is_help=True)
@@ -55,7 +54,7 @@ def set_(
                               runtime_device=device, force=force)
         row = record_dict(record)
     if as_json:
-        print(json.dumps(row, indent=2))
+        print_json(row)
         return
     console.print(f"baseline of {phase} is now {describe(row)} (version #{row['version']}; "
                   f"`srchallenge baseline revert {phase}` goes back)", soft_wrap=True)
@@ -74,7 +73,7 @@ def history(phase: PhaseArg, as_json: JsonOpt = False):
         rows = [record_dict(r) for r in baseline_history(session, target)]
         current = next((r["version"] for r in reversed(rows) if r["status"] == "done"), None)
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return
     table = Table(title=f"baseline of {phase}")
     for column in ("version", "source", "status", "by", "at", "figures", "note"):
@@ -132,7 +131,7 @@ def measure(
         return
     row = follow(record_id, timeout)
     if as_json:
-        print(json.dumps(row, indent=2))
+        print_json(row)
     elif row["status"] == "done":
         console.print(f"baseline of {phase} measured: {row['runtime_note']} (version #{row['version']})",
                       soft_wrap=True)

@@ -1,6 +1,5 @@
 """``srchallenge competition``: create competitions from bundles and inspect them."""
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -8,7 +7,7 @@ import typer
 from rich.table import Table
 
 from server.cli.options import JsonOpt
-from server.cli.output import console, service_errors
+from server.cli.output import console, print_json, service_errors
 from server.db import session_scope
 
 app = typer.Typer(help="Create and inspect competitions.", no_args_is_help=True)
@@ -46,7 +45,7 @@ def update(
         with session_scope() as session:
             lines = update_competition(session, spec, local_actor(), dry_run=dry_run)
     if as_json:
-        print(json.dumps({"competition": spec.slug, "dry_run": dry_run, "changes": lines}, indent=2))
+        print_json({"competition": spec.slug, "dry_run": dry_run, "changes": lines})
         return
     if not lines:
         console.print(f"{spec.slug}: the bundle matches what is applied; nothing changed")
@@ -83,7 +82,7 @@ def show(slug: str, as_json: JsonOpt = False):
                  "baseline_params": competition.baseline_params, "scale": competition.scale,
                  "shave_border": competition.shave_border, "tolerances": competition.tolerances, "phases": phases}
     if as_json:
-        print(json.dumps(shown, indent=2))
+        print_json(shown)
         return
     console.print(f"[bold]{shown['slug']}[/bold]: {shown['title']}\nbaseline {shown['baseline_name']}, "
                   f"{shown['baseline_params']:,} parameters; ×{shown['scale']}, border {shown['shave_border']}; "

@@ -1,14 +1,12 @@
 """``srchallenge dataset``: a phase's hidden data."""
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from server.cli.options import JsonOpt, PhaseOpt
-from server.cli.output import console, err_console, service_errors
+from server.cli.output import console, err_console, print_json, service_errors
 from server.config import get_settings
 from server.db import session_scope
 
@@ -33,6 +31,6 @@ def import_(phase: PhaseOpt, hr: Annotated[Path, typer.Option(help="folder of HR
         summary = import_hr_images(storage, target, hr, actor=local_actor(),
                                    progress=lambda done, total: progress.update(task, completed=done, total=total))
     if as_json:
-        print(json.dumps(asdict(summary), indent=2))
+        print_json(summary)
         return
     console.print(f"imported into {phase}: {summary.describe()}", soft_wrap=True)

@@ -1,11 +1,10 @@
 """``srchallenge organizer``: organizers and their API tokens."""
 
-import json
 
 import typer
 
 from server.cli.options import JsonOpt
-from server.cli.output import console, service_errors
+from server.cli.output import console, print_json, service_errors
 from server.db import session_scope
 
 app = typer.Typer(help="Organizers and their API tokens (sro_…).", no_args_is_help=True)
@@ -41,7 +40,7 @@ def list_(as_json: JsonOpt = False):
         rows = [{"name": o.name, "created_at": o.created_at.isoformat(),
                  "revoked_at": o.revoked_at.isoformat() if o.revoked_at else None} for o in list_organizers(session)]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return
     for row in rows:
         console.print(f"{row['name']}{' (revoked)' if row['revoked_at'] else ''}")

@@ -1,9 +1,12 @@
-"""What every command shares: the consoles, and the one way a domain error ends a command."""
+"""What every command shares: the consoles, ``--json`` output, and the one way a domain error ends a command."""
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
+from pydantic_core import to_jsonable_python
 from rich.console import Console, ConsoleDimensions
 
 from server.services.errors import ServiceError
@@ -27,6 +30,12 @@ class PipeFriendlyConsole(Console):
 
 console = PipeFriendlyConsole()
 err_console = PipeFriendlyConsole(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """``--json``: the data on stdout as indented JSON, whatever it is made of (dicts, lists,
+    pydantic models, dataclasses, datetimes), so every command's JSON reads the same way."""
+    print(json.dumps(to_jsonable_python(data), indent=2))
 
 
 def fail(message: str) -> None:

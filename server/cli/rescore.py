@@ -11,7 +11,7 @@ from rich.table import Table
 
 from server.cli.backend import Backend, backend_for
 from server.cli.options import JsonOpt, ServerOpt, TokenOpt
-from server.cli.output import console, err_console, fail, service_errors
+from server.cli.output import console, err_console, fail, print_json, service_errors
 from server.models import FINISHED, Status
 from server.schemas_admin import FiguresOut, RescoreItemOut, RunOut
 from server.services.rescore import RescoreScope
@@ -42,7 +42,7 @@ def rescore(
             final = wait_for_runs(backend, [item.run.id for item in items], timeout)
             items = [item.model_copy(update={"run": run}) for item, run in zip(items, final)]
     if as_json:
-        print("[" + ",\n".join(item.model_dump_json() for item in items) + "]")
+        print_json(items)
     else:
         console.print(rescore_table(items, waited=wait))
     unsent = [item.run.id for item in items if not item.sent]

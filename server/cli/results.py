@@ -1,7 +1,5 @@
 """``srchallenge results``: entries measured elsewhere."""
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +7,7 @@ import typer
 from rich.progress import Progress
 
 from server.cli.options import JsonOpt, PhaseOpt
-from server.cli.output import console, err_console, fail, service_errors
+from server.cli.output import console, err_console, fail, print_json, service_errors
 from server.db import session_scope
 
 app = typer.Typer(help="Entries measured elsewhere.", no_args_is_help=True)
@@ -31,7 +29,7 @@ def import_(phase: PhaseOpt, file: Annotated[Path, typer.Argument(help="CSV: tea
         summary = import_results(session, target, file.read_text(encoding="utf-8"), file.name,
                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
     if as_json:
-        print(json.dumps(asdict(summary), indent=2))
+        print_json(summary)
         return
     console.print(f"imported {summary.rows} entries into {summary.phase}"
                   + (f"; new teams: {', '.join(summary.teams_created)}" if summary.teams_created else ""))

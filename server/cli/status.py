@@ -5,7 +5,7 @@ from rich.table import Table
 
 from server.cli.backend import backend_for
 from server.cli.options import JsonOpt, ServerOpt, TokenOpt
-from server.cli.output import console, service_errors
+from server.cli.output import console, print_json, service_errors
 from server.schemas_admin import StatusOut
 
 
@@ -14,7 +14,7 @@ def status(server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = 
     with service_errors():
         report = backend_for(server, token).status()
     if as_json:
-        print(report.model_dump_json(indent=2))
+        print_json(report)
         return
     render_status(report)
 

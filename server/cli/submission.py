@@ -7,7 +7,7 @@ from rich.table import Table
 
 from server.cli.backend import backend_for
 from server.cli.options import JsonOpt, ServerOpt, TokenOpt
-from server.cli.output import console, service_errors
+from server.cli.output import console, print_json, service_errors
 from server.schemas_admin import AdminSubmissionOut
 
 app = typer.Typer(help="Any team's submissions: list, show with history, cancel, review.", no_args_is_help=True)
@@ -27,7 +27,7 @@ def list_(
     with service_errors():
         found = backend_for(server, token).submissions(phase, team, status, review)
     if as_json:
-        print("[" + ",\n".join(s.model_dump_json() for s in found) + "]")
+        print_json(found)
         return
     table = Table(title=f"{len(found)} submission(s)")
     for column in ("id", "phase", "team", "kind", "status", "PSNR (dB)", "created", "reason"):
@@ -46,7 +46,7 @@ def show(submission_id: str, server: ServerOpt = None, token: TokenOpt = None, a
     with service_errors():
         found = backend_for(server, token).submission(submission_id)
     if as_json:
-        print(found.model_dump_json(indent=2))
+        print_json(found)
         return
     render_submission(found)
 
@@ -63,7 +63,7 @@ def cancel(
     with service_errors():
         found = backend_for(server, token).cancel(submission_id, reason)
     if as_json:
-        print(found.model_dump_json(indent=2))
+        print_json(found)
         return
     console.print(f"submission {found.id} of {found.team} cancelled: {found.reason}")
 
@@ -97,7 +97,7 @@ def decide(submission_id: str, decision: str, reason: str, server: str | None, t
     with service_errors():
         found = backend_for(server, token).decide(submission_id, decision, reason)
     if as_json:
-        print(found.model_dump_json(indent=2))
+        print_json(found)
         return
     console.print(f"submission {found.id} of {found.team} {found.review}: {found.review_note}")
 

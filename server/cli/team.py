@@ -1,7 +1,6 @@
 """``srchallenge team``: teams and their tokens."""
 
 import csv
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +8,7 @@ from typing import Annotated
 import typer
 
 from server.cli.options import JsonOpt
-from server.cli.output import console, fail, service_errors
+from server.cli.output import console, fail, print_json, service_errors
 from server.db import session_scope
 
 app = typer.Typer(help="Teams and their tokens.", no_args_is_help=True)
@@ -45,7 +44,7 @@ def create(
     with service_errors(), session_scope() as session:
         created = [{"team": team.name, "token": token} for team, token in (create_team(session, n) for n in names)]
     if as_json:
-        print(json.dumps(created if from_csv else created[0], indent=2))
+        print_json(created if from_csv else created[0])
     elif from_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["team", "token"])
