@@ -1,14 +1,20 @@
-"""A migrated SQLite database with the shipped AIM 2019 bundle, shared by the service-level tests."""
+"""A migrated SQLite database with the shipped AIM 2019 bundle, shared by the service-level tests;
+``cli``: the command in-process on a fresh embedded deployment."""
 
 from contextlib import contextmanager
 from uuid import uuid4
 
 import pytest
 from sqlalchemy.orm import sessionmaker
+from typer.testing import CliRunner
 
+from bench.stack import BUNDLE
 from server.bundle import load_bundle, shipped_bundle_path
-from server.db import make_engine
+from server.cli import app
+from server.config import get_settings
+from server.db import get_engine, get_sessionmaker, make_engine
 from server.migrate import upgrade_database
+from server.queue import get_celery
 from server.services.competitions import create_competition
 
 
@@ -39,3 +45,31 @@ def session_on_both(request, tmp_path):
         url = request.getfixturevalue("postgres").create_database(f"seeded_{uuid4().hex[:12]}")
     with seeded_session(url) as session:
         yield session
+
+
+CACHES = (get_settings, get_engine, get_sessionmaker, get_celery)
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run ``srchallenge ARGS`` in-process against a private data dir; returns the result."""
+    monkeypatch.setenv("SRCHALLENGE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("SRCHALLENGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SRCHALLENGE_BROKER_URL", raising=False)
+    for cached in CACHES:
+        cached.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == code, f"srchallenge {' '.join(args)}: {result.output}{result.exception!r}"
+        return result
+
+    invoke.said = lambda *args: " ".join(invoke(*args, code=1).output.split())  # rich wraps long lines
+
+    invoke("db", "upgrade")
+    invoke("competition", "create", str(BUNDLE))
+    yield invoke
+    get_engine().dispose()
+    for cached in CACHES:
+        cached.cache_clear()

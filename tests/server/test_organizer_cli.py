@@ -9,46 +9,16 @@ import socket
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from bench.stack import BUNDLE
-from server.cli import app
-from server.config import get_settings
-from server.db import get_engine, get_sessionmaker
+from server.db import get_sessionmaker
 from server.models import Phase, ScoringRun, Submission
-from server.queue import get_celery
 from server.services.organizers import organizer_for_token
 from server.services.runs import claim_run, complete_run
 from server.services.submissions import add_scoring_run, new_public_id
 from server.services.teams import create_team, team_for_token
 
 REPORT_CSV = BUNDLE.parents[1] / "tests" / "data" / "aim2019_test_phase.csv"
-CACHES = (get_settings, get_engine, get_sessionmaker, get_celery)
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    """Run ``srchallenge ARGS`` in-process against a private data dir; returns the result."""
-    monkeypatch.setenv("SRCHALLENGE_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("SRCHALLENGE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("SRCHALLENGE_BROKER_URL", raising=False)
-    for cached in CACHES:
-        cached.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, f"srchallenge {' '.join(args)}: {result.output}{result.exception!r}"
-        return result
-
-    invoke.said = lambda *args: " ".join(invoke(*args, code=1).output.split())  # rich wraps long lines
-
-    invoke("db", "upgrade")
-    invoke("competition", "create", str(BUNDLE))
-    yield invoke
-    get_engine().dispose()
-    for cached in CACHES:
-        cached.cache_clear()
 
 
 def session() -> Session:
