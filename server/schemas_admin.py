@@ -9,7 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from server.models import ScoringRun, Submission
+from server.models import BaselineRecord, Phase, ScoringRun, Submission
+from server.schemas import PhaseOut
+from server.services.schedule import duration, phase_window
 
 
 class FiguresOut(BaseModel):
@@ -190,3 +192,51 @@ class StatusOut(BaseModel):
     baseline_measurements: list[BaselineJobOut] = []
     lease_seconds: int
     requeue_after_seconds: int
+
+
+class AdminPhaseOut(PhaseOut):
+    """A phase as its organizers see it: the public fields, its limits, and why it is not open now."""
+
+    baseline_runtime_note: str | None
+    dataset_version: str | None
+    max_submissions_per_day: int | None
+    max_submissions_total: int | None
+    failed_submissions_count: bool
+    state: str
+    """"open", "open, 3 days left", or why it takes no submission now (the team reads the same)."""
+
+    @classmethod
+    def of(cls, phase: Phase) -> "AdminPhaseOut":
+        window = phase_window(phase)
+        state = (f"open, {duration(window.time_left)} left" if window.time_left is not None
+                 else "open" if window.open else window.reason)
+        return cls(**PhaseOut.of(phase).model_dump(), baseline_runtime_note=phase.baseline_runtime_note,
+                   dataset_version=phase.dataset_version, max_submissions_per_day=phase.max_submissions_per_day,
+                   max_submissions_total=phase.max_submissions_total,
+                   failed_submissions_count=phase.failed_submissions_count, state=state)
+
+
+class BaselineVersionOut(BaseModel):
+    """One version of a phase's baseline figures, or one measurement and how it ended."""
+
+    version: int
+    source: str
+    status: str
+    actor: str
+    at: datetime
+    psnr: float | None
+    psnr_note: str | None
+    params: int | None
+    runtime: float | None
+    runtime_device: str | None
+    runtime_note: str | None
+    worker: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, record: BaselineRecord) -> "BaselineVersionOut":
+        fields = {name: getattr(record, name) for name in (
+            "source", "status", "actor", "psnr", "psnr_note", "params", "runtime", "runtime_device", "runtime_note",
+            "worker", "reason")}
+        return cls(version=record.id, at=record.finished_at or record.created_at, **fields)
+

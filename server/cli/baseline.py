@@ -15,11 +15,9 @@ FINISHED = ("done", "refused", "failed")
 
 
 def record_dict(record) -> dict:
-    return {"version": record.id, "source": record.source, "status": record.status, "actor": record.actor,
-            "at": (record.finished_at or record.created_at).isoformat(), "psnr": record.psnr,
-            "psnr_note": record.psnr_note, "params": record.params, "runtime": record.runtime,
-            "runtime_device": record.runtime_device, "runtime_note": record.runtime_note, "worker": record.worker,
-            "reason": record.reason}
+    from server.schemas_admin import BaselineVersionOut
+
+    return BaselineVersionOut.of(record).model_dump(mode="json")
 
 
 def describe(row: dict) -> str:
@@ -87,7 +85,8 @@ def history(phase: PhaseArg, as_json: JsonOpt = False):
 
 @app.command("revert")
 def revert(phase: PhaseArg,
-           to: Annotated[int | None, typer.Option(help="the version to restore (default: the one before)")] = None):
+           to: Annotated[int | None, typer.Option(help="the version to restore (default: the one before)")] = None,
+           as_json: JsonOpt = False):
     """Restore an earlier version of the phase's baseline figures (a new version; nothing is deleted)."""
     from server.services.audit import local_actor
     from server.services.baseline import revert_baseline
@@ -96,6 +95,9 @@ def revert(phase: PhaseArg,
     with service_errors(), session_scope() as session:
         record = revert_baseline(session, get_phase_by_path(session, phase), local_actor(), to)
         row = record_dict(record)
+    if as_json:
+        print_json(row)
+        return
     console.print(f"baseline of {phase} is back to {describe(row)} ({row['reason']}, now version #{row['version']})",
                   soft_wrap=True)
 
@@ -123,11 +125,14 @@ def measure(
     with service_errors(), session_scope() as session:
         target = get_phase_by_path(session, phase)
         record = request_baseline_measurement(session, target, local_actor(), force=force)
-        record_id, device_class = record.id, target.runtime_device_class
-    if not wait:
+        record_id, device_class, queued = record.id, target.runtime_device_class, record_dict(record)
+    if not wait and as_json:
+        print_json(queued)
+    elif not wait:
         console.print(f"baseline measurement #{record_id} of {phase} queued on '{GPU_QUEUE}' (this phase compares "
                       f"{device_class.upper()} runtimes); `srchallenge baseline history {phase}` follows it",
                       soft_wrap=True)
+    if not wait:
         return
     row = follow(record_id, timeout)
     if as_json:

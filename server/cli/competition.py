@@ -14,7 +14,7 @@ app = typer.Typer(help="Create and inspect competitions.", no_args_is_help=True)
 
 
 @app.command("create")
-def create(bundle: Path):
+def create(bundle: Path, as_json: JsonOpt = False):
     """Create a competition, its phases and tracks from a bundle YAML."""
     from server.bundle import load_bundle
     from server.services.audit import local_actor
@@ -23,9 +23,11 @@ def create(bundle: Path):
     with service_errors():
         spec = load_bundle(bundle)
         with session_scope() as session:
-            competition = create_competition(session, spec, actor=local_actor())
-            console.print(f"created competition {competition.slug} with phases "
-                          f"{', '.join(p.slug for p in competition.phases)}")
+            shown = competition_state(create_competition(session, spec, actor=local_actor()))
+    if as_json:
+        print_json(shown)
+        return
+    console.print(f"created competition {shown['slug']} with phases {', '.join(p['slug'] for p in shown['phases'])}")
 
 
 @app.command("update")
@@ -56,31 +58,38 @@ def update(
 
 
 @app.command("list")
-def list_():
+def list_(as_json: JsonOpt = False):
     """List competitions and their phases."""
     from server.services.competitions import list_competitions
 
     with session_scope() as session:
-        for competition in list_competitions(session):
-            phases = ", ".join(f"{p.slug} ({p.image_count} images, {'open' if p.is_open else 'closed'})"
-                               for p in competition.phases)
-            console.print(f"{competition.slug}: {competition.title} — {phases}")
+        shown = [competition_state(competition) for competition in list_competitions(session)]
+    if as_json:
+        print_json(shown)
+        return
+    for competition in shown:
+        phases = ", ".join(f"{p['slug']} ({p['image_count']} images, {'open' if p['is_open'] else 'closed'})"
+                           for p in competition["phases"])
+        console.print(f"{competition['slug']}: {competition['title']} — {phases}")
+
+
+def competition_state(competition) -> dict:
+    """What `show`, `create` and `list` print: the competition's settings and each phase's state."""
+    from server.schemas_admin import AdminPhaseOut
+
+    return {"slug": competition.slug, "title": competition.title, "baseline_name": competition.baseline_name,
+            "baseline_params": competition.baseline_params, "scale": competition.scale,
+            "shave_border": competition.shave_border, "tolerances": competition.tolerances,
+            "phases": [AdminPhaseOut.of(p).model_dump(mode="json") for p in competition.phases]}
 
 
 @app.command("show")
 def show(slug: str, as_json: JsonOpt = False):
     """A competition's baseline, tolerances, and each phase's state, limits and tracks."""
-    from server.schemas import PhaseOut
     from server.services.competitions import get_competition
 
     with service_errors(), session_scope() as session:
-        competition = get_competition(session, slug)
-        phases = [{**PhaseOut.of(p).model_dump(mode="json"), "baseline_runtime_note": p.baseline_runtime_note,
-                   "dataset_version": p.dataset_version, "max_submissions_per_day": p.max_submissions_per_day,
-                   "max_submissions_total": p.max_submissions_total} for p in competition.phases]
-        shown = {"slug": competition.slug, "title": competition.title, "baseline_name": competition.baseline_name,
-                 "baseline_params": competition.baseline_params, "scale": competition.scale,
-                 "shave_border": competition.shave_border, "tolerances": competition.tolerances, "phases": phases}
+        shown = competition_state(get_competition(session, slug))
     if as_json:
         print_json(shown)
         return
@@ -91,7 +100,7 @@ def show(slug: str, as_json: JsonOpt = False):
     for column in ("phase", "state", "opens", "closes", "images", "figures", "baseline PSNR", "baseline runtime",
                    "per day", "total", "tracks"):
         table.add_column(column)
-    for p in phases:
+    for p in shown["phases"]:
         runtime = "—" if p["baseline_runtime"] is None else f"{p['baseline_runtime']:.4f} s"
         if p["baseline_runtime_device"]:
             runtime += f" on {p['baseline_runtime_device']}"

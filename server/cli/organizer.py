@@ -11,23 +11,29 @@ app = typer.Typer(help="Organizers and their API tokens (sro_…).", no_args_is_
 
 
 @app.command("create")
-def create(name: str):
+def create(name: str, as_json: JsonOpt = False):
     """Create an organizer (or re-issue a revoked one) and print its token, shown once."""
     from server.services.organizers import create_organizer
 
     with service_errors(), session_scope() as session:
         _organizer, token = create_organizer(session, name)
+    if as_json:
+        print_json({"name": name, "token": token})
+        return
     console.print(f"organizer {name} created; token for --token or SRCHALLENGE_ORGANIZER_TOKEN (shown once):")
     print(token)
 
 
 @app.command("revoke")
-def revoke(name: str):
+def revoke(name: str, as_json: JsonOpt = False):
     """Revoke an organizer's token at once."""
     from server.services.organizers import revoke_organizer
 
     with service_errors(), session_scope() as session:
-        revoke_organizer(session, name)
+        revoked_at = revoke_organizer(session, name).revoked_at
+    if as_json:
+        print_json({"name": name, "revoked_at": revoked_at})
+        return
     console.print(f"organizer {name} revoked")
 
 

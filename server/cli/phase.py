@@ -5,33 +5,43 @@ from typing import Annotated
 
 import typer
 
-from server.cli.options import PhaseArg
-from server.cli.output import console, fail, service_errors
+from server.cli.options import JsonOpt, PhaseArg
+from server.cli.output import console, fail, print_json, service_errors
 from server.db import session_scope
 
 app = typer.Typer(help="Open, close, schedule and limit a phase.", no_args_is_help=True)
 
 
-def update_phase(path: str, **values) -> None:
+def update_phase(path: str, **values) -> dict:
+    """Set the phase's fields; returns its state after, as ``--json`` prints it."""
+    from server.schemas_admin import AdminPhaseOut
     from server.services.competitions import get_phase_by_path
 
     with service_errors(), session_scope() as session:
         phase = get_phase_by_path(session, path)
         for name, value in values.items():
             setattr(phase, name, value)
+        return AdminPhaseOut.of(phase).model_dump(mode="json")
 
 
 @app.command("open")
-def open_(phase: PhaseArg):
-    """Accept submissions to a phase."""
-    update_phase(phase, is_open=True)
-    console.print(f"{phase} is open")
+def open_(phase: PhaseArg, as_json: JsonOpt = False):
+    """Accept submissions to a phase (within its dates, if it has any)."""
+    shown = update_phase(phase, is_open=True)
+    if as_json:
+        print_json(shown)
+        return
+    console.print(f"{phase} is open" + ("" if shown["state"] == "open" else f" — now {shown['state']}"),
+                  soft_wrap=True)
 
 
 @app.command("close")
-def close(phase: PhaseArg):
+def close(phase: PhaseArg, as_json: JsonOpt = False):
     """Refuse new submissions to a phase; queued ones are still scored."""
-    update_phase(phase, is_open=False)
+    shown = update_phase(phase, is_open=False)
+    if as_json:
+        print_json(shown)
+        return
     console.print(f"{phase} is closed")
 
 
@@ -42,6 +52,7 @@ def set_limits(
     total: Annotated[int | None, typer.Option(min=0, help="submissions per team in all; 0 for no limit")] = None,
     failed_count: Annotated[bool | None, typer.Option(
         "--failed-count/--no-failed-count", help="whether the team's failed submissions use up its limits")] = None,
+    as_json: JsonOpt = False,
 ):
     """Set a phase's submission limits per team (options left out stay as they are)."""
     values = {name: value or None for name, value in
@@ -50,7 +61,10 @@ def set_limits(
         values["failed_submissions_count"] = failed_count
     if not values:
         fail("give --per-day N, --total N (0 removes a limit) and/or --[no-]failed-count")
-    update_phase(phase, **values)
+    shown = update_phase(phase, **values)
+    if as_json:
+        print_json(shown)
+        return
     console.print(f"{phase}: " + ", ".join(f"{name} = {'no limit' if value is None else value}"
                                            for name, value in values.items()))
 
@@ -70,19 +84,25 @@ def schedule(
     opens: Annotated[str | None, typer.Option(help="ISO 8601 with a zone, e.g. 2026-12-01T00:00:00Z; "
                                                    "'none' removes the date")] = None,
     closes: Annotated[str | None, typer.Option(help="ISO 8601 with a zone; 'none' removes the date")] = None,
+    as_json: JsonOpt = False,
 ):
     """Set when a phase takes submissions; an upload outside the dates is refused, saying when."""
+    from server.schemas_admin import AdminPhaseOut
     from server.services.audit import local_actor
     from server.services.competitions import get_phase_by_path
-    from server.services.schedule import duration, set_schedule, when
+    from server.services.schedule import set_schedule, when
 
     if opens is None and closes is None:
         fail("give --opens and/or --closes (ISO 8601, or 'none' to remove a date)")
     with service_errors(), session_scope() as session:
-        window = set_schedule(session, get_phase_by_path(session, phase), local_actor(),
-                              parse_instant(opens, "--opens"), parse_instant(closes, "--closes"),
-                              clear_opens=opens == "none", clear_closes=closes == "none")
-    state = (f"open, {duration(window.time_left)} left" if window.time_left is not None
-             else "open" if window.open else window.reason)
+        target = get_phase_by_path(session, phase)
+        window = set_schedule(session, target, local_actor(), parse_instant(opens, "--opens"),
+                              parse_instant(closes, "--closes"), clear_opens=opens == "none",
+                              clear_closes=closes == "none")
+        shown = AdminPhaseOut.of(target).model_dump(mode="json")
+    if as_json:
+        print_json(shown)
+        return
     console.print(f"{phase}: opens {when(window.opens_at) if window.opens_at else 'any time'}, "
-                  f"closes {when(window.closes_at) if window.closes_at else 'never'} — now {state}", soft_wrap=True)
+                  f"closes {when(window.closes_at) if window.closes_at else 'never'} — now {shown['state']}",
+                  soft_wrap=True)

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import httpx
 import typer
+from rich.markup import escape
 
-from server.cli.options import PhaseOpt
-from server.cli.output import console, err_console, fail
+from server.cli.options import JsonOpt, PhaseOpt
+from server.cli.output import console, err_console, fail, print_json
 from server.models import Status
 
 FINAL_STATUSES = (Status.SCORED, Status.FAILED, Status.CANCELLED)
@@ -50,8 +51,13 @@ def submit(
     kind: Annotated[str | None, typer.Option(help="results or code (default: guessed from the zip)")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="wait until scored, failed or cancelled")] = False,
     timeout: float = 3600,
+    as_json: JsonOpt = False,
 ):
-    """Upload a results zip (or a code zip) to a phase."""
+    """Upload a results zip (or a code zip) to a phase.
+
+    What the server says the team must know (the upload's ``notice``: e.g. that a results zip is
+    not ranked where the phase ranks measured figures) is printed on stderr, and kept in --json.
+    """
     competition, _, phase_slug = phase.partition("/")
     if not competition or not phase_slug or "/" in phase_slug:
         fail(f"--phase must be COMPETITION/PHASE, e.g. aim2019/validation (got {phase!r})")
@@ -59,7 +65,12 @@ def submit(
         fail(f"{file} is not a file")
     try:
         accepted = upload(server, phase, token, file, {"kind": kind} if kind else {})
-        console.print(f"submission {accepted['id']} accepted ({accepted['kind']})")
+        if accepted.get("notice"):
+            err_console.print(f"[yellow]note:[/yellow] {escape(accepted['notice'])}", soft_wrap=True)
+        if as_json and not wait:
+            print_json(accepted)
+        elif not as_json:
+            console.print(f"submission {accepted['id']} accepted ({accepted['kind']})")
         if not wait:
             return
         started = time.monotonic()
@@ -67,6 +78,9 @@ def submit(
             f"{time.monotonic() - started:5.0f} s  submission {accepted['id']}: {status}", highlight=False))
     except (RuntimeError, TimeoutError, httpx.HTTPError) as err:
         fail(str(err))
+    if as_json:
+        print_json(result)
     if result["status"] in (Status.FAILED, Status.CANCELLED):
         fail(f"submission {result['id']} {result['status']}: {result['reason']}")
-    console.print(f"submission {result['id']} scored: PSNR {result['psnr']:.4f} dB")
+    if not as_json:
+        console.print(f"submission {result['id']} scored: PSNR {result['psnr']:.4f} dB")

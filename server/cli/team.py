@@ -55,17 +55,22 @@ def create(
 
 
 @app.command("list")
-def list_():
+def list_(as_json: JsonOpt = False):
     """List teams."""
     from server.services.teams import list_teams
 
     with session_scope() as session:
-        for team in list_teams(session):
-            console.print(f"{team.name}{' (disabled)' if team.disabled else ''}")
+        rows = [{"team": team.name, "disabled": team.disabled} for team in list_teams(session)]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(f"{row['team']}{' (disabled)' if row['disabled'] else ''}")
 
 
 @app.command("token")
-def token(name: str, rotate: Annotated[bool, typer.Option("--rotate", help="issue a new token")] = False):
+def token(name: str, rotate: Annotated[bool, typer.Option("--rotate", help="issue a new token")] = False,
+          as_json: JsonOpt = False):
     """Rotate a team's token (the old one stops working) and print the new one."""
     from server.services.teams import get_team, rotate_token
 
@@ -73,24 +78,30 @@ def token(name: str, rotate: Annotated[bool, typer.Option("--rotate", help="issu
         fail("tokens are stored hashed and cannot be shown again; use --rotate to issue a new one")
     with service_errors(), session_scope() as session:
         new_token = rotate_token(session, get_team(session, name))
+    if as_json:
+        print_json({"team": name, "token": new_token})
+        return
     print(new_token)
 
 
-def set_disabled(name: str, disabled: bool) -> None:
+def set_disabled(name: str, disabled: bool, as_json: bool) -> None:
     from server.services.teams import get_team
 
     with service_errors(), session_scope() as session:
         get_team(session, name).disabled = disabled
+    if as_json:
+        print_json({"team": name, "disabled": disabled})
+        return
     console.print(f"team {name} {'disabled: its token is refused' if disabled else 'enabled'}")
 
 
 @app.command("disable")
-def disable(name: str):
+def disable(name: str, as_json: JsonOpt = False):
     """Refuse a team's token (uploads and views); its scored entries stay on the leaderboard."""
-    set_disabled(name, True)
+    set_disabled(name, True, as_json)
 
 
 @app.command("enable")
-def enable(name: str):
+def enable(name: str, as_json: JsonOpt = False):
     """Accept a disabled team's token again."""
-    set_disabled(name, False)
+    set_disabled(name, False, as_json)
