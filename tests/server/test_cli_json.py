@@ -138,3 +138,22 @@ def test_every_json_output_parses(cli, api, tmp_path):
 
     untested = set(commands()) - set(EXEMPT) - set(printed)
     assert untested == set(), f"add a --json run of {sorted(untested)} to this test"
+
+
+def test_submit_prints_the_upload_notice(cli, api, tmp_path):
+    """A results zip to a phase ranking measured figures is told so at upload: submit printed only
+    "accepted" and the team learnt it was unranked from the board."""
+    rng = np.random.default_rng(6)
+    hr = {"0801": photo_like(rng, 32, 48)}
+    (tmp_path / "hr").mkdir()
+    (tmp_path / "hr" / "0801.png").write_bytes(png_bytes(hr["0801"]))
+    cli("dataset", "import", "--phase", "aim2019/test", "--hr", str(tmp_path / "hr"))
+    cli("dataset", "import", "--phase", "aim2019/validation", "--hr", str(tmp_path / "hr"))
+    token = cli("team", "create", "alpha").stdout.strip().splitlines()[-1]
+    (tmp_path / "results.zip").write_bytes(zip_bytes({"0801.png": png_bytes(hr["0801"])}))
+    told = cli("submit", str(tmp_path / "results.zip"), "--phase", "aim2019/test", "--token", token, "--server", api)
+    assert "accepted (results)" in told.stdout
+    assert "note: This phase ranks parameters and runtime measured" in " ".join(told.stderr.split())
+    quiet = cli("submit", str(tmp_path / "results.zip"), "--phase", "aim2019/validation", "--token", token,
+                "--server", api)
+    assert "accepted (results)" in quiet.stdout and "note:" not in quiet.stderr
