@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.config import get_settings
 
 
-def make_engine(url: str, pool_size: int = 15, pool_timeout_s: float = 30.0) -> Engine:
-    """``pool_size`` connections at most (no overflow): the API sizes its thread pool to match."""
+def make_engine(url: str, pool_size: int = 15, pool_timeout_s: float = 30.0, connect_timeout_s: int = 10) -> Engine:
+    """``pool_size`` connections at most (no overflow): the API sizes its thread pool to match.
+    A PostgreSQL connection is given up after ``connect_timeout_s`` without an answer."""
     pool = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout_s}
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
@@ -29,7 +30,10 @@ def make_engine(url: str, pool_size: int = 15, pool_timeout_s: float = 30.0) -> 
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    # libpq's own parameters (psycopg2 and psycopg 3 pass them through)
+    libpq = {"connect_timeout": connect_timeout_s, "keepalives": 1, "keepalives_idle": 30,
+             "keepalives_interval": 10, "keepalives_count": 3}
+    return create_engine(url, pool_pre_ping=True, connect_args=libpq, **pool)
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -48,7 +52,8 @@ def _private_sqlite_file(url: str) -> None:
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    return make_engine(settings.sqlalchemy_url, settings.db_pool_size, settings.db_pool_timeout_seconds)
+    return make_engine(settings.sqlalchemy_url, settings.db_pool_size, settings.db_pool_timeout_seconds,
+                       settings.db_connect_timeout_seconds)
 
 
 @lru_cache

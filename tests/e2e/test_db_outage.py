@@ -4,6 +4,7 @@ again from scratch)."""
 
 import json
 import re
+import subprocess
 import time
 
 import pytest
@@ -40,6 +41,23 @@ def log_messages(path) -> str:
     return "\n".join(lines)
 
 
+def process_states(stack) -> str:
+    """The worker and every process under it (sandboxes included): state and where in the kernel
+    each waits, for a failure's message (a hang then says where it is)."""
+    rows = subprocess.run(["ps", "-eo", "pid,ppid,stat,wchan:32,etime,args"],
+                          capture_output=True, text=True).stdout.splitlines()
+    family, by_parent = {stack.procs["worker"].pid}, {}
+    for row in rows[1:]:
+        pid, ppid = map(int, row.split()[:2])
+        by_parent.setdefault(ppid, []).append(pid)
+    todo = list(family)
+    while todo:
+        children = by_parent.get(todo.pop(), [])
+        family.update(children)
+        todo += children
+    return "\n".join(row[:200] for row in rows[:1] + [r for r in rows[1:] if int(r.split()[0]) in family])
+
+
 def status_of(stack, public_id: str) -> str:
     with stack.client() as client:
         return client.get(f"/api/v1/submissions/{public_id}").json()["status"]
@@ -58,7 +76,8 @@ def test_a_job_that_finishes_during_an_outage_is_saved_once_the_database_is_back
             wait_for(lambda: re.search(r"saving run \d+ failed", worker_log.read_text(errors="replace")), 180,
                      "the finished job to try saving during the outage")
         except AssertionError as err:
-            raise AssertionError(f"{err}; worker log ends:\n{log_messages(worker_log)[-3000:]}") from None
+            raise AssertionError(f"{err}; worker log ends:\n{log_messages(worker_log)[-3000:]}\n"
+                                 f"worker processes:\n{process_states(pg_stack)}") from None
     finally:
         postgres.resume()
     body = pg_stack.wait_scored(public_id, timeout_s=60)
