@@ -9,10 +9,10 @@ import json
 import pytest
 import torch
 
+from examples.architectures.swinir_light import SwinIRLight
 from scoring.msrresnet import MSRResNet
 from scoring.review import ReviewLimits, hold_reasons
 from tests.worker.conftest import KEYS, evaluate
-from tests.worker.swinir_like import SWINIR_LIGHT, SwinIRLike
 from worker.sandbox.program import Program, to_program
 from worker.sandbox.stored import information, stored_numbers, tensor_numbers
 
@@ -87,13 +87,14 @@ def test_a_buffer_sharing_a_parameters_memory_counts_as_the_parameter_only():
 
 def test_swinir_light_index_tables_and_masks_are_counted_and_not_held():
     """At SwinIR-light's real size (4×6 blocks, window 8, 64×64 patches): 3,244,032 stored numbers."""
-    buffers = list(SwinIRLike(**SWINIR_LIGHT).buffers())
+    buffers = list(SwinIRLight().buffers())
     assert tensor_numbers(buffers) == {"float": 3_145_728, "integer": 98_304}
     assert information(buffers) < LIMITS.non_parameter_storage / 4
 
 
 def test_a_small_swinir_like_model_is_counted_and_not_held():
-    graph, program, tensors = program_of(SwinIRLike(), dynamic=False)
+    model = SwinIRLight(img_size=32, dim=16, depths=(2,), heads=(2,))
+    graph, program, tensors = program_of(model, dynamic=False)
     stored = stored_numbers([(graph, program)], tensors)
     assert stored["buffers"] == {"float": 16 * 64 * 64, "integer": 2 * 64 * 64}  # a mask, two index tables
     assert stored["value_literals"] < LIMITS.value_literals
