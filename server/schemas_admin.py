@@ -7,7 +7,7 @@ deployment, so ``--json`` output has one shape either way.
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from server.models import BaselineRecord, Phase, ScoringRun, Submission
 from server.schemas import PhaseOut
@@ -240,3 +240,33 @@ class BaselineVersionOut(BaseModel):
             "worker", "reason")}
         return cls(version=record.id, at=record.finished_at or record.created_at, **fields)
 
+
+class BaselineSetRequest(BaseModel):
+    """Some of a phase's baseline figures; those left out stay (``srchallenge baseline set``)."""
+
+    psnr: float | None = Field(default=None, description="the baseline's PSNR (dB) on this phase's images")
+    psnr_not_measured: str | None = Field(default=None, description="no true PSNR for these images is known: "
+                                                                    "show it as not measured, with this reason")
+    params: int | None = Field(default=None, description="the baseline's parameter count")
+    runtime: float | None = Field(default=None, description="the baseline's runtime, seconds per image")
+    device: str | None = Field(default=None, description="the device `runtime` was taken on, e.g. 'NVIDIA H200'")
+    force: bool = Field(default=False, description="accept a `device` of another class than the phase's")
+
+
+class BaselineRevertRequest(BaseModel):
+    to: int | None = Field(default=None, description="the version to restore (default: the one before the current)")
+
+
+class ScheduleRequest(BaseModel):
+    """A phase's dates (ISO 8601 with a zone). A field left out stays as it is; ``null`` removes the date."""
+
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+
+
+class BundleUpdateOut(BaseModel):
+    """What applying an edited bundle changed (with ``dry_run``: would change); [] when nothing."""
+
+    competition: str
+    dry_run: bool
+    changes: list[str]

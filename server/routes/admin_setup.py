@@ -1,0 +1,82 @@
+"""The organizer API for what sets a challenge up: a phase's baseline figures and dates, and an
+edited bundle applied to its competition (``srchallenge baseline``, ``phase schedule``,
+``competition update`` on a remote deployment).
+
+Thin routes over the services the CLI calls, with the same audit events; the actor is
+``organizer:NAME``. Every route needs an organizer token, like the rest of ``/api/v1/admin``.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from server.bundle import CompetitionBundle
+from server.deps import OrganizerDep, PhaseDep, SessionDep
+from server.schemas_admin import (AdminPhaseOut, BaselineRevertRequest, BaselineSetRequest, BaselineVersionOut,
+                                  BundleUpdateOut, ScheduleRequest)
+from server.services.baseline import baseline_history, revert_baseline, set_baseline
+from server.services.bundle_update import update_competition
+from server.services.errors import ServiceError, Unprocessable
+from server.services.schedule import set_schedule
+
+router = APIRouter(prefix="/api/v1/admin", tags=["organizers"], responses={
+    401: {"description": "no organizer token, or an unknown or revoked one"},
+    403: {"description": "a team token: the organizer API takes organizer tokens only"},
+})
+PHASE = "/phases/{competition}/{phase}"
+
+
+def actor(organizer) -> str:
+    return f"organizer:{organizer.name}"
+
+
+@router.get(f"{PHASE}/baseline", response_model=list[BaselineVersionOut])
+def baseline_versions(organizer: OrganizerDep, phase: PhaseDep, session: SessionDep):
+    """Every version of the phase's baseline figures and every measurement, oldest first."""
+    return [BaselineVersionOut.of(record) for record in baseline_history(session, phase)]
+
+
+@router.post(f"{PHASE}/baseline", response_model=BaselineVersionOut)
+def baseline_set(request: BaselineSetRequest, organizer: OrganizerDep, phase: PhaseDep, session: SessionDep):
+    """Set some of the phase's baseline figures (the others stay): a new version; the old ones stay
+    in the history. 409 for a `device` of another class than the phase's, unless `force`."""
+    record = set_baseline(session, phase, actor(organizer), psnr=request.psnr,
+                          psnr_not_measured=request.psnr_not_measured, params=request.params,
+                          runtime=request.runtime, runtime_device=request.device, force=request.force)
+    session.commit()
+    return BaselineVersionOut.of(record)
+
+
+@router.post(f"{PHASE}/baseline/revert", response_model=BaselineVersionOut)
+def baseline_revert(request: BaselineRevertRequest, organizer: OrganizerDep, phase: PhaseDep, session: SessionDep):
+    """Restore an earlier version of the figures (as a new version; nothing is deleted)."""
+    record = revert_baseline(session, phase, actor(organizer), request.to)
+    session.commit()
+    return BaselineVersionOut.of(record)
+
+
+@router.patch(f"{PHASE}/schedule", response_model=AdminPhaseOut)
+def schedule(request: ScheduleRequest, organizer: OrganizerDep, phase: PhaseDep, session: SessionDep):
+    """Set when the phase takes submissions: `opens_at` and/or `closes_at`, ISO 8601 with a zone;
+    a date left out stays, `null` removes it. An upload outside the dates gets 403 saying when."""
+    given = request.model_fields_set
+    if not given:
+        raise ServiceError("give opens_at and/or closes_at (ISO 8601 with a zone; null removes a date)")
+    set_schedule(session, phase, actor(organizer), request.opens_at, request.closes_at,
+                 clear_opens="opens_at" in given and request.opens_at is None,
+                 clear_closes="closes_at" in given and request.closes_at is None)
+    session.commit()
+    return AdminPhaseOut.of(phase)
+
+
+@router.put("/competitions/{slug}/bundle", response_model=BundleUpdateOut)
+def apply_bundle(slug: str, bundle: CompetitionBundle, organizer: OrganizerDep, session: SessionDep,
+                 dry_run: Annotated[bool, Query(description="say what would change, change nothing")] = False):
+    """Apply an edited bundle (the YAML file's content as JSON) to its competition. Only what it
+    changed since it was last applied is applied; what would orphan data (a phase or track holding
+    submissions or images, another scale) is refused with 409 as a whole, and nothing changes."""
+    if bundle.slug != slug:
+        raise Unprocessable(f"the bundle is for competition {bundle.slug!r}, not {slug!r}")
+    changes = update_competition(session, bundle, actor(organizer), dry_run=dry_run)
+    session.commit()
+    return BundleUpdateOut(competition=slug, dry_run=dry_run, changes=changes)
