@@ -67,8 +67,10 @@ def test_a_job_that_finishes_during_an_outage_is_saved_once_the_database_is_back
     response = pg_stack.upload(zip_bytes({"model.py": TINY_MODEL.encode()}), kind="code")
     assert response.status_code == 202, response.text
     public_id = response.json()["id"]
-    wait_for(lambda: status_of(pg_stack, public_id) == "running", 120, "the run to start")
-    time.sleep(1)  # past the job's first database reads: the sandbox is running now
+    # the database stops once the job is measuring (its second sandbox stage has its folder): past
+    # its database reads, with its heartbeat and its save still to come
+    measuring = pg_stack.data_dir / "work" / public_id / "run" / "stage2"
+    wait_for(measuring.exists, 120, "the run to reach its measuring stage")
     worker_log = pg_stack.root / "worker.log"
     postgres.pause()
     try:
