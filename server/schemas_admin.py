@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from server.models import BaselineRecord, Phase, ScoringRun, Submission
 from server.schemas import PhaseOut
+from server.services.errors import ServiceError
 from server.services.schedule import duration, phase_window
 
 
@@ -262,6 +263,15 @@ class ScheduleRequest(BaseModel):
 
     opens_at: AwareDatetime | None = None
     closes_at: AwareDatetime | None = None
+
+    def schedule_args(self) -> dict:
+        """The keywords of ``services/schedule.py::set_schedule``: a date given as null is removed."""
+        given = self.model_fields_set
+        if not given:
+            raise ServiceError("give opens_at and/or closes_at (ISO 8601 with a zone; null removes a date)")
+        return {"opens_at": self.opens_at, "closes_at": self.closes_at,
+                "clear_opens": "opens_at" in given and self.opens_at is None,
+                "clear_closes": "closes_at" in given and self.closes_at is None}
 
 
 class BundleUpdateOut(BaseModel):

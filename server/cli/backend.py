@@ -11,8 +11,10 @@ import httpx
 from server.cli.output import fail
 from server.config import get_settings
 from server.db import session_scope
-from server.schemas_admin import AdminSubmissionOut, RescoreItemOut, RunOut, StatusOut
-from server.services.errors import ServiceError
+from server.bundle import CompetitionBundle
+from server.schemas_admin import (AdminPhaseOut, AdminSubmissionOut, BaselineSetRequest, BaselineVersionOut,
+                                  BundleUpdateOut, RescoreItemOut, RunOut, ScheduleRequest, StatusOut)
+from server.services.errors import NotFound, ServiceError
 from server.services.rescore import RescoreScope
 
 LOCAL_REQUESTER = "organizer:cli"
@@ -28,6 +30,11 @@ class Backend(Protocol):
     def submission(self, public_id: str) -> AdminSubmissionOut: ...
     def cancel(self, public_id: str, reason: str) -> AdminSubmissionOut: ...
     def decide(self, public_id: str, decision: str, reason: str) -> AdminSubmissionOut: ...
+    def baseline_history(self, phase: str) -> list[BaselineVersionOut]: ...
+    def set_baseline(self, phase: str, request: BaselineSetRequest) -> BaselineVersionOut: ...
+    def revert_baseline(self, phase: str, to: int | None) -> BaselineVersionOut: ...
+    def schedule(self, phase: str, request: ScheduleRequest) -> AdminPhaseOut: ...
+    def update_competition(self, bundle: CompetitionBundle, dry_run: bool) -> BundleUpdateOut: ...
 
 
 class LocalBackend:
@@ -77,6 +84,50 @@ class LocalBackend:
             return AdminSubmissionOut.of(decide(session, public_id, decision, reason, LOCAL_ORGANIZER),
                                          with_runs=True)
 
+    def baseline_history(self, phase: str) -> list[BaselineVersionOut]:
+        from server.services.baseline import baseline_history
+        from server.services.competitions import get_phase_by_path
+
+        with session_scope() as session:
+            return [BaselineVersionOut.of(r) for r in baseline_history(session, get_phase_by_path(session, phase))]
+
+    def set_baseline(self, phase: str, request: BaselineSetRequest) -> BaselineVersionOut:
+        from server.services.audit import local_actor
+        from server.services.baseline import set_baseline
+        from server.services.competitions import get_phase_by_path
+
+        with session_scope() as session:
+            return BaselineVersionOut.of(set_baseline(
+                session, get_phase_by_path(session, phase), local_actor(), psnr=request.psnr,
+                psnr_not_measured=request.psnr_not_measured, params=request.params, runtime=request.runtime,
+                runtime_device=request.device, force=request.force))
+
+    def revert_baseline(self, phase: str, to: int | None) -> BaselineVersionOut:
+        from server.services.audit import local_actor
+        from server.services.baseline import revert_baseline
+        from server.services.competitions import get_phase_by_path
+
+        with session_scope() as session:
+            return BaselineVersionOut.of(revert_baseline(session, get_phase_by_path(session, phase), local_actor(), to))
+
+    def schedule(self, phase: str, request: ScheduleRequest) -> AdminPhaseOut:
+        from server.services.audit import local_actor
+        from server.services.competitions import get_phase_by_path
+        from server.services.schedule import set_schedule
+
+        with session_scope() as session:
+            target = get_phase_by_path(session, phase)
+            set_schedule(session, target, local_actor(), **request.schedule_args())
+            return AdminPhaseOut.of(target)
+
+    def update_competition(self, bundle: CompetitionBundle, dry_run: bool) -> BundleUpdateOut:
+        from server.services.audit import local_actor
+        from server.services.bundle_update import update_competition
+
+        with session_scope() as session:
+            changes = update_competition(session, bundle, local_actor(), dry_run=dry_run)
+        return BundleUpdateOut(competition=bundle.slug, dry_run=dry_run, changes=changes)
+
 
 class RemoteBackend:
     """The same operations over ``/api/v1/admin`` of a remote deployment."""
@@ -123,6 +174,34 @@ class RemoteBackend:
         action = {"approved": "approve", "rejected": "reject"}[decision]
         return AdminSubmissionOut.model_validate(
             self._call("POST", f"/submissions/{public_id}/{action}", json={"reason": reason}))
+
+    def baseline_history(self, phase: str) -> list[BaselineVersionOut]:
+        return [BaselineVersionOut.model_validate(v) for v in self._call("GET", f"{phase_url(phase)}/baseline")]
+
+    def set_baseline(self, phase: str, request: BaselineSetRequest) -> BaselineVersionOut:
+        return BaselineVersionOut.model_validate(self._call(
+            "POST", f"{phase_url(phase)}/baseline", json=request.model_dump(mode="json", exclude_none=True)))
+
+    def revert_baseline(self, phase: str, to: int | None) -> BaselineVersionOut:
+        return BaselineVersionOut.model_validate(self._call("POST", f"{phase_url(phase)}/baseline/revert",
+                                                            json={"to": to}))
+
+    def schedule(self, phase: str, request: ScheduleRequest) -> AdminPhaseOut:
+        return AdminPhaseOut.model_validate(self._call(
+            "PATCH", f"{phase_url(phase)}/schedule", json=request.model_dump(mode="json", exclude_unset=True)))
+
+    def update_competition(self, bundle: CompetitionBundle, dry_run: bool) -> BundleUpdateOut:
+        return BundleUpdateOut.model_validate(self._call(
+            "PUT", f"/competitions/{bundle.slug}/bundle", params={"dry_run": dry_run},
+            json=bundle.model_dump(mode="json")))
+
+
+def phase_url(path: str) -> str:
+    """``aim2019/validation`` → its admin API path; a malformed one is refused here, as locally."""
+    competition, _, phase = path.partition("/")
+    if not competition or not phase or "/" in phase:
+        raise NotFound(f"phase must be written COMPETITION/PHASE, got {path!r}")
+    return f"/phases/{competition}/{phase}"
 
 
 def backend_for(server: str | None, token: str | None) -> Backend:

@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from server.cli.options import JsonOpt, PhaseArg, PhaseOpt
+from server.cli.backend import backend_for
+from server.cli.options import JsonOpt, PhaseArg, PhaseOpt, ServerOpt, TokenOpt
 from server.cli.output import console, err_console, fail, print_json, service_errors
 from server.db import session_scope
 
@@ -39,18 +40,17 @@ def set_(
     device: Annotated[str | None, typer.Option(help="the device --runtime was taken on, e.g. 'NVIDIA H200'")] = None,
     force: Annotated[bool, typer.Option("--force", help="accept a --device of another class than the phase's")]
     = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
     as_json: JsonOpt = False,
 ):
     """Set some of a phase's baseline figures (the others stay); the old ones stay in the history."""
-    from server.services.audit import local_actor
-    from server.services.baseline import set_baseline
-    from server.services.competitions import get_phase_by_path
+    from server.schemas_admin import BaselineSetRequest
 
-    with service_errors(), session_scope() as session:
-        record = set_baseline(session, get_phase_by_path(session, phase), local_actor(), psnr=psnr,
-                              psnr_not_measured=psnr_not_measured, params=params, runtime=runtime,
-                              runtime_device=device, force=force)
-        row = record_dict(record)
+    request = BaselineSetRequest(psnr=psnr, psnr_not_measured=psnr_not_measured, params=params, runtime=runtime,
+                                 device=device, force=force)
+    with service_errors():
+        row = backend_for(server, token).set_baseline(phase, request).model_dump(mode="json")
     if as_json:
         print_json(row)
         return
@@ -59,17 +59,13 @@ def set_(
 
 
 @app.command("history")
-def history(phase: PhaseArg, as_json: JsonOpt = False):
+def history(phase: PhaseArg, server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = False):
     """Every version of the phase's baseline figures and every measurement, oldest first."""
     from rich.table import Table
 
-    from server.services.baseline import baseline_history
-    from server.services.competitions import get_phase_by_path
-
-    with service_errors(), session_scope() as session:
-        target = get_phase_by_path(session, phase)
-        rows = [record_dict(r) for r in baseline_history(session, target)]
-        current = next((r["version"] for r in reversed(rows) if r["status"] == "done"), None)
+    with service_errors():
+        rows = [v.model_dump(mode="json") for v in backend_for(server, token).baseline_history(phase)]
+    current = next((r["version"] for r in reversed(rows) if r["status"] == "done"), None)
     if as_json:
         print_json(rows)
         return
@@ -86,15 +82,10 @@ def history(phase: PhaseArg, as_json: JsonOpt = False):
 @app.command("revert")
 def revert(phase: PhaseArg,
            to: Annotated[int | None, typer.Option(help="the version to restore (default: the one before)")] = None,
-           as_json: JsonOpt = False):
+           server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = False):
     """Restore an earlier version of the phase's baseline figures (a new version; nothing is deleted)."""
-    from server.services.audit import local_actor
-    from server.services.baseline import revert_baseline
-    from server.services.competitions import get_phase_by_path
-
-    with service_errors(), session_scope() as session:
-        record = revert_baseline(session, get_phase_by_path(session, phase), local_actor(), to)
-        row = record_dict(record)
+    with service_errors():
+        row = backend_for(server, token).revert_baseline(phase, to).model_dump(mode="json")
     if as_json:
         print_json(row)
         return

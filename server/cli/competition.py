@@ -6,7 +6,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from server.cli.options import JsonOpt
+from server.cli.backend import backend_for
+from server.cli.options import JsonOpt, ServerOpt, TokenOpt
 from server.cli.output import console, print_json, service_errors
 from server.db import session_scope
 
@@ -34,21 +35,21 @@ def create(bundle: Path, as_json: JsonOpt = False):
 def update(
     bundle: Path,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would change, change nothing")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
     as_json: JsonOpt = False,
 ):
     """Apply an edited bundle to its competition (same slug): says what changed; refuses, changing
     nothing, what would orphan data (a phase or track holding submissions, another scale)."""
     from server.bundle import load_bundle
-    from server.services.audit import local_actor
-    from server.services.bundle_update import update_competition
 
     with service_errors():
         spec = load_bundle(bundle)
-        with session_scope() as session:
-            lines = update_competition(session, spec, local_actor(), dry_run=dry_run)
+        result = backend_for(server, token).update_competition(spec, dry_run)
     if as_json:
-        print_json({"competition": spec.slug, "dry_run": dry_run, "changes": lines})
+        print_json(result)
         return
+    lines = result.changes
     if not lines:
         console.print(f"{spec.slug}: the bundle matches what is applied; nothing changed")
         return

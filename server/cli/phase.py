@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from server.cli.options import JsonOpt, PhaseArg
+from server.cli.backend import backend_for
+from server.cli.options import JsonOpt, PhaseArg, ServerOpt, TokenOpt
 from server.cli.output import console, fail, print_json, service_errors
 from server.db import session_scope
 
@@ -69,13 +70,18 @@ def set_limits(
                                            for name, value in values.items()))
 
 
-def parse_instant(value: str | None, option: str) -> datetime | None:
-    if value is None or value == "none":
+def parse_instant(value: str, option: str) -> datetime | None:
+    """'none' (remove the date) is None; a time without a zone is refused: an organizer's local
+    midnight and UTC midnight are hours apart."""
+    if value == "none":
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         fail(f"{option} {value!r} is not an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+    if instant.tzinfo is None:
+        fail(f"{option} {value} has no time zone: add Z (UTC) or an offset like +02:00")
+    return instant
 
 
 @app.command("schedule")
@@ -84,25 +90,23 @@ def schedule(
     opens: Annotated[str | None, typer.Option(help="ISO 8601 with a zone, e.g. 2026-12-01T00:00:00Z; "
                                                    "'none' removes the date")] = None,
     closes: Annotated[str | None, typer.Option(help="ISO 8601 with a zone; 'none' removes the date")] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
     as_json: JsonOpt = False,
 ):
     """Set when a phase takes submissions; an upload outside the dates is refused, saying when."""
-    from server.schemas_admin import AdminPhaseOut
-    from server.services.audit import local_actor
-    from server.services.competitions import get_phase_by_path
-    from server.services.schedule import set_schedule, when
+    from server.schemas_admin import ScheduleRequest
+    from server.services.schedule import when
 
     if opens is None and closes is None:
         fail("give --opens and/or --closes (ISO 8601, or 'none' to remove a date)")
-    with service_errors(), session_scope() as session:
-        target = get_phase_by_path(session, phase)
-        window = set_schedule(session, target, local_actor(), parse_instant(opens, "--opens"),
-                              parse_instant(closes, "--closes"), clear_opens=opens == "none",
-                              clear_closes=closes == "none")
-        shown = AdminPhaseOut.of(target).model_dump(mode="json")
+    given = {name: parse_instant(value, f"--{name.partition('_')[0]}")
+             for name, value in (("opens_at", opens), ("closes_at", closes)) if value is not None}
+    with service_errors():
+        shown = backend_for(server, token).schedule(phase, ScheduleRequest(**given))
     if as_json:
         print_json(shown)
         return
-    console.print(f"{phase}: opens {when(window.opens_at) if window.opens_at else 'any time'}, "
-                  f"closes {when(window.closes_at) if window.closes_at else 'never'} — now {shown['state']}",
+    console.print(f"{phase}: opens {when(shown.opens_at) if shown.opens_at else 'any time'}, "
+                  f"closes {when(shown.closes_at) if shown.closes_at else 'never'} — now {shown.state}",
                   soft_wrap=True)

@@ -16,7 +16,7 @@ from server.schemas_admin import (AdminPhaseOut, BaselineRevertRequest, Baseline
                                   BundleUpdateOut, ScheduleRequest)
 from server.services.baseline import baseline_history, revert_baseline, set_baseline
 from server.services.bundle_update import update_competition
-from server.services.errors import ServiceError, Unprocessable
+from server.services.errors import Unprocessable
 from server.services.schedule import set_schedule
 
 router = APIRouter(prefix="/api/v1/admin", tags=["organizers"], responses={
@@ -59,12 +59,7 @@ def baseline_revert(request: BaselineRevertRequest, organizer: OrganizerDep, pha
 def schedule(request: ScheduleRequest, organizer: OrganizerDep, phase: PhaseDep, session: SessionDep):
     """Set when the phase takes submissions: `opens_at` and/or `closes_at`, ISO 8601 with a zone;
     a date left out stays, `null` removes it. An upload outside the dates gets 403 saying when."""
-    given = request.model_fields_set
-    if not given:
-        raise ServiceError("give opens_at and/or closes_at (ISO 8601 with a zone; null removes a date)")
-    set_schedule(session, phase, actor(organizer), request.opens_at, request.closes_at,
-                 clear_opens="opens_at" in given and request.opens_at is None,
-                 clear_closes="closes_at" in given and request.closes_at is None)
+    set_schedule(session, phase, actor(organizer), **request.schedule_args())
     session.commit()
     return AdminPhaseOut.of(phase)
 

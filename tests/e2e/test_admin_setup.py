@@ -22,7 +22,8 @@ ENDPOINTS = [("GET", BASELINE, None), ("POST", BASELINE, {"psnr": 30}), ("POST",
 
 @pytest.fixture(scope="module")
 def setup(stack, tmp_path_factory):
-    """The module's competition (its phases hold images) and an organizer's token."""
+    """The module's competition (its phases hold images), an organizer's token, and the bundle as last
+    applied (a test that applies an edit keeps it there, so the tests hold in any order)."""
     bundle = yaml.safe_load(BUNDLE.read_text()) | {"slug": SLUG, "title": "Set up remotely"}
     path = tmp_path_factory.mktemp("admin-setup") / "bundle.yaml"
     path.write_text(yaml.safe_dump(bundle))
@@ -109,17 +110,19 @@ def test_competition_update_over_the_api(setup):
     stack, token, bundle = setup
     edited = json.loads(json.dumps(bundle, default=str))
     edited["phases"][0]["title"] = "Validation, set up remotely"
+    before = bundle["phases"][0]["title"]
     with stack.client(token) as client:
         dry = client.put(BUNDLE_URL, params={"dry_run": True}, json=edited)
         assert dry.status_code == 200, dry.text
         assert dry.json() == {"competition": SLUG, "dry_run": True, "changes": [
-            "phase validation: title 'Validation phase' → 'Validation, set up remotely'"]}
-        assert client.get(f"/api/v1/phases/{PHASE}").json()["title"] == "Validation phase"
+            f"phase validation: title {before!r} → 'Validation, set up remotely'"]}
+        assert client.get(f"/api/v1/phases/{PHASE}").json()["title"] == before
 
         applied = client.put(BUNDLE_URL, json=edited)
         assert applied.status_code == 200 and applied.json()["changes"] == dry.json()["changes"]
         assert client.get(f"/api/v1/phases/{PHASE}").json()["title"] == "Validation, set up remotely"
         assert client.put(BUNDLE_URL, json=edited).json()["changes"] == []
+        bundle.update(edited)
 
         orphaning = json.loads(json.dumps(edited)) | {"phases": edited["phases"][:1]}
         refused = client.put(BUNDLE_URL, json=orphaning)
@@ -135,3 +138,41 @@ def test_competition_update_over_the_api(setup):
     event = audit(stack, SLUG)[0]
     assert (event["action"], event["actor"]) == ("competition.update", "organizer:setup-ops")
     assert event["details"]["changes"] == applied.json()["changes"]
+
+
+def test_the_cli_drives_them_on_a_remote_deployment(setup):
+    """`baseline`, `phase schedule` and `competition update` with --server URL --token T go through
+    these routes: the audit log names the organizer, where a local run names the login (cli:…)."""
+    stack, token, bundle = setup
+    phase = f"{SLUG}/test"
+
+    def remote(*args: str, code: int = 0):
+        result = stack.cli(*args, "--server", stack.url, "--token", token, "--json", check=False)
+        assert result.returncode == code, f"{args}: {result.stdout}{result.stderr}"
+        return json.loads(result.stdout) if code == 0 else " ".join(result.stderr.split())
+
+    assert remote("baseline", "set", phase, "--psnr-not-measured", "no MSRResNet for these")["psnr"] is None
+    assert [v["source"] for v in remote("baseline", "history", phase)] == ["bundle", "set"]
+    assert remote("baseline", "revert", phase)["psnr"] == 28.7
+    assert "compares runtimes measured on a GPU" in remote("baseline", "set", phase, "--runtime", "2",
+                                                           "--device", "CPU: laptop", code=1)
+    assert "(404): no phase remote-setup/nope" in remote("baseline", "history", f"{SLUG}/nope", code=1)
+    assert "phase must be written COMPETITION/PHASE" in remote("baseline", "history", SLUG, code=1)
+
+    closes = (datetime.now(timezone.utc) + timedelta(days=5)).replace(microsecond=0)
+    shown = remote("phase", "schedule", phase, "--closes", closes.isoformat())
+    assert shown["closes_at"].startswith(f"{closes:%Y-%m-%dT%H:%M:%S}") and shown["state"].startswith("open, 4 days")
+    assert remote("phase", "schedule", phase, "--closes", "none")["closes_at"] is None
+
+    edited = json.loads(json.dumps(bundle, default=str))
+    edited["phases"][1]["title"] = "Test, set up remotely (again)"
+    path = stack.root / "remote-setup-edited.yaml"
+    path.write_text(yaml.safe_dump(edited))
+    assert remote("competition", "update", str(path), "--dry-run")["changes"] == [
+        f"phase test: title {bundle['phases'][1]['title']!r} → 'Test, set up remotely (again)'"]
+    assert remote("competition", "update", str(path))["dry_run"] is False
+    bundle.update(edited)
+
+    newest = [(e["action"], e["actor"]) for e in audit(stack, SLUG)[:5]]
+    assert newest == [(action, "organizer:setup-ops") for action in (
+        "competition.update", "phase.schedule", "phase.schedule", "baseline.revert", "baseline.set")]
