@@ -99,7 +99,7 @@ def set_baseline(session: Session, phase: Phase, actor: str, *, psnr: float | No
 def _wrong_class(phase: Phase, device: str, klass: str | None = None) -> str:
     return (f"{device} is a {(klass or device_class(device)).upper()}, but {phase.path} compares runtimes measured on a "
             f"{phase.runtime_device_class.upper()}: its figure would re-rank the board against another device. "
-            "Measure on a worker of that class, or pass --force to record it anyway")
+            "Measure on a worker of that class, or pass --force (the API's `force`) to record it anyway")
 
 
 def baseline_history(session: Session, phase: Phase) -> list[BaselineRecord]:

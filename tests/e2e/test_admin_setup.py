@@ -57,7 +57,9 @@ def test_baseline_set_history_and_revert_over_the_api(setup):
         assert client.get(f"/api/v1/phases/{PHASE}").json()["baseline_psnr"] == 31.25
 
         wrong_device = client.post(BASELINE, json={"runtime": 3.155, "device": "CPU: laptop"})
-        assert wrong_device.status_code == 409 and "compares runtimes measured on a GPU" in wrong_device.json()["detail"]
+        assert wrong_device.status_code == 409
+        assert "compares runtimes measured on a GPU" in wrong_device.json()["detail"]
+        assert "the API's `force`" in wrong_device.json()["detail"]
         both = client.post(BASELINE, json={"psnr": 30, "psnr_not_measured": "unknown"})
         assert both.status_code == 400 and "not both" in both.json()["detail"]
         assert client.post(BASELINE, json={"psnr": -3}).status_code == 400

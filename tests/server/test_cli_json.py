@@ -134,6 +134,7 @@ def test_every_json_output_parses(cli, api, tmp_path):
     assert run("submission", "approve", public_id)["review"] == "approved"
     assert run("submission", "reject", public_id, "--reason", "weights in buffers")["review"] == "rejected"
     assert run("leaderboard", "--phase", "aim2019/test")["phase"] == "test"
+    assert "two formats" in cli.said("leaderboard", "--phase", "aim2019/test", "--format", "csv", "--json")
     assert {e["action"] for e in run("audit")} >= {"baseline.set", "baseline.revert", "phase.schedule"}
 
     untested = set(commands()) - set(EXEMPT) - set(printed)
