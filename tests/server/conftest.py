@@ -1,18 +1,22 @@
 """A migrated SQLite database with the shipped AIM 2019 bundle, shared by the service-level tests;
-``cli``: the command in-process on a fresh embedded deployment."""
+``cli``: the command in-process on a fresh embedded deployment; ``api``: the API over it."""
 
+import threading
+import time
 from contextlib import contextmanager
 from uuid import uuid4
 
 import pytest
+import uvicorn
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
-from bench.stack import BUNDLE
+from bench.stack import BUNDLE, free_port
 from server.bundle import load_bundle, shipped_bundle_path
 from server.cli import app
 from server.config import get_settings
 from server.db import get_engine, get_sessionmaker, make_engine
+from server.main import create_app
 from server.migrate import upgrade_database
 from server.queue import get_celery
 from server.services.competitions import create_competition
@@ -73,3 +77,18 @@ def cli(tmp_path, monkeypatch):
     get_engine().dispose()
     for cached in CACHES:
         cached.cache_clear()
+
+
+@pytest.fixture
+def api(cli):
+    """The API on loopback over the cli fixture's database (settings come from the same variables)."""
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the API did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.config.port}"
+    server.should_exit = True
+    thread.join(timeout=30)

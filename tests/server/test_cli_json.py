@@ -6,20 +6,16 @@ The runs go in-process against a fresh embedded deployment; ``submit`` talks to 
 """
 
 import json
-import threading
-import time
 
 import numpy as np
 import pytest
 import typer
-import uvicorn
 import yaml
 from sqlalchemy import select
 
-from bench.stack import BUNDLE, free_port, photo_like, png_bytes, zip_bytes
+from bench.stack import BUNDLE, photo_like, png_bytes, zip_bytes
 from server.cli import app
 from server.db import get_sessionmaker
-from server.main import create_app
 from server.models import Submission
 
 REPORT_CSV = BUNDLE.parents[1] / "tests" / "data" / "aim2019_test_phase.csv"
@@ -50,21 +46,6 @@ def test_every_command_that_prints_data_takes_json():
                and not any("--json" in param.opts for param in command.params)]
     assert missing == [], f"commands without --json: {missing}"
     assert set(EXEMPT) <= set(found), "an exempt command no longer exists: drop it from EXEMPT"
-
-
-@pytest.fixture
-def api(cli):
-    """The API on loopback over the cli fixture's database (settings come from the same variables)."""
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the API did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}"
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def hold_for_review(public_id: str) -> None:
