@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from server.models import BaselineRecord, Phase, ScoringRun, Submission
+from server.models import AuditEvent, BaselineRecord, Phase, ScoringRun, Submission
 from server.schemas import PhaseOut
 from server.services.errors import ServiceError
 from server.services.schedule import duration, phase_window
@@ -254,6 +254,11 @@ class BaselineSetRequest(BaseModel):
     force: bool = Field(default=False, description="accept a `device` of another class than the phase's")
 
 
+class BaselineMeasureRequest(BaseModel):
+    force: bool = Field(default=False, description="record the figure even from a worker of another device "
+                                                   "class than the phase's (a CPU worker for a GPU phase)")
+
+
 class BaselineRevertRequest(BaseModel):
     to: int | None = Field(default=None, description="the version to restore (default: the one before the current)")
 
@@ -280,3 +285,24 @@ class BundleUpdateOut(BaseModel):
     competition: str
     dry_run: bool
     changes: list[str]
+
+
+AUDIT_MAX_EVENTS = 10_000
+"""The most events one answer of ``GET /api/v1/admin/audit`` (and ``srchallenge audit --limit``) holds."""
+
+
+class AuditEventOut(BaseModel):
+    """One audited change: who (``organizer:NAME`` over the API, ``cli:LOGIN`` on the server), what, when."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    summary: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> "AuditEventOut":
+        return cls(id=event.id, at=event.at, actor=event.actor, action=event.action, target=event.target,
+                   summary=event.summary, details=event.details)

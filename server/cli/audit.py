@@ -5,23 +5,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from server.cli.options import JsonOpt
-from server.cli.output import console, print_json
-from server.db import session_scope
+from server.cli.backend import backend_for
+from server.cli.options import JsonOpt, ServerOpt, TokenOpt
+from server.cli.output import console, print_json, service_errors
+from server.schemas_admin import AUDIT_MAX_EVENTS
 
 
 def audit(
     target: Annotated[str | None, typer.Argument(help="COMPETITION or COMPETITION/PHASE (default: everything)")]
     = None,
-    limit: Annotated[int, typer.Option(min=1, help="newest N events")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=AUDIT_MAX_EVENTS, help="newest N events")] = 50,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
     as_json: JsonOpt = False,
 ):
     """The audit log, newest first: baseline, bundle, data-set and schedule changes."""
-    from server.services.audit import audit_events
-
-    with session_scope() as session:
-        rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
-                 "summary": e.summary, "details": e.details} for e in audit_events(session, target, limit)]
+    with service_errors():
+        rows = [event.model_dump(mode="json") for event in backend_for(server, token).audit(target, limit)]
     if as_json:
         print_json(rows)
         return

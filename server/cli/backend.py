@@ -12,8 +12,9 @@ from server.cli.output import fail
 from server.config import get_settings
 from server.db import session_scope
 from server.bundle import CompetitionBundle
-from server.schemas_admin import (AdminPhaseOut, AdminSubmissionOut, BaselineSetRequest, BaselineVersionOut,
-                                  BundleUpdateOut, RescoreItemOut, RunOut, ScheduleRequest, StatusOut)
+from server.schemas_admin import (AdminPhaseOut, AdminSubmissionOut, AuditEventOut, BaselineSetRequest,
+                                  BaselineVersionOut, BundleUpdateOut, RescoreItemOut, RunOut, ScheduleRequest,
+                                  StatusOut)
 from server.services.errors import NotFound, ServiceError
 from server.services.rescore import RescoreScope
 
@@ -33,8 +34,10 @@ class Backend(Protocol):
     def baseline_history(self, phase: str) -> list[BaselineVersionOut]: ...
     def set_baseline(self, phase: str, request: BaselineSetRequest) -> BaselineVersionOut: ...
     def revert_baseline(self, phase: str, to: int | None) -> BaselineVersionOut: ...
+    def measure_baseline(self, phase: str, force: bool) -> BaselineVersionOut: ...
     def schedule(self, phase: str, request: ScheduleRequest) -> AdminPhaseOut: ...
     def update_competition(self, bundle: CompetitionBundle, dry_run: bool) -> BundleUpdateOut: ...
+    def audit(self, target: str | None, limit: int) -> list[AuditEventOut]: ...
 
 
 class LocalBackend:
@@ -110,6 +113,15 @@ class LocalBackend:
         with session_scope() as session:
             return BaselineVersionOut.of(revert_baseline(session, get_phase_by_path(session, phase), local_actor(), to))
 
+    def measure_baseline(self, phase: str, force: bool) -> BaselineVersionOut:
+        from server.services.audit import local_actor
+        from server.services.baseline import request_baseline_measurement
+        from server.services.competitions import get_phase_by_path
+
+        with session_scope() as session:
+            return BaselineVersionOut.of(request_baseline_measurement(
+                session, get_phase_by_path(session, phase), local_actor(), force=force))
+
     def schedule(self, phase: str, request: ScheduleRequest) -> AdminPhaseOut:
         from server.services.audit import local_actor
         from server.services.competitions import get_phase_by_path
@@ -127,6 +139,12 @@ class LocalBackend:
         with session_scope() as session:
             changes = update_competition(session, bundle, local_actor(), dry_run=dry_run)
         return BundleUpdateOut(competition=bundle.slug, dry_run=dry_run, changes=changes)
+
+    def audit(self, target: str | None, limit: int) -> list[AuditEventOut]:
+        from server.services.audit import audit_events
+
+        with session_scope() as session:
+            return [AuditEventOut.of(event) for event in audit_events(session, target, limit)]
 
 
 class RemoteBackend:
@@ -186,6 +204,10 @@ class RemoteBackend:
         return BaselineVersionOut.model_validate(self._call("POST", f"{phase_url(phase)}/baseline/revert",
                                                             json={"to": to}))
 
+    def measure_baseline(self, phase: str, force: bool) -> BaselineVersionOut:
+        return BaselineVersionOut.model_validate(self._call("POST", f"{phase_url(phase)}/baseline/measure",
+                                                            json={"force": force}))
+
     def schedule(self, phase: str, request: ScheduleRequest) -> AdminPhaseOut:
         return AdminPhaseOut.model_validate(self._call(
             "PATCH", f"{phase_url(phase)}/schedule", json=request.model_dump(mode="json", exclude_unset=True)))
@@ -194,6 +216,10 @@ class RemoteBackend:
         return BundleUpdateOut.model_validate(self._call(
             "PUT", f"/competitions/{bundle.slug}/bundle", params={"dry_run": dry_run},
             json=bundle.model_dump(mode="json")))
+
+    def audit(self, target: str | None, limit: int) -> list[AuditEventOut]:
+        params = {"limit": limit, **({"target": target} if target else {})}
+        return [AuditEventOut.model_validate(event) for event in self._call("GET", "/audit", params=params)]
 
 
 def phase_url(path: str) -> str:

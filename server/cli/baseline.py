@@ -5,20 +5,14 @@ from typing import Annotated
 
 import typer
 
-from server.cli.backend import backend_for
+from server.cli.backend import Backend, backend_for
 from server.cli.options import JsonOpt, PhaseArg, PhaseOpt, ServerOpt, TokenOpt
 from server.cli.output import console, err_console, fail, print_json, service_errors
-from server.db import session_scope
+from server.services.errors import NotFound
 
 app = typer.Typer(help="The baseline's figures of a phase: set, measure, history, revert.", no_args_is_help=True)
 POLL_S = 0.5
 FINISHED = ("done", "refused", "failed")
-
-
-def record_dict(record) -> dict:
-    from server.schemas_admin import BaselineVersionOut
-
-    return BaselineVersionOut.of(record).model_dump(mode="json")
 
 
 def describe(row: dict) -> str:
@@ -101,6 +95,8 @@ def measure(
     = False,
     wait: Annotated[bool, typer.Option("--wait", help="follow the measurement until it ends")] = False,
     timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 3600,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
     as_json: JsonOpt = False,
 ):
     """Time the baseline on a worker of queue `gpu` and record it as the phase's baseline runtime.
@@ -109,23 +105,21 @@ def measure(
     phase's refuses (unless --force), so a CPU worker cannot silently replace a GPU figure.
     """
     from server.queue import GPU_QUEUE
-    from server.services.audit import local_actor
-    from server.services.baseline import request_baseline_measurement
-    from server.services.competitions import get_phase_by_path
 
-    with service_errors(), session_scope() as session:
-        target = get_phase_by_path(session, phase)
-        record = request_baseline_measurement(session, target, local_actor(), force=force)
-        record_id, device_class, queued = record.id, target.runtime_device_class, record_dict(record)
+    with service_errors():
+        backend = backend_for(server, token)
+        queued = backend.measure_baseline(phase, force).model_dump(mode="json")
+    record_id = queued["version"]
     if not wait and as_json:
         print_json(queued)
     elif not wait:
-        console.print(f"baseline measurement #{record_id} of {phase} queued on '{GPU_QUEUE}' (this phase compares "
-                      f"{device_class.upper()} runtimes); `srchallenge baseline history {phase}` follows it",
-                      soft_wrap=True)
+        refusal = "" if force else "; a worker of another device class than the phase's refuses it"
+        console.print(f"baseline measurement #{record_id} of {phase} queued on '{GPU_QUEUE}'{refusal}; "
+                      f"`srchallenge baseline history {phase}` follows it", soft_wrap=True)
     if not wait:
         return
-    row = follow(record_id, timeout)
+    with service_errors():
+        row = follow(backend, phase, record_id, timeout)
     if as_json:
         print_json(row)
     elif row["status"] == "done":
@@ -135,16 +129,17 @@ def measure(
         fail(f"baseline measurement #{record_id} {row['status']}: {row['reason']}")
 
 
-def follow(record_id: int, timeout_s: float) -> dict:
-    """Poll the measurement's record, showing its state on stderr, until it ends."""
-    from server.services.baseline import get_record
-
+def follow(backend: Backend, phase: str, record_id: int, timeout_s: float) -> dict:
+    """Poll the phase's baseline history (locally or over the API) for the measurement's record,
+    showing its state on stderr, until it ends."""
     deadline = time.monotonic() + timeout_s
     started = time.monotonic()
     with err_console.status("queued") as shown:
         while True:
-            with session_scope() as session:
-                row = record_dict(get_record(session, record_id))
+            row = next((v.model_dump(mode="json") for v in backend.baseline_history(phase) if v.version == record_id),
+                       None)
+            if row is None:
+                raise NotFound(f"baseline measurement #{record_id} is not in the history of {phase}")
             if row["status"] in FINISHED:
                 return row
             where = f" on {row['worker']}" if row["worker"] else ", waiting for a worker of queue 'gpu'"

@@ -1,6 +1,7 @@
-"""The organizer API for what sets a challenge up: a phase's baseline figures and dates, and an
-edited bundle applied to its competition (``srchallenge baseline``, ``phase schedule``,
-``competition update`` on a remote deployment).
+"""The organizer API for what sets a challenge up: a phase's baseline figures (set, measured,
+restored) and dates, an edited bundle applied to its competition, and the audit log of those
+changes (``srchallenge baseline``, ``phase schedule``, ``competition update``, ``audit`` on a
+remote deployment).
 
 Thin routes over the services the CLI calls, with the same audit events; the actor is
 ``organizer:NAME``. Every route needs an organizer token, like the rest of ``/api/v1/admin``.
@@ -12,9 +13,11 @@ from fastapi import APIRouter, Query
 
 from server.bundle import CompetitionBundle
 from server.deps import OrganizerDep, PhaseDep, SessionDep
-from server.schemas_admin import (AdminPhaseOut, BaselineRevertRequest, BaselineSetRequest, BaselineVersionOut,
-                                  BundleUpdateOut, ScheduleRequest)
-from server.services.baseline import baseline_history, revert_baseline, set_baseline
+from server.schemas_admin import (AUDIT_MAX_EVENTS, AdminPhaseOut, AuditEventOut, BaselineMeasureRequest,
+                                  BaselineRevertRequest, BaselineSetRequest, BaselineVersionOut, BundleUpdateOut,
+                                  ScheduleRequest)
+from server.services.audit import audit_events
+from server.services.baseline import baseline_history, request_baseline_measurement, revert_baseline, set_baseline
 from server.services.bundle_update import update_competition
 from server.services.errors import Unprocessable
 from server.services.schedule import set_schedule
@@ -53,6 +56,24 @@ def baseline_revert(request: BaselineRevertRequest, organizer: OrganizerDep, pha
     record = revert_baseline(session, phase, actor(organizer), request.to)
     session.commit()
     return BaselineVersionOut.of(record)
+
+
+@router.post(f"{PHASE}/baseline/measure", response_model=BaselineVersionOut, status_code=202)
+def baseline_measure(request: BaselineMeasureRequest, organizer: OrganizerDep, phase: PhaseDep, session: SessionDep):
+    """Queue a timing of the baseline on a worker of queue `gpu`; answers the queued record, whose
+    progress (`queued`, `running`, then `done`, `refused` or `failed` with the reason) the baseline's
+    history shows under the same version. A worker of another device class than the phase's refuses
+    it unless `force`. 409 while another measurement of the phase is pending, or with no inputs."""
+    return BaselineVersionOut.of(request_baseline_measurement(session, phase, actor(organizer), force=request.force))
+
+
+@router.get("/audit", response_model=list[AuditEventOut], summary="The audit log, newest first")
+def audit_log(_organizer: OrganizerDep, session: SessionDep,
+              target: Annotated[str | None, Query(description="COMPETITION or COMPETITION/PHASE")] = None,
+              limit: Annotated[int, Query(ge=1, le=AUDIT_MAX_EVENTS, description="newest N events")] = 50):
+    """Who changed a baseline, a bundle, a hidden set or a schedule, and when, with the figures before
+    and after: changes over this API name the organizer (`organizer:NAME`), on the server `cli:LOGIN`."""
+    return [AuditEventOut.of(event) for event in audit_events(session, target, limit)]
 
 
 @router.patch(f"{PHASE}/schedule", response_model=AdminPhaseOut)

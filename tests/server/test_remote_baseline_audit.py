@@ -1,0 +1,68 @@
+"""``baseline measure`` and ``audit`` with ``--server URL --token T``: through the organizer API,
+in-process on a fresh embedded deployment (SQLite, filesystem broker, no worker), so a queued
+measurement stays queued and its message waits in the broker folder."""
+
+import json
+
+from sqlalchemy import select
+
+from server.db import get_sessionmaker
+from server.models import BaselineRecord, Phase
+
+
+def remote_options(cli, api) -> tuple[str, ...]:
+    token = json.loads(cli("organizer", "create", "ops", "--json").stdout)["token"]
+    return "--server", api, "--token", token
+
+
+def give_inputs(*phases: str) -> None:
+    """Mark the phases as holding LR inputs (a measurement needs some; nothing here times them)."""
+    with get_sessionmaker()() as db:
+        for phase in db.scalars(select(Phase).where(Phase.slug.in_(phases))):
+            phase.image_count = 4
+        db.commit()
+
+
+def record(version: int) -> BaselineRecord:
+    with get_sessionmaker()() as db:
+        return db.get(BaselineRecord, version)
+
+
+def test_baseline_measure_queues_over_the_api_and_waits_on_its_history(cli, api):
+    remote = remote_options(cli, api)
+    assert "(409): phase aim2019/test has no LR inputs" in cli.said("baseline", "measure", "--phase", "aim2019/test",
+                                                                   *remote)
+    give_inputs("validation", "test")
+
+    # --wait follows the record through the history route; nothing measures here, so it times out
+    said = cli.said("baseline", "measure", "--phase", "aim2019/validation", "--wait", "--timeout", "1", *remote)
+    assert "still queued after 1 s" in said
+    waited = record(int(said.split("measurement #")[1].split()[0]))
+    assert (waited.status, waited.actor, waited.force) == ("queued", "organizer:ops", False)
+
+    queued = json.loads(cli("baseline", "measure", "--phase", "aim2019/test", "--force", *remote, "--json").stdout)
+    assert (queued["source"], queued["status"], queued["actor"]) == ("measure", "queued", "organizer:ops")
+    assert record(queued["version"]).force is True
+    waiting = {q["name"]: q["waiting"] for q in json.loads(cli("status", *remote, "--json").stdout)["queues"]}
+    assert waiting == {"scoring": 0, "gpu": 2}
+    assert json.loads(cli("baseline", "history", "aim2019/test", *remote, "--json").stdout)[-1] == queued
+    again = cli.said("baseline", "measure", "--phase", "aim2019/test", *remote)
+    assert f"(409): a baseline measurement of aim2019/test is already queued (#{queued['version']})" in again
+
+
+def test_audit_over_the_api_reads_the_same_log(cli, api):
+    remote = remote_options(cli, api)
+    cli("baseline", "set", "aim2019/test", "--psnr", "31", *remote)
+    cli("baseline", "set", "aim2019/validation", "--params", "1000")  # on this machine: cli:LOGIN
+    log = json.loads(cli("audit", *remote, "--json").stdout)
+    assert log == json.loads(cli("audit", "--json").stdout)
+    assert [(e["action"], e["target"]) for e in log[:3]] == [
+        ("baseline.set", "aim2019/validation"), ("baseline.set", "aim2019/test"), ("competition.create", "aim2019")]
+    assert log[0]["actor"].startswith("cli") and log[1]["actor"] == "organizer:ops"
+    assert log[1]["details"]["changed"] == {"psnr": [28.7, 31.0]}
+
+    assert json.loads(cli("audit", "aim2019/test", *remote, "--json").stdout) == [log[1]]
+    assert json.loads(cli("audit", "--limit", "1", *remote, "--json").stdout) == log[:1]
+    assert "organizer:ops" in cli("audit", *remote).stdout
+    assert "(401)" in cli.said("audit", "--server", api, "--token", "sro_nope")
+
