@@ -41,6 +41,10 @@ def set_(
     """Set some of a phase's baseline figures (the others stay); the old ones stay in the history."""
     from server.schemas_admin import BaselineSetRequest
 
+    if psnr is None and psnr_not_measured is None and params is None and runtime is None:
+        fail("give at least one of --psnr, --psnr-not-measured, --params, --runtime")
+    if device is not None and runtime is None:
+        fail("--device names the device of a --runtime you give")
     request = BaselineSetRequest(psnr=psnr, psnr_not_measured=psnr_not_measured, params=params, runtime=runtime,
                                  device=device, force=force)
     with service_errors():

@@ -67,9 +67,11 @@ def set_baseline(session: Session, phase: Phase, actor: str, *, psnr: float | No
                  psnr_not_measured: str | None = None, params: int | None = None, runtime: float | None = None,
                  runtime_device: str | None = None, force: bool = False) -> BaselineRecord:
     """Set some of the figures by hand; those left out stay. ``psnr_not_measured`` removes the PSNR
-    (with the reason, shown on the board) where no true figure for the phase's images is known."""
+    (with the reason, shown on the board) where no true figure for the phase's images is known.
+    Refusals name the figures, not the CLI's options or the API's fields: both callers show them."""
     if psnr is None and psnr_not_measured is None and params is None and runtime is None:
-        raise ServiceError("give at least one of --psnr, --psnr-not-measured, --params, --runtime")
+        raise ServiceError("give at least one figure: the PSNR, the reason it is not measured, the parameter count "
+                           "or the runtime")
     if psnr is not None and psnr_not_measured is not None:
         raise ServiceError("give either a PSNR or the reason it is not measured, not both")
     if psnr is not None and not 0 < psnr < 200:
@@ -79,7 +81,7 @@ def set_baseline(session: Session, phase: Phase, actor: str, *, psnr: float | No
     if runtime is not None and not runtime > 0:
         raise ServiceError(f"the baseline's runtime must be positive seconds per image, got {runtime}")
     if runtime_device is not None and runtime is None:
-        raise ServiceError("--device names the device of a --runtime you give")
+        raise ServiceError("a device names where a runtime was taken: give the runtime with it")
     if runtime_device is not None and not force and device_class(runtime_device) != phase.runtime_device_class:
         raise Conflict(_wrong_class(phase, runtime_device))
     before = _figures(phase)
@@ -118,7 +120,7 @@ def revert_baseline(session: Session, phase: Phase, actor: str, to: int | None =
     else:
         target = next((r for r in versions if r.id == to), None)
         if target is None:
-            raise NotFound(f"{phase.path} has no baseline version #{to}; `srchallenge baseline history` lists them")
+            raise NotFound(f"{phase.path} has no baseline version #{to}; its baseline history lists the versions")
     before = _figures(phase)
     phase.baseline_psnr, phase.baseline_psnr_note = target.psnr, target.psnr_note
     phase.baseline_params = target.params if target.params is not None else phase.baseline_params

@@ -82,6 +82,8 @@ def test_the_audit_log_over_the_api(setup):
     with stack.client(token) as client:
         made = client.post(f"{ADMIN}/phases/{VALIDATION}/baseline", json={"params": 1_000_000})
         assert made.status_code == 200, made.text
+        neutral = client.post(f"{ADMIN}/phases/{VALIDATION}/baseline", json={})
+        assert neutral.status_code == 400 and neutral.json()["detail"].startswith("give at least one figure: the PSNR")
 
         phase_log = client.get(AUDIT, params={"target": VALIDATION}).json()
         assert (phase_log[0]["action"], phase_log[0]["actor"]) == ("baseline.set", "organizer:measure-ops")

@@ -45,8 +45,13 @@ def test_set_refuses_nonsense_and_another_device_class_unless_forced(session):
     phase = get_phase_by_path(session, PHASE)
     for bad in ({}, {"psnr": -1.0}, {"params": 0}, {"runtime": 0.0}, {"psnr": 30.0, "psnr_not_measured": "x"},
                 {"runtime_device": "NVIDIA H200"}):
-        with pytest.raises(ServiceError):
+        with pytest.raises(ServiceError) as refused:
             set_baseline(session, phase, "cli:alice", **bad)
+        assert "--" not in refused.value.message, "the API's callers read it too: name the figure, not an option"
+    with pytest.raises(ServiceError, match="give at least one figure: the PSNR, .* or the runtime"):
+        set_baseline(session, phase, "cli:alice")
+    with pytest.raises(ServiceError, match="give the runtime with it"):
+        set_baseline(session, phase, "cli:alice", psnr=30.0, runtime_device="NVIDIA H200")
     with pytest.raises(Conflict, match="CPU.*GPU.*--force"):
         set_baseline(session, phase, "cli:alice", runtime=3.155, runtime_device="CPU: AMD EPYC")
     assert phase.baseline_runtime == 0.13

@@ -66,3 +66,15 @@ def test_audit_over_the_api_reads_the_same_log(cli, api):
     assert "organizer:ops" in cli("audit", *remote).stdout
     assert "(401)" in cli.said("audit", "--server", api, "--token", "sro_nope")
 
+
+def test_baseline_set_names_the_cli_options_and_sends_nothing_without_a_figure(cli, api):
+    """The service's refusals name the figures (the API's callers read them too); the CLI says
+    which of its options to give before asking anyone."""
+    remote = remote_options(cli, api)
+    for where in ((), remote):
+        assert "give at least one of --psnr, --psnr-not-measured, --params, --runtime" in cli.said(
+            "baseline", "set", "aim2019/test", *where)
+        assert "--device names the device of a --runtime you give" in cli.said(
+            "baseline", "set", "aim2019/test", "--psnr", "30", "--device", "NVIDIA H200", *where)
+    assert "(400): give either a PSNR or the reason it is not measured" in cli.said(
+        "baseline", "set", "aim2019/test", "--psnr", "30", "--psnr-not-measured", "x", *remote)
