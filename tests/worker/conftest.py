@@ -1,7 +1,9 @@
 """Fixtures for code-submission tests: a tiny dataset, tight sandbox limits, submission folders."""
 
+import importlib
 import os
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from worker.code_eval import CodeEvaluation, CodeRunError, evaluate_code_submiss
 from worker.sandbox.launcher import SANDBOX_UIDS, SandboxLimits
 
 KEYS = [f"{i:04d}" for i in range(8)]
+REPO = Path(__file__).resolve().parents[2]
 
 TINY_MODEL = """
 import torch
@@ -61,6 +64,20 @@ def dataset(tmp_path_factory) -> tuple[Path, Path]:
 def limits() -> SandboxLimits:
     return SandboxLimits(memory_bytes=4 << 30, wall_seconds=90, cpu_seconds=90, processes=64, open_files=256,
                          file_size_bytes=16 << 20, disk_bytes=64 << 20, log_bytes=16 << 10, threads=1)
+
+
+@pytest.fixture
+def measure_runner():
+    """The measuring module, imported as the sandbox lays its files out (then forgotten again)."""
+    folders = [str(REPO / "worker" / "sandbox"), str(REPO / "scoring")]
+    flat = {path.stem for folder in folders for path in Path(folder).glob("*.py")}
+    sys.path[:0] = folders
+    try:
+        yield importlib.import_module("measure_runner")
+    finally:
+        del sys.path[:len(folders)]
+        for name in flat & set(sys.modules):
+            del sys.modules[name]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 sandbox sees, the required device, the input layout, the warm-up, the environment record and a
 CUDA out-of-memory outside the guarded section. bench/gpu_check.py checks the rest on a real GPU."""
 
-import importlib
 import json
 import os
 import shutil
@@ -77,20 +76,6 @@ def test_a_gpu_job_that_finds_no_gpu_is_the_platforms_failure_not_a_cpu_run(make
     with pytest.raises(SandboxUnavailable, match="CUDA is not available"):
         evaluate_code_submission(make_submission(TINY_MODEL), lr_dir, hr_dir, None, KEYS[:2], limits,
                                  tmp_path / "work", gpu=GPU("0000:01:00.0", 0, "GPU-aaaa1111-0000"))
-
-
-@pytest.fixture
-def measure_runner():
-    """The measuring module, imported as the sandbox lays its files out (then forgotten again)."""
-    folders = [str(REPO / "worker" / "sandbox"), str(REPO / "scoring")]
-    flat = {path.stem for folder in folders for path in Path(folder).glob("*.py")}
-    sys.path[:0] = folders
-    try:
-        yield importlib.import_module("measure_runner")
-    finally:
-        del sys.path[:len(folders)]
-        for name in flat & set(sys.modules):
-            del sys.modules[name]
 
 
 def test_the_input_is_contiguous_nchw(measure_runner):
