@@ -72,7 +72,7 @@ def test_broken_code_submission_fails_with_a_reason_and_the_worker_goes_on(stack
 
 
 SPARSE_REWRITE = b"""
-import atexit, glob, json
+import atexit, glob, json, os
 import torch
 
 
@@ -88,7 +88,13 @@ def rewrite():
         json.dump(graph, open(path, "w"))
 
 
-atexit.register(rewrite)
+def at_exit(hook):  # however the runner leaves: the interpreter's exit, or os._exit after its result
+    atexit.register(hook)
+    leave = os._exit
+    os._exit = lambda code: (hook(), leave(code))
+
+
+at_exit(rewrite)
 
 
 def build_model():

@@ -285,7 +285,7 @@ def test_outputs_cannot_be_cached_across_images(make_submission, dataset, limits
 
 
 REWRITE_OWN_PROGRAM = """
-import atexit, glob, json
+import atexit, glob, json, os
 
 
 def rewrite():
@@ -303,13 +303,19 @@ def rewrite():
             json.dump(graph, f)
 
 
-atexit.register(rewrite)
+def at_exit(hook):  # however the runner leaves: the interpreter's exit, or os._exit after its result
+    atexit.register(hook)
+    leave = os._exit
+    os._exit = lambda code: (hook(), leave(code))
+
+
+at_exit(rewrite)
 """
 
 
 @pytest.mark.slow
 def test_a_program_rewritten_by_stage_1_cannot_reach_unsafe_operators(make_submission, dataset, limits, tmp_path):
-    """Stage 1 is the team's process: it rewrites its program after export (an atexit hook) to call
+    """Stage 1 is the team's process: it rewrites its program after export (a hook at exit) to call
     the sparse operators that wrote past a buffer in the measuring process. The measuring stage
     refuses them by name, as the team's failure."""
     error = failure(make_submission(REWRITE_OWN_PROGRAM + TINY_MODEL), dataset, limits, tmp_path / "work")

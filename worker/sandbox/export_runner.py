@@ -12,6 +12,7 @@ Inputs: /sandbox/in/job.json, /sandbox/in/submission/. Outputs in /sandbox/out: 
 import errno
 import importlib.util
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -262,3 +263,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the result is written: skip tearing down the team's objects and torch's modules (0.8-2 s of a re-run)
