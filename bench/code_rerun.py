@@ -34,7 +34,8 @@ from safetensors.torch import save_file
 import scoring.msrresnet
 from bench.data import REPO, key_of
 from bench.report import Row, add_common_options, print_header, print_table, progress
-from scoring.imresize import make_lr
+from scoring.imresize import SCALE, make_lr
+from scoring.naming import lr_name
 from bench.stack import photo_like
 from worker import code_eval
 from worker.code_eval import evaluate_code_submission
@@ -52,9 +53,9 @@ def write_dataset(root: Path, count: int, sizes: list[tuple[int, int]]) -> tuple
     keys = [key_of(i) for i in range(count)]
     for i, key in enumerate(keys):
         h, w = sizes[i % len(sizes)]
-        hr = photo_like(np.random.default_rng([13, i]), 4 * h, 4 * w)
+        hr = photo_like(np.random.default_rng([13, i]), SCALE * h, SCALE * w)
         np.save(hr_dir / f"{key}.npy", hr)
-        Image.fromarray(make_lr(hr)).save(lr_dir / f"{key}x4.png")
+        Image.fromarray(make_lr(hr)).save(lr_dir / lr_name(key, SCALE))
     return lr_dir, hr_dir, keys
 
 
@@ -150,7 +151,7 @@ def main() -> None:
             with stage_clock(stages):
                 started = time.perf_counter()
                 evaluation = evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits,
-                                                      root / f"work-{name}")
+                                                      root / f"work-{name}", scale=SCALE)
                 wall = time.perf_counter() - started
             timed = timed_seconds(evaluation)
             size_text = " and ".join(f"{w}×{h}" for h, w in sizes)

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.stack import photo_like
+from bench.stack import BUNDLE, photo_like
+from server.bundle import load_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = Path(os.environ.get("SRCHALLENGE_BENCH_OUT", REPO / "bench" / "out"))
@@ -26,6 +27,8 @@ OUT = Path(os.environ.get("SRCHALLENGE_BENCH_OUT", REPO / "bench" / "out"))
 DIV2K_SIZE = (1356, 2040)
 """Height, width of DIV2K validation image 0801 (the report's test set is the same size)."""
 QUICK_SIZE = (96, 128)
+COMPETITION = load_bundle(BUNDLE)
+"""The shipped AIM 2019 bundle: results zips are scored with its scale and border, as a worker scores them."""
 PNG_LEVEL = 6
 
 

@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench.data import DIV2K_SIZE, QUICK_SIZE, sr_like
+from bench.data import COMPETITION, DIV2K_SIZE, QUICK_SIZE, sr_like
 from bench.report import Row, add_common_options, best, print_header, print_table, progress
 from bench.stack import png_bytes, start_stack, zip_bytes
 from worker.parallel import score_results_zip_parallel
@@ -79,7 +79,8 @@ def main() -> None:
                 uploads.append(upload)
                 waits.append(wait)
                 start = time.perf_counter()
-                score_results_zip_parallel(zip_path, hr_dir)  # what the worker runs, on every core
+                score_results_zip_parallel(zip_path, hr_dir, scale=COMPETITION.scale,  # what the worker runs,
+                                           shave=COMPETITION.shave_border)  # on every core
                 scoring.append(time.perf_counter() - start)
             tasks = task_seconds(Path(tmp) / "worker.log")[1:]
         finally:

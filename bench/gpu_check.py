@@ -84,13 +84,14 @@ def probe_in_sandbox(gpu, args: argparse.Namespace, work: Path, limits) -> dict:
 def code_rerun(gpu, args: argparse.Namespace, work: Path, limits):
     """MSRResNet submitted as code, through evaluate_code_submission on ``--images`` images."""
     from bench.runtime_harness import write_dataset, write_submission
+    from scoring.imresize import SCALE
     from worker.code_eval import evaluate_code_submission
 
     h, w = args.shape
     (work / "data").mkdir(parents=True)
-    lr_dir, hr_dir, keys = write_dataset(work / "data", args.images, (4 * h, 4 * w))
+    lr_dir, hr_dir, keys = write_dataset(work / "data", args.images, (SCALE * h, SCALE * w))
     return evaluate_code_submission(write_submission(work), lr_dir, hr_dir, None, keys, limits, work / "run",
-                                    gpu=gpu)
+                                    scale=SCALE, gpu=gpu)
 
 
 def rows(gpu, probe: dict, evaluation) -> list[Row]:

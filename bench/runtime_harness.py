@@ -41,8 +41,9 @@ import scoring.msrresnet
 from bench.data import REPO, key_of
 from bench.report import Row, add_common_options, print_header, print_table, progress
 from bench.stack import photo_like
-from scoring.imresize import make_lr
+from scoring.imresize import SCALE, make_lr
 from scoring.msrresnet import MSRResNet
+from scoring.naming import lr_name
 from scoring.timing import TRIALS
 from worker.code_eval import evaluate_code_submission
 from worker.sandbox.launcher import SandboxLimits
@@ -59,7 +60,7 @@ def write_dataset(root: Path, count: int, hr_size: tuple[int, int]) -> tuple[Pat
     for i, key in enumerate(keys):
         hr = photo_like(np.random.default_rng([2019, i]), *hr_size)
         np.save(hr_dir / f"{key}.npy", hr)
-        Image.fromarray(make_lr(hr)).save(lr_dir / f"{key}x4.png")
+        Image.fromarray(make_lr(hr)).save(lr_dir / lr_name(key, SCALE))
     return lr_dir, hr_dir, keys
 
 
@@ -103,7 +104,7 @@ def bare_seconds(model: torch.nn.Module, lr: np.ndarray, device: torch.device) -
 
 def overhead_trials(lr_dir: Path, keys: list[str], device: torch.device) -> tuple[list[float], list[float]]:
     """(bare, harness) trials of mean seconds per image, image by image in turns."""
-    images = [np.array(Image.open(lr_dir / f"{key}x4.png").convert("RGB")) for key in keys]
+    images = [np.array(Image.open(lr_dir / lr_name(key, SCALE)).convert("RGB")) for key in keys]
     measuring = measure_runner()
     runner = measuring.load_baseline(device, images[0].shape[:2])  # the harness's own MSRResNet runner
     torch.manual_seed(0)  # load_baseline's seed: the same weights
@@ -151,7 +152,8 @@ def main() -> None:
         ratios, best_ratios, measured = [], [], []
         for run in range(runs):
             progress(f"complete re-run {run + 1} of {runs}")
-            evaluation = evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, root / f"work{run}")
+            evaluation = evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, root / f"work{run}",
+                                                  scale=SCALE)
             ratios.append(evaluation.runtime_ratio)
             best_ratios.append(evaluation.runtime.best / evaluation.baseline_runtime.best)
             measured.append(evaluation.runtime.best)

@@ -38,21 +38,22 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.data import DIV2K_SIZE, QUICK_SIZE, ResultsSet, results_set
+from bench.data import COMPETITION, DIV2K_SIZE, QUICK_SIZE, ResultsSet, results_set
 from bench.report import Row, add_common_options, best, interleaved, print_header, print_table, progress, spread
 from scoring.archive import ArchiveLimits, open_results_zip, read_member_limited
-from scoring.psnr import SHAVE_BORDER, psnr
+from scoring.psnr import psnr
 from scoring.results import score_results_zip
 from worker.parallel import score_results_zip_parallel
 
 FLOOR_RATIO_GOAL = 1.25
+AS_BUNDLED = {"scale": COMPETITION.scale, "shave": COMPETITION.shave_border}
 TUNED_CHILD = """
 import sys, time
 from scoring.results import score_results_zip
 from worker.parallel import keep_freed_memory
 keep_freed_memory()
 start = time.perf_counter()
-score_results_zip(sys.argv[1], sys.argv[2])
+score_results_zip(sys.argv[1], sys.argv[2], scale=int(sys.argv[3]), shave=int(sys.argv[4]))
 print(time.perf_counter() - start)
 """
 PARALLEL_SPEEDUP_GOAL = 5.0
@@ -77,7 +78,8 @@ def reference_scorer(data: ResultsSet) -> dict[str, float]:
         for name in sorted(zf.namelist()):
             sr = np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("RGB")).astype(np.float64)
             hr = np.asarray(Image.open(data.hr_png / name).convert("RGB")).astype(np.float64)
-            crop = (slice(SHAVE_BORDER, -SHAVE_BORDER), slice(SHAVE_BORDER, -SHAVE_BORDER))
+            shave = COMPETITION.shave_border
+            crop = (slice(shave, sr.shape[0] - shave), slice(shave, sr.shape[1] - shave))
             mse = np.mean((sr[crop] - hr[crop]) ** 2)
             scores[Path(name).stem] = 20 * math.log10(255.0 / math.sqrt(mse))
     return scores
@@ -90,11 +92,11 @@ def pyspng_keys(zip_path: Path, hr_dir: Path, keys: list[str]) -> list[float]:
 
     limits = ArchiveLimits()
     scores = []
-    with open_results_zip(zip_path, limits) as results:
+    with open_results_zip(zip_path, limits, COMPETITION.scale) as results:
         for key in keys:
             data = read_member_limited(results.zip, results.images[key], limits.max_member_bytes)
             hr = np.load(hr_dir / f"{key}.npy", mmap_mode="r", allow_pickle=False)
-            scores.append(psnr(pyspng.load(data), hr).db)
+            scores.append(psnr(pyspng.load(data), hr, COMPETITION.shave_border).db)
     return scores
 
 
@@ -110,15 +112,16 @@ def pyspng_scorer(data: ResultsSet, pool: ProcessPoolExecutor | None, workers: i
 def tuned_child_seconds(data: ResultsSet) -> float:
     """Seconds the project scorer takes in a fresh process that keeps freed memory, as a worker
     process does (timed inside it)."""
-    out = subprocess.run([sys.executable, "-c", TUNED_CHILD, str(data.results_zip), str(data.hr_npy)],
+    out = subprocess.run([sys.executable, "-c", TUNED_CHILD, str(data.results_zip), str(data.hr_npy),
+                          str(COMPETITION.scale), str(COMPETITION.shave_border)],
                          capture_output=True, text=True, check=True).stdout
     return float(out.split()[-1])
 
 
 def check_same_scores(data: ResultsSet, workers: int) -> None:
     reference = reference_scorer(data)
-    for scorer in (score_results_zip(data.results_zip, data.hr_npy),
-                   score_results_zip_parallel(data.results_zip, data.hr_npy, workers=workers)):
+    for scorer in (score_results_zip(data.results_zip, data.hr_npy, **AS_BUNDLED),
+                   score_results_zip_parallel(data.results_zip, data.hr_npy, workers=workers, **AS_BUNDLED)):
         for key, value in scorer.per_image.items():
             if abs(value.db - reference[key]) > 1e-9:
                 raise AssertionError(f"{key}: {value.db} dB, the reference scorer says {reference[key]} dB")
@@ -142,8 +145,9 @@ def main() -> None:
     candidates = {
         "floor": lambda: floor_runs.append(decode_floor(data)),
         "reference": lambda: reference_scorer(data),
-        "project": lambda: score_results_zip(data.results_zip, data.hr_npy),
-        "parallel": lambda: score_results_zip_parallel(data.results_zip, data.hr_npy, workers=args.workers),
+        "project": lambda: score_results_zip(data.results_zip, data.hr_npy, **AS_BUNDLED),
+        "parallel": lambda: score_results_zip_parallel(data.results_zip, data.hr_npy, workers=args.workers,
+                                                       **AS_BUNDLED),
         "tuned": lambda: tuned_runs.append(tuned_child_seconds(data)),
     }
     whatif = importlib.util.find_spec("pyspng") is not None

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from bench.data import DIV2K_SIZE, QUICK_SIZE, results_set
+from bench.data import COMPETITION, DIV2K_SIZE, QUICK_SIZE, results_set
 from bench.procfs import tree_memory_kib
 from bench.report import Row, add_common_options, print_header, print_table, progress
 
@@ -31,18 +31,20 @@ from pathlib import Path
 from scoring.results import score_results_zip
 from worker.parallel import keep_freed_memory, score_results_zip_parallel
 mode, root = sys.argv[1], Path(sys.argv[2])
+bundled = {"scale": int(sys.argv[3]), "shave": int(sys.argv[4])}
 if mode == "one process":  # as in a worker process, which keeps freed memory for the next image
     keep_freed_memory()
-    score_results_zip(root / "results.zip", root / "hr_npy")
+    score_results_zip(root / "results.zip", root / "hr_npy", **bundled)
 elif mode == "all cores":
-    score_results_zip_parallel(root / "results.zip", root / "hr_npy", workers=os.cpu_count())
+    score_results_zip_parallel(root / "results.zip", root / "hr_npy", workers=os.cpu_count(), **bundled)
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
 def peaks_kib(mode: str, root: str) -> tuple[int, int, int]:
     """(own VmHWM, peak tree RSS, peak tree PSS) in KiB of one scoring in a fresh interpreter."""
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, mode, root], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, mode, root, str(COMPETITION.scale),
+                             str(COMPETITION.shave_border)], stdout=subprocess.PIPE, text=True)
     rss = pss = 0
 
     def sample() -> None:

@@ -131,7 +131,7 @@ def _files(zf: zipfile.ZipFile, limits: ArchiveLimits) -> dict[str, zipfile.ZipI
     return {i.filename.split("/", 1)[1] if strip else i.filename: i for i in files}
 
 
-def open_results_zip(path: Path, limits: ArchiveLimits, scale: int = 4) -> ResultsZip:
+def open_results_zip(path: Path, limits: ArchiveLimits, scale: int) -> ResultsZip:
     """Open and check a results zip: only ``<key>.png`` images, one per key, and ``readme.txt``
     (``<key>x<scale>.png`` names the same key, with the competition's ``scale``)."""
     zf = _open(path)

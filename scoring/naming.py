@@ -18,7 +18,7 @@ from scoring.errors import SubmissionError
 _NAME = re.compile(r"(?P<stem>[A-Za-z0-9][A-Za-z0-9_-]*)\.png", re.IGNORECASE)
 
 
-def image_key(filename: str, scale: int = 4) -> str:
+def image_key(filename: str, scale: int) -> str:
     """The image key for a file name such as ``0801.png`` or ``0801x4.png`` (both ``0801``).
 
     ``filename`` is a base name, without folders. Raises SubmissionError for anything
@@ -37,6 +37,6 @@ def image_key(filename: str, scale: int = 4) -> str:
     return stem
 
 
-def lr_name(key: str, scale: int = 4) -> str:
+def lr_name(key: str, scale: int) -> str:
     """The LR input file name for ``key``: ``0801`` → ``0801x4.png``."""
     return f"{key}x{scale}.png"

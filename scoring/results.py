@@ -116,7 +116,8 @@ def score_results_zip(
     limits: ArchiveLimits = ArchiveLimits(),
     shave: int = SHAVE_BORDER,
     on_image: Callable[[str, int, int], None] | None = None,
-    scale: int = 4,
+    *,
+    scale: int,
     retired: Collection[str] = (),
 ) -> ResultsScore:
     """Mean PSNR of the SR images in ``zip_path`` against ``hr_dir``; SubmissionError if unusable.

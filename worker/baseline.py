@@ -67,7 +67,8 @@ def measure_baseline_runtime(phase: Phase):
         gpu = job_gpu(settings)
         result = evaluate_code_submission(code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug),
                                           runtime_keys, scoring_keys[:1], sandbox_limits(settings, gpu), work / "run",
-                                          hidden=hidden_paths(settings), gpu=gpu)
+                                          hidden=hidden_paths(settings), gpu=gpu, scale=phase.competition.scale,
+                                          shave=phase.competition.shave_border)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result.baseline_runtime

@@ -236,7 +236,7 @@ def _join_logs(stage1: str, stage2: str, cap: int) -> str:
 
 def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime_keys: list[str] | None,
                              scoring_keys: list[str], limits: SandboxLimits, work_dir: Path,
-                             *, hidden: tuple[Path, ...] = (), scale: int = 4,
+                             *, scale: int, hidden: tuple[Path, ...] = (),
                              shave: int = SHAVE_BORDER, gpu: GPU | None = None) -> CodeEvaluation:
     """Build, export, measure and score the model in ``code_dir``.
 

@@ -153,7 +153,8 @@ def score_results_zip_parallel(
     shave: int = SHAVE_BORDER,
     on_image: Callable[[str, int, int], None] | None = None,
     workers: int | None = None,
-    scale: int = 4,
+    *,
+    scale: int,
     retired: Collection[str] = (),
 ) -> ResultsScore:
     """``score_results_zip`` on ``workers`` processes (default: one per core); ``retired`` images

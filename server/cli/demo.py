@@ -75,7 +75,7 @@ def demo(
     storage = Storage.from_settings(settings)
     with session_scope() as session:
         competition, token = seed_demo(session, storage)
-        slug = competition.slug
+        slug, scale = competition.slug, competition.scale
     url = f"http://{host}:{port}"
     children = [start(["serve", "--host", host, "--port", str(port), "--no-migrate"]), start(["worker"])]
     try:
@@ -83,7 +83,7 @@ def demo(
         phase = f"{slug}/validation"
         with tempfile.TemporaryDirectory() as tmp:
             zip_path = Path(tmp) / "bicubic.zip"
-            zip_path.write_bytes(bicubic_results_zip(storage, slug, "validation"))
+            zip_path.write_bytes(bicubic_results_zip(storage, slug, "validation", scale))
             accepted = upload(url, phase, token, zip_path, {})
         console.print(f"leaderboard page: {url}/competitions/{slug}")
         console.print(f"leaderboard API:  {url}/api/v1/phases/{phase}/leaderboard")

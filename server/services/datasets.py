@@ -43,7 +43,7 @@ def lr_image_names(storage: Storage, phase: Phase) -> list[str]:
 
 def _import_one(src: Path, hr_dir: Path, lr_dir: Path, scale: int) -> tuple[str, str]:
     hr = crop_to_multiple(decode_png(src, src.name, max_pixels=HR_IMPORT_MAX_PIXELS), scale)
-    key = image_key(src.name)
+    key = image_key(src.name, scale)
     np.save(hr_dir / f"{key}.npy", np.ascontiguousarray(hr))
     Image.fromarray(imresize(hr, 1 / scale)).save(lr_dir / lr_name(key, scale), compress_level=6)
     return key, hashlib.sha256(hr.tobytes()).hexdigest()
@@ -65,10 +65,10 @@ def import_hr_images(storage: Storage, phase: Phase, source: Path, progress: Pro
 
 def _import(storage: Storage, phase: Phase, source: Path, files: list[Path], progress: Progress | None,
             workers: int | None, actor: str) -> "ImportSummary":
-    keys = [image_key(p.name) for p in files]
+    competition, scale = phase.competition.slug, phase.competition.scale
+    keys = [image_key(p.name, scale) for p in files]
     if len(set(keys)) != len(keys):
         raise ServiceError(f"{source} holds two images with the same name")
-    competition, scale = phase.competition.slug, phase.competition.scale
     hr_final, lr_final = storage.hr_dir(competition, phase.slug), storage.lr_dir(competition, phase.slug)
     hr_new, lr_new = hr_final.with_name("hr.new"), lr_final.with_name("lr.new")
     for folder in (hr_new, lr_new):

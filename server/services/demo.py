@@ -72,7 +72,7 @@ def seed_demo(session: Session, storage: Storage) -> tuple[Competition, str]:
     return competition, token
 
 
-def bicubic_results_zip(storage: Storage, competition: str, phase: str, scale: int = 4) -> bytes:
+def bicubic_results_zip(storage: Storage, competition: str, phase: str, scale: int) -> bytes:
     """A results zip made by MATLAB-bicubic upscaling of the LR inputs: the demo's entry."""
     buffer = io.BytesIO()
     lr_dir = storage.lr_dir(competition, phase)

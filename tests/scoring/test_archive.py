@@ -13,7 +13,7 @@ PNG = b"\x89PNG fake bytes: archive checks never decode"
 
 
 def open_zip(path, limits=LIMITS):
-    return open_results_zip(path, limits)
+    return open_results_zip(path, limits, 4)
 
 
 def rejected(path, limits=LIMITS) -> str:

@@ -21,7 +21,7 @@ from scoring.naming import image_key, lr_name
     ],
 )
 def test_image_key(filename, key):
-    assert image_key(filename) == key
+    assert image_key(filename, 4) == key
 
 
 def test_image_key_uses_the_given_scale():
@@ -38,11 +38,11 @@ def test_image_key_uses_the_given_scale():
 )
 def test_image_key_rejects_other_names(filename):
     with pytest.raises(SubmissionError, match="is not an image name") as err:
-        image_key(filename)
+        image_key(filename, 4)
     assert repr(filename) in str(err.value)
 
 
 def test_lr_name_round_trips():
-    assert lr_name("0801") == "0801x4.png"
+    assert lr_name("0801", 4) == "0801x4.png"
     assert lr_name("0801", scale=3) == "0801x3.png"
-    assert image_key(lr_name("0899")) == "0899"
+    assert image_key(lr_name("0899", 4), 4) == "0899"

@@ -25,7 +25,7 @@ def degraded(img, amount):
 
 
 def score(tmp_path, members, **kwargs):
-    return score_results_zip(write_zip(tmp_path / "results.zip", members), tmp_path / "hr", **kwargs)
+    return score_results_zip(write_zip(tmp_path / "results.zip", members), tmp_path / "hr", **{"scale": 4, **kwargs})
 
 
 def rejected(tmp_path, members) -> str:
@@ -137,7 +137,7 @@ def peak_bytes_scoring(tmp_path, count: int) -> int:
     zip_path = write_zip(folder / "r.zip", [(f"{k}.png", png_bytes(degraded(v, 5))) for k, v in hr.items()])
     tracemalloc.start()
     try:
-        score_results_zip(zip_path, folder / "hr")
+        score_results_zip(zip_path, folder / "hr", scale=4)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -146,7 +146,7 @@ def evaluate(code_dir: Path, dataset: tuple[Path, Path], limits: SandboxLimits, 
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("these tests run the sandbox as root (per-job uids) and need util-linux unshare")
     lr_dir, hr_dir = dataset
-    return evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, work_dir)
+    return evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, work_dir, scale=4)
 
 
 def failure(code_dir: Path, dataset: tuple[Path, Path], limits: SandboxLimits, work_dir: Path) -> CodeRunError:

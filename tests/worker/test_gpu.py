@@ -75,7 +75,7 @@ def test_a_gpu_job_that_finds_no_gpu_is_the_platforms_failure_not_a_cpu_run(make
     lr_dir, hr_dir = dataset
     with pytest.raises(SandboxUnavailable, match="CUDA is not available"):
         evaluate_code_submission(make_submission(TINY_MODEL), lr_dir, hr_dir, None, KEYS[:2], limits,
-                                 tmp_path / "work", gpu=GPU("0000:01:00.0", 0, "GPU-aaaa1111-0000"))
+                                 tmp_path / "work", scale=4, gpu=GPU("0000:01:00.0", 0, "GPU-aaaa1111-0000"))
 
 
 def test_the_input_is_contiguous_nchw(measure_runner):

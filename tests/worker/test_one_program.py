@@ -45,7 +45,7 @@ def run(code_dir: Path, data: tuple[Path, Path], limits, work_dir: Path, runtime
         scoring_keys=SCORED) -> CodeEvaluation:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("these tests run the sandbox as root (per-job uids) and need util-linux unshare")
-    return evaluate_code_submission(code_dir, *data, runtime_keys, scoring_keys, limits, work_dir)
+    return evaluate_code_submission(code_dir, *data, runtime_keys, scoring_keys, limits, work_dir, scale=4)
 
 
 def refused(code_dir: Path, data: tuple[Path, Path], limits, work_dir: Path) -> str:

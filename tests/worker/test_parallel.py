@@ -18,7 +18,7 @@ def both(tmp_path, members, **kwargs):
     outcomes = []
     for scorer, extra in ((score_results_zip, {}), (score_results_zip_parallel, {"workers": 2})):
         try:
-            outcomes.append(scorer(zip_path, tmp_path / "hr", **kwargs, **extra))
+            outcomes.append(scorer(zip_path, tmp_path / "hr", **{"scale": 4, **kwargs}, **extra))
         except SubmissionError as err:
             outcomes.append(f"SubmissionError: {err}")
     return outcomes
@@ -30,7 +30,7 @@ def test_same_figures_readme_and_progress(tmp_path):
     members.append(("res/README.TXT", b"Runtime per image [s] : 0.05\n"))
     calls = []
     serial, parallel = both(tmp_path, members)
-    again = score_results_zip_parallel(tmp_path / "results.zip", tmp_path / "hr", workers=3,
+    again = score_results_zip_parallel(tmp_path / "results.zip", tmp_path / "hr", workers=3, scale=4,
                                        on_image=lambda *args: calls.append(args))
     assert serial == parallel == again
     assert list(parallel.per_image) == KEYS
@@ -40,8 +40,8 @@ def test_same_figures_readme_and_progress(tmp_path):
 def test_one_worker_scores_in_this_process(tmp_path):
     hr = make_hr(tmp_path / "hr", KEYS[:2])
     zip_path = write_zip(tmp_path / "results.zip", [(f"{k}.png", png_bytes(v)) for k, v in hr.items()])
-    result = score_results_zip_parallel(zip_path, tmp_path / "hr", workers=1)
-    assert result == score_results_zip(zip_path, tmp_path / "hr")
+    result = score_results_zip_parallel(zip_path, tmp_path / "hr", workers=1, scale=4)
+    assert result == score_results_zip(zip_path, tmp_path / "hr", scale=4)
     assert result.capped_count == 2
 
 
@@ -70,7 +70,7 @@ def test_missing_hr_data_is_not_the_teams_fault(tmp_path):
     (tmp_path / "hr").mkdir()
     zip_path = write_zip(tmp_path / "results.zip", [("0801.png", png_bytes(random_rgb(8, 8)))])
     with pytest.raises(ValueError, match="no hidden HR images"):
-        score_results_zip_parallel(zip_path, tmp_path / "hr")
+        score_results_zip_parallel(zip_path, tmp_path / "hr", scale=4)
 
 
 def test_the_competitions_scale_names_the_lr_suffix(tmp_path):
