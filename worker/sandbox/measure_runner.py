@@ -16,6 +16,9 @@ before its clock starts; per image,
 CUDA events and a synchronize on GPU, ``perf_counter`` on CPU; a trial is the mean over the
 runtime images; three trials, in each of which the submission and MSRResNet (built here) take
 turns image by image. Every image's time is returned; the trusted parent makes the figures.
+The outputs of scored images that are also timed (the same pixels) are those the submission gave
+in the first trial, saved after each image's clock stopped; other scored images get one untimed
+pass of their own, before the baseline is loaded.
 
 Inputs under /sandbox/in: job.json, exported/, lr/<key>.npy (uint8 H×W×3). Outputs in
 /sandbox/out: result.json and sr/<key>.npy (uint8, scale·H × scale·W × 3) for the scoring images.
