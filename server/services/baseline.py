@@ -19,7 +19,7 @@ from scoring.timing import Measurement
 from server.models import BaselineRecord, Phase, utcnow
 from server.queue import GPU_QUEUE, MEASURE_BASELINE_TASK, get_celery
 from server.services.audit import record_event
-from server.services.errors import Conflict, NotFound, ServiceError
+from server.services.errors import Conflict, NotFound, ServiceError, Unavailable
 
 DEVICE_CLASSES = ("gpu", "cpu")
 PENDING = ("queued", "running")
@@ -140,7 +140,12 @@ def request_baseline_measurement(session: Session, phase: Phase, actor: str, for
     record = BaselineRecord(phase_id=phase.id, source="measure", status="queued", actor=actor, force=force)
     session.add(record)
     session.commit()
-    get_celery().send_task(MEASURE_BASELINE_TASK, args=[record.id], queue=GPU_QUEUE)
+    try:
+        get_celery().send_task(MEASURE_BASELINE_TASK, args=[record.id], queue=GPU_QUEUE)
+    except Exception as err:  # no reaper sends it again: left queued, it would refuse every later one
+        _end(record, "failed", f"the queue could not be reached: {err}")
+        session.commit()
+        raise Unavailable(f"the queue could not be reached ({err}); nothing was measured, try again") from None
     return record
 
 

@@ -6,8 +6,11 @@ import json
 
 from sqlalchemy import select
 
+from bench.stack import free_port
+from server.config import get_settings
 from server.db import get_sessionmaker
 from server.models import BaselineRecord, Phase
+from server.queue import get_celery
 
 
 def remote_options(cli, api) -> tuple[str, ...]:
@@ -48,6 +51,29 @@ def test_baseline_measure_queues_over_the_api_and_waits_on_its_history(cli, api)
     assert json.loads(cli("baseline", "history", "aim2019/test", *remote, "--json").stdout)[-1] == queued
     again = cli.said("baseline", "measure", "--phase", "aim2019/test", *remote)
     assert f"(409): a baseline measurement of aim2019/test is already queued (#{queued['version']})" in again
+
+
+
+def test_a_measurement_the_queue_cannot_take_ends_failed_instead_of_blocking_the_next(cli, api, monkeypatch):
+    """It stayed queued with nobody to send it again, and every later measurement of the phase was
+    refused as 'already queued' (the command ended in kombu's traceback)."""
+    remote = remote_options(cli, api)
+    give_inputs("test")
+    monkeypatch.setenv("SRCHALLENGE_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    get_settings.cache_clear()
+    get_celery.cache_clear()
+    assert "error: the queue could not be reached" in cli.said("baseline", "measure", "--phase", "aim2019/test")
+    assert "(503): the queue could not be reached" in cli.said("baseline", "measure", "--phase", "aim2019/test",
+                                                              *remote)
+    history = json.loads(cli("baseline", "history", "aim2019/test", "--json").stdout)
+    assert [(r["source"], r["status"]) for r in history] == [("bundle", "done"), ("measure", "failed"),
+                                                             ("measure", "failed")]
+    assert history[-1]["reason"].startswith("the queue could not be reached")
+
+    monkeypatch.delenv("SRCHALLENGE_BROKER_URL")
+    get_settings.cache_clear()
+    get_celery.cache_clear()
+    assert json.loads(cli("baseline", "measure", "--phase", "aim2019/test", "--json").stdout)["status"] == "queued"
 
 
 def test_audit_over_the_api_reads_the_same_log(cli, api):
