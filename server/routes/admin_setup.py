@@ -63,7 +63,8 @@ def baseline_measure(request: BaselineMeasureRequest, organizer: OrganizerDep, p
     """Queue a timing of the baseline on a worker of queue `gpu`; answers the queued record, whose
     progress (`queued`, `running`, then `done`, `refused` or `failed` with the reason) the baseline's
     history shows under the same version. A worker of another device class than the phase's refuses
-    it unless `force`. 409 while another measurement of the phase is pending, or with no inputs."""
+    it unless `force`. 409 while another measurement of the phase is pending, or with no inputs; 503
+    when the queue cannot take it (the record ends `failed`)."""
     return BaselineVersionOut.of(request_baseline_measurement(session, phase, actor(organizer), force=request.force))
 
 
