@@ -256,12 +256,12 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     work_dir.mkdir(mode=0o700, parents=True)
     lr = {key: np.asarray(Image.open(lr_dir / lr_name(key, scale)).convert("RGB"))
           for key in dict.fromkeys(runtime_keys + scoring_keys)}
-    shapes = list(dict.fromkeys([img.shape[:2] for img in lr.values()] + [FLOPS_SHAPE]))
+    shapes = list(dict.fromkeys(img.shape[:2] for img in lr.values()))
     limit_info = {"memory_gib": limits.memory_bytes / GiB, "disk_mib": limits.disk_bytes >> 20,
                   "file_mib": limits.file_size_bytes >> 20}
 
-    stage1_in = _input_dir(work_dir / "stage1", {"data_range": data_range, "shapes": shapes, **limit_info},
-                           STAGE1_FILES)
+    stage1_job = {"data_range": data_range, "shapes": shapes, "counted_shape": FLOPS_SHAPE, **limit_info}
+    stage1_in = _input_dir(work_dir / "stage1", stage1_job, STAGE1_FILES)
     _readable_copy(code_dir, stage1_in / "submission")
     stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
                             limits, hidden=secrets, outputs=STAGE1_OUTPUTS)

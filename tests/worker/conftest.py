@@ -66,18 +66,27 @@ def limits() -> SandboxLimits:
                          file_size_bytes=16 << 20, disk_bytes=64 << 20, log_bytes=16 << 10, threads=1)
 
 
-@pytest.fixture
-def measure_runner():
-    """The measuring module, imported as the sandbox lays its files out (then forgotten again)."""
+def sandbox_module(name: str):
+    """A runner module, imported as the sandbox lays its files out (then forgotten again)."""
     folders = [str(REPO / "worker" / "sandbox"), str(REPO / "scoring")]
     flat = {path.stem for folder in folders for path in Path(folder).glob("*.py")}
     sys.path[:0] = folders
     try:
-        yield importlib.import_module("measure_runner")
+        yield importlib.import_module(name)
     finally:
         del sys.path[:len(folders)]
-        for name in flat & set(sys.modules):
-            del sys.modules[name]
+        for module in flat & set(sys.modules):
+            del sys.modules[module]
+
+
+@pytest.fixture
+def measure_runner():
+    yield from sandbox_module("measure_runner")
+
+
+@pytest.fixture
+def export_runner():
+    yield from sandbox_module("export_runner")
 
 
 @pytest.fixture

@@ -181,13 +181,17 @@ def export_and_check(model: torch.nn.Module, example: tuple[int, int], sizes: li
 
     Where torch's recorded assumptions hold, the program is the model by torch.export's own
     contract, so the eager comparison (a full forward, twice) runs only at the example size and
-    where an assumption fails; without torch's guards it runs at every size."""
+    where an assumption fails; without torch's guards it runs at every size. At the size where
+    MACs are counted (``job["counted_shape"]``, 1×3×256×256), unless an image has it, nothing is
+    scored: there the program must run and upscale as at the example, which the meta device checks
+    without computing (stage 2 counts the MACs of this program, the one it times)."""
     ep = export_symbolic(model, example, job)
     graph, tensors = to_program(ep, {})
     program = Program(graph, tensors, torch.device("cpu"))
     guards = getattr(ep.module(), "_guards_fn", None)  # torch's shape assumptions, as a callable
+    counted = tuple(job["counted_shape"])
     assumed = {}
-    for size in sizes:
+    for size in sizes + ([counted] if counted not in sizes else []):
         x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0)) * job["data_range"]
         if guards is not None:
             try:
@@ -196,12 +200,31 @@ def export_and_check(model: torch.nn.Module, example: tuple[int, int], sizes: li
                 assumed[size] = str(exc).removeprefix("Guard failed: ")[:300]
         if guards is not None and size != example and size not in assumed:
             continue
-        if how := output_difference(model, program, x, job["data_range"]):
+        how = (output_difference(model, program, x, job["data_range"]) if size in sizes
+               else shape_difference(graph, tensors, example, size))
+        if how:
             return graph, tensors, (size, how + (f" (torch.export assumed {assumed[size]})" if size in assumed else ""))
     for size, assumption in assumed.items():
-        print(f"torch.export assumed {assumption}, which does not hold at {size[1]}×{size[0]}; the program "
-              "still gives the model's outputs there, so it is used", flush=True)
+        print(f"torch.export assumed {assumption}, which does not hold at {size[1]}×{size[0]}; "
+              + ("the program still gives the model's outputs there, so it is used" if size in sizes else
+                 "MACs are counted at that size, where no image is scored, and the program runs there "
+                 "(checked on the meta device), so it is used"), flush=True)
     return graph, tensors, None
+
+
+def shape_difference(graph: dict, tensors: dict, example: tuple[int, int], size: tuple[int, int]) -> str | None:
+    """How the program fails at ``size`` or upscales otherwise than at ``example``, found on the
+    meta device (shapes only, nothing computed), or None."""
+    meta = Program(graph, {name: t.to("meta") for name, t in tensors.items()}, torch.device("meta"))
+    try:
+        at_example = meta(torch.empty(1, 3, *example, device="meta"))
+        out = meta(torch.empty(1, 3, *size, device="meta"))
+    except Exception as exc:  # noqa: BLE001 - the program does not run at this size
+        return f"the program fails there: {str(exc)[:300]}"
+    expected = (*at_example.shape[:2], *(size[i] * at_example.shape[2 + i] // example[i] for i in range(2)))
+    if tuple(out.shape) != tuple(expected):
+        return f"the program's output is {tuple(out.shape)}, {tuple(expected)} at the scale it has at the example"
+    return None
 
 
 def export_symbolic(model: torch.nn.Module, size: tuple[int, int], job: dict) -> "torch.export.ExportedProgram":

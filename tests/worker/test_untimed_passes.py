@@ -1,4 +1,4 @@
-"""The measuring stage in process (no sandbox): which passes it runs and where the scored outputs
+"""What the two sandbox stages run besides the timed passes, in process (no sandbox), and where the scored outputs
 come from. A tiny exported program stands in for the team's, and for the baseline."""
 
 import json
@@ -87,3 +87,44 @@ def test_a_non_finite_output_of_a_timed_image_is_refused(measure_runner, tiny_jo
     monkeypatch.setattr(measure_runner.Runner, "run", nan_on_b)
     with pytest.raises(measure_runner.TeamError, match="output for b contains NaN"):
         measure_runner.measure(job)
+
+
+PADS_TO_EIGHT = """
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class PadsToEight(nn.Module):
+    '''Pads the width to a multiple of 8, as window-attention models do, and says when it runs eagerly.'''
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 48, 3, padding=1)
+
+    def forward(self, x):
+        if not torch.compiler.is_exporting():
+            print(f"eager forward at {x.shape[3]}x{x.shape[2]}")
+        w = x.shape[3]
+        x = F.pad(x, (0, (8 - w % 8) % 8))
+        return torch.pixel_shuffle(self.conv(x), 4)[..., : 4 * w]
+"""
+
+
+def test_the_macs_size_is_checked_on_the_meta_device_when_no_image_has_it(export_runner, capsys):
+    """Exported at a width that is not a multiple of 8, torch assumes the padding is not empty,
+    which fails at 256×256; no image has that size, so the program is run there on the meta device
+    only (it runs and upscales by 4), not computed against the eager model: two full passes saved."""
+    namespace = {}
+    exec(PADS_TO_EIGHT, namespace)
+    model = namespace["PadsToEight"]().eval()
+    job = {"data_range": 1.0, "shapes": [(10, 9), (12, 13)], "counted_shape": [256, 256]}
+    with torch.no_grad():
+        graph, tensors = export_runner.export(model, job)
+    log = capsys.readouterr().out
+    assert "eager forward at 9x10" in log and "256x256" not in log
+    assert "does not hold at 256×256; MACs are counted at that size" in log
+    program = export_runner.Program(graph, tensors, torch.device("cpu"))
+    with torch.no_grad():
+        assert program(torch.rand(1, 3, 256, 256)).shape == (1, 3, 1024, 1024)
+
