@@ -136,8 +136,14 @@ def main() -> None:
     add_common_options(parser)
     parser.add_argument("--images", type=int, default=10)
     parser.add_argument("--models", default="msrresnet,swinir_light")
+    parser.add_argument("--size", default="", metavar="HxW",
+                        help="LR height×width instead of 95×127 (the images alternate it and its transpose); "
+                             "339x510 is a DIV2K validation image's LR")
     args = parser.parse_args()
     count, sizes = (2, [(24, 20), (20, 28)]) if args.quick else (args.images, SIZES)
+    if args.size and not args.quick:
+        h, w = map(int, args.size.lower().split("x"))
+        sizes = [(h, w), (w, h)]
     print_header("Code re-run: wall time against its timed forward passes (CPU)", args)
     limits = SandboxLimits(memory_bytes=12 << 30, wall_seconds=1800, cpu_seconds=7200, disk_bytes=512 << 20,
                            threads=1)
