@@ -36,6 +36,23 @@ RUN_PENDING = (Status.QUEUED, Status.RUNNING)
 FINISHED = (Status.SCORED, Status.FAILED, Status.CANCELLED)
 
 
+class BaselineStatus(StrEnum):
+    """Where a baseline record stands (``BaselineRecord.status``); the values are the stored strings.
+
+    A version of the figures is ``done``; a measurement goes queued → running → done | refused (a
+    worker of another device class) | failed.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+BASELINE_PENDING = (BaselineStatus.QUEUED, BaselineStatus.RUNNING)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -269,15 +286,15 @@ class BaselineRecord(Base):
 
     Every change (from the bundle, ``baseline set``, a measurement, going back) appends a row, so
     the figures a board was ranked against are never lost and any earlier version can be restored.
-    ``status`` is "done" for a version of the figures; a measurement passes through "queued" and
-    "running" and ends "done", "refused" (wrong device class) or "failed", with ``reason``.
+    ``status`` (a ``BaselineStatus``) is done for a version of the figures; a measurement ends done,
+    refused or failed, with ``reason``.
     """
 
     __tablename__ = "baseline_records"
     id: Mapped[int] = mapped_column(primary_key=True)
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(String(16))  # "bundle" | "set" | "measure" | "revert"
-    status: Mapped[str] = mapped_column(String(16), default="done")
+    status: Mapped[str] = mapped_column(String(16), default=BaselineStatus.DONE)
     actor: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()

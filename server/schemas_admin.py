@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from server.models import AuditEvent, BaselineRecord, Phase, ScoringRun, Submission
+from server.models import AuditEvent, BaselineRecord, BaselineStatus, Phase, ScoringRun, Submission
 from server.schemas import PhaseOut
 from server.services.errors import ServiceError
 from server.services.schedule import duration, phase_window
@@ -169,7 +169,7 @@ class BaselineJobOut(BaseModel):
 
     id: int
     phase: str
-    status: str
+    status: BaselineStatus
     worker: str | None
     queued_at: datetime
     started_at: datetime | None
@@ -222,7 +222,7 @@ class BaselineVersionOut(BaseModel):
 
     version: int
     source: str
-    status: str
+    status: BaselineStatus
     actor: str
     at: datetime
     psnr: float | None

@@ -17,7 +17,7 @@ from celery import Task
 import scoring.msrresnet
 from server.config import Settings, get_settings
 from server.db import session_scope
-from server.models import Phase
+from server.models import BaselineStatus, Phase
 from server.queue import MEASURE_BASELINE_TASK, get_celery
 from server.services.baseline import fail_measurement, finish_measurement, start_measurement
 from server.services.storage import Storage
@@ -39,7 +39,7 @@ def measure_baseline(task: Task, record_id: int) -> str:
         except Exception as err:  # the record says what went wrong; the worker lives on
             log.exception("baseline measurement %s crashed", record_id, extra={"phase": phase.path})
             fail_measurement(session, record_id, f"{type(err).__name__}: {err}")
-            return "failed"
+            return BaselineStatus.FAILED
         record = finish_measurement(session, record_id, measurement)
         log.info("baseline of %s measured: %s (%s)", phase.path, measurement, record.status,
                  extra={"phase": phase.path})

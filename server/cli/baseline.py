@@ -8,11 +8,12 @@ import typer
 from server.cli.backend import Backend, backend_for
 from server.cli.options import JsonOpt, PhaseArg, PhaseOpt, ServerOpt, TokenOpt
 from server.cli.output import console, err_console, fail, print_json, service_errors
+from server.models import BaselineStatus
 from server.services.errors import NotFound
 
 app = typer.Typer(help="The baseline's figures of a phase: set, measure, history, revert.", no_args_is_help=True)
 POLL_S = 0.5
-FINISHED = ("done", "refused", "failed")
+FINISHED = (BaselineStatus.DONE, BaselineStatus.REFUSED, BaselineStatus.FAILED)
 
 
 def describe(row: dict) -> str:
@@ -63,7 +64,7 @@ def history(phase: PhaseArg, server: ServerOpt = None, token: TokenOpt = None, a
 
     with service_errors():
         rows = [v.model_dump(mode="json") for v in backend_for(server, token).baseline_history(phase)]
-    current = next((r["version"] for r in reversed(rows) if r["status"] == "done"), None)
+    current = next((r["version"] for r in reversed(rows) if r["status"] == BaselineStatus.DONE), None)
     if as_json:
         print_json(rows)
         return
@@ -71,7 +72,7 @@ def history(phase: PhaseArg, server: ServerOpt = None, token: TokenOpt = None, a
     for column in ("version", "source", "status", "by", "at", "figures", "note"):
         table.add_column(column)
     for r in rows:
-        figures = describe(r) if r["status"] == "done" else "—"
+        figures = describe(r) if r["status"] == BaselineStatus.DONE else "—"
         table.add_row(f"#{r['version']}" + (" (current)" if r["version"] == current else ""), r["source"],
                       r["status"], r["actor"], r["at"][:19], figures, r["reason"] or r["runtime_note"] or "")
     console.print(table)
@@ -126,10 +127,10 @@ def measure(
         row = follow(backend, phase, record_id, timeout)
     if as_json:
         print_json(row)
-    elif row["status"] == "done":
+    elif row["status"] == BaselineStatus.DONE:
         console.print(f"baseline of {phase} measured: {row['runtime_note']} (version #{row['version']})",
                       soft_wrap=True)
-    if row["status"] != "done":
+    if row["status"] != BaselineStatus.DONE:
         fail(f"baseline measurement #{record_id} {row['status']}: {row['reason']}")
 
 

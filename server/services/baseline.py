@@ -16,13 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scoring.timing import Measurement
-from server.models import BaselineRecord, Phase, utcnow
+from server.models import BASELINE_PENDING, BaselineRecord, BaselineStatus, Phase, utcnow
 from server.queue import GPU_QUEUE, MEASURE_BASELINE_TASK, get_celery
 from server.services.audit import record_event
 from server.services.errors import Conflict, NotFound, ServiceError, Unavailable
 
 DEVICE_CLASSES = ("gpu", "cpu")
-PENDING = ("queued", "running")
 
 
 def device_class(device: str) -> str:
@@ -31,7 +30,7 @@ def device_class(device: str) -> str:
 
 
 def _snapshot(phase: Phase, source: str, actor: str, **fields) -> BaselineRecord:
-    return BaselineRecord(phase_id=phase.id, source=source, actor=actor, status="done", psnr=phase.baseline_psnr,
+    return BaselineRecord(phase_id=phase.id, source=source, actor=actor, status=BaselineStatus.DONE, psnr=phase.baseline_psnr,
                           psnr_note=phase.baseline_psnr_note, params=phase.baseline_params,
                           runtime=phase.baseline_runtime, runtime_note=phase.baseline_runtime_note,
                           runtime_device=phase.baseline_runtime_device, finished_at=utcnow(), **fields)
@@ -112,7 +111,7 @@ def baseline_history(session: Session, phase: Phase) -> list[BaselineRecord]:
 
 def revert_baseline(session: Session, phase: Phase, actor: str, to: int | None = None) -> BaselineRecord:
     """Restore an earlier version of the figures (by default the one before the current one)."""
-    versions = [r for r in baseline_history(session, phase) if r.status == "done"]
+    versions = [r for r in baseline_history(session, phase) if r.status == BaselineStatus.DONE]
     if to is None:
         if len(versions) < 2:
             raise Conflict(f"{phase.path} has no earlier baseline version to go back to")
@@ -134,16 +133,16 @@ def request_baseline_measurement(session: Session, phase: Phase, actor: str, for
     if phase.image_count == 0:
         raise Conflict(f"phase {phase.path} has no LR inputs to time the baseline on: import its hidden set first")
     pending = session.scalar(select(BaselineRecord).where(BaselineRecord.phase_id == phase.id,
-                                                          BaselineRecord.status.in_(PENDING)))
+                                                          BaselineRecord.status.in_(BASELINE_PENDING)))
     if pending is not None:
         raise Conflict(f"a baseline measurement of {phase.path} is already {pending.status} (#{pending.id})")
-    record = BaselineRecord(phase_id=phase.id, source="measure", status="queued", actor=actor, force=force)
+    record = BaselineRecord(phase_id=phase.id, source="measure", status=BaselineStatus.QUEUED, actor=actor, force=force)
     session.add(record)
     session.commit()
     try:
         get_celery().send_task(MEASURE_BASELINE_TASK, args=[record.id], queue=GPU_QUEUE)
     except Exception as err:  # no reaper sends it again: left queued, it would refuse every later one
-        _end(record, "failed", f"the queue could not be reached: {err}")
+        _end(record, BaselineStatus.FAILED, f"the queue could not be reached: {err}")
         session.commit()
         raise Unavailable(f"the queue could not be reached ({err}); nothing was measured, try again") from None
     return record
@@ -160,11 +159,11 @@ def start_measurement(session: Session, record_id: int, worker: str, worker_devi
     """queued → running on this worker; None when there is nothing to do (finished, or a duplicate
     delivery). A worker of the wrong device class refuses at once, before spending minutes timing."""
     record = session.get(BaselineRecord, record_id)
-    if record is None or record.status not in PENDING:
+    if record is None or record.status not in BASELINE_PENDING:
         return None
-    record.status, record.started_at, record.worker = "running", utcnow(), worker
+    record.status, record.started_at, record.worker = BaselineStatus.RUNNING, utcnow(), worker
     if worker_device_class != record.phase.runtime_device_class and not record.force:
-        _end(record, "refused", _wrong_class(record.phase, "this worker's device", worker_device_class))
+        _end(record, BaselineStatus.REFUSED, _wrong_class(record.phase, "this worker's device", worker_device_class))
         session.commit()
         return None
     session.commit()
@@ -176,7 +175,7 @@ def finish_measurement(session: Session, record_id: int, measurement: Measuremen
     record = get_record(session, record_id)
     phase = record.phase
     if device_class(measurement.device) != phase.runtime_device_class and not record.force:
-        _end(record, "refused", _wrong_class(phase, measurement.device))
+        _end(record, BaselineStatus.REFUSED, _wrong_class(phase, measurement.device))
         return record
     before = _figures(phase)
     phase.baseline_runtime, phase.baseline_runtime_note = measurement.best, str(measurement)
@@ -185,7 +184,7 @@ def finish_measurement(session: Session, record_id: int, measurement: Measuremen
     after = _snapshot(phase, "measure", record.actor)
     for name in ("psnr", "psnr_note", "params", "runtime", "runtime_note", "runtime_device"):
         setattr(record, name, getattr(after, name))
-    _end(record, "done", "forced onto another device class" if record.force and
+    _end(record, BaselineStatus.DONE, "forced onto another device class" if record.force and
          device_class(measurement.device) != phase.runtime_device_class else None)
     changed = {"runtime": [before["runtime"], phase.baseline_runtime],
                "runtime_device": [before["runtime_device"], measurement.device]}
@@ -197,9 +196,9 @@ def finish_measurement(session: Session, record_id: int, measurement: Measuremen
 
 def fail_measurement(session: Session, record_id: int, reason: str) -> None:
     record = session.get(BaselineRecord, record_id)
-    if record is not None and record.status in PENDING:
-        _end(record, "failed", reason)
+    if record is not None and record.status in BASELINE_PENDING:
+        _end(record, BaselineStatus.FAILED, reason)
 
 
-def _end(record: BaselineRecord, status: str, reason: str | None) -> None:
+def _end(record: BaselineRecord, status: BaselineStatus, reason: str | None) -> None:
     record.status, record.reason, record.finished_at = status, reason, utcnow()

@@ -16,7 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models import BaselineRecord, ScoringRun, Status, utcnow
+from server.models import BASELINE_PENDING, BaselineRecord, ScoringRun, Status, utcnow
 from server.queue import QUEUES, get_celery
 from server.schemas_admin import BaselineJobOut, QueueOut, RunOut, StatusOut, WorkerOut
 
@@ -128,7 +128,7 @@ def _with_runs(session: Session, settings: Settings, now: datetime, report: Stat
         "baseline_measurements": [
             BaselineJobOut(id=r.id, phase=r.phase.path, status=r.status, worker=r.worker, queued_at=r.created_at,
                            started_at=r.started_at)
-            for r in session.scalars(select(BaselineRecord).where(BaselineRecord.status.in_(("queued", "running")))
+            for r in session.scalars(select(BaselineRecord).where(BaselineRecord.status.in_(BASELINE_PENDING))
                                      .order_by(BaselineRecord.id))]})
 
 

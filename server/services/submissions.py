@@ -215,7 +215,7 @@ def accept_upload(session: Session, phase: Phase, team: Team, public_id: str, up
 def withdraw_queued(session: Session, submission: Submission, run: ScoringRun) -> bool:
     """Delete a submission whose first run was never sent (still queued); False if it cannot."""
     try:
-        if session.execute(delete(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == "queued")
+        if session.execute(delete(ScoringRun).where(ScoringRun.id == run.id, ScoringRun.status == Status.QUEUED)
                            ).rowcount != 1:
             session.rollback()
             return False
