@@ -9,7 +9,6 @@ DIV2K size, image by image in turns, best of three trials; no synchronization in
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -70,19 +69,8 @@ def harness_against_eager(device: torch.device, shape: tuple[int, int], images: 
 
 
 def bare_seconds(model: torch.nn.Module, lr, device: torch.device) -> float:
-    """The eager model timed the way ``Runner.run`` times: fresh input, events and a synchronize."""
-    x = measure_runner.input_tensor(lr, device, 1.0)
-    if device.type != "cuda":
-        started = time.perf_counter()
-        model(x)
-        return time.perf_counter() - started
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    torch.cuda.synchronize(device)
-    start.record()
-    model(x)
-    end.record()
-    torch.cuda.synchronize(device)
-    return start.elapsed_time(end) / 1000
+    """The eager model timed the way ``Runner.run`` times: a fresh input, the harness's own clock."""
+    return measure_runner.timed_forward(model, measure_runner.input_tensor(lr, device, 1.0), device)[1]
 
 
 def no_sync_inside(program, x: torch.Tensor) -> bool | None:

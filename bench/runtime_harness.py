@@ -29,7 +29,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -88,18 +87,9 @@ def measure_runner():
 
 
 def bare_seconds(model: torch.nn.Module, lr: np.ndarray, device: torch.device) -> float:
-    x = torch.from_numpy(lr).to(device).permute(2, 0, 1).unsqueeze(0).contiguous().float() / 255  # NCHW, as the harness
-    if device.type == "cuda":
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda.synchronize(device)
-        start.record()
-        model(x)
-        end.record()
-        torch.cuda.synchronize(device)
-        return start.elapsed_time(end) / 1000
-    started = time.perf_counter()
-    model(x)
-    return time.perf_counter() - started
+    """The eager model on a fresh input, timed by the harness's own clock."""
+    runner = measure_runner()
+    return runner.timed_forward(model, runner.input_tensor(lr, device, 1.0), device)[1]
 
 
 def overhead_trials(lr_dir: Path, keys: list[str], device: torch.device) -> tuple[list[float], list[float]]:

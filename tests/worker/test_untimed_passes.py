@@ -56,8 +56,8 @@ def test_outputs_of_timed_images_come_from_the_first_timed_trial(measure_runner,
     passes = []
     run = measure_runner.Runner.run
 
-    def recording_run(self, lr, device, key, clock=None):
-        out, seconds = run(self, lr, device, key, clock)
+    def recording_run(self, lr, device, key):
+        out, seconds = run(self, lr, device, key)
         if self.name == "model":
             passes.append(key)
         return out, seconds
@@ -80,8 +80,8 @@ def test_a_non_finite_output_of_a_timed_image_is_refused(measure_runner, tiny_jo
     job, _ = tiny_job
     run = measure_runner.Runner.run
 
-    def nan_on_b(self, lr, device, key, clock=None):
-        out, seconds = run(self, lr, device, key, clock)
+    def nan_on_b(self, lr, device, key):
+        out, seconds = run(self, lr, device, key)
         return (out * float("nan") if self.name == "model" and key == "rt-b" else out), seconds
 
     monkeypatch.setattr(measure_runner.Runner, "run", nan_on_b)

@@ -65,30 +65,36 @@ def input_tensor(lr: np.ndarray, device: torch.device, data_range: float) -> tor
     return x.to(torch.float32, memory_format=torch.contiguous_format) * (data_range / 255)
 
 
+def timed_forward(model, x: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, float]:
+    """``model(x)`` and its seconds: CUDA events between two synchronizes on a GPU (the kernels'
+    own time, nothing queued before counts), ``perf_counter`` on the CPU. The one clock of every
+    forward timed here and in the benches that compare against it (bench/runtime_harness.py,
+    bench/gpu_probe.py)."""
+    if device.type != "cuda":
+        started = time.perf_counter()
+        out = model(x)
+        return out, time.perf_counter() - started
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize(device)
+    start.record()
+    out = model(x)
+    end.record()
+    torch.cuda.synchronize(device)
+    return out, start.elapsed_time(end) / 1000
+
+
 class Runner:
     """A model (submission or baseline): one program that runs every image, timed or scored."""
 
     def __init__(self, name: str, program: Program, data_range: float, scale: int = 4) -> None:
         self.name, self.program, self.data_range, self.scale = name, program, data_range, scale
 
-    def run(self, lr: np.ndarray, device: torch.device, key: str, clock=None) -> tuple[torch.Tensor, float]:
+    def run(self, lr: np.ndarray, device: torch.device, key: str) -> tuple[torch.Tensor, float]:
         """Forward one LR image; the input is a fresh tensor, made before the clock starts."""
         h, w = lr.shape[:2]
-        program = self.program
         x = input_tensor(lr, device, self.data_range)
         try:
-            if device.type == "cuda":
-                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                torch.cuda.synchronize(device)
-                start.record()
-                out = program(x)
-                end.record()
-                torch.cuda.synchronize(device)
-                seconds = start.elapsed_time(end) / 1000
-            else:
-                started = time.perf_counter()
-                out = program(x)
-                seconds = time.perf_counter() - started
+            out, seconds = timed_forward(self.program, x, device)
         except (MemoryError, RuntimeError, ValueError, TypeError, IndexError) as exc:
             raise TeamError(f"the {self.name} failed on {key} ({w}×{h}): {str(exc)[:2000]}") from None
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, 3, self.scale * h, self.scale * w):
