@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed;
     # from anyone else the header is ignored, so a client cannot pick its own address.
     trusted_proxies: str = ""
-    # Uploads one team may stream at once (per API process); each may be up to max_upload_bytes.
+    # Uploads one team may stream at once (over every API process sharing the rate limiter's
+    # Redis; server/services/upload_slots.py); each may be up to max_upload_bytes.
     max_concurrent_uploads_per_team: int = 2
     # Database connections per process. The API runs its blocking handlers on as many threads, so
     # a handler never waits for a connection; a wait longer than db_pool_timeout_seconds (an

@@ -58,7 +58,7 @@ def create_app() -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.state.recent_boards = RecentResponses(settings.leaderboard_max_age_seconds)
     app.state.known_tokens = KnownTokens()
-    app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads_per_team)
+    app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads_per_team, settings.rate_limit_storage)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

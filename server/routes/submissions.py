@@ -45,7 +45,7 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
 
     The body streams to disk with no database connection held; the database work runs in the
     thread pool, never on the event loop."""
-    with request.app.state.upload_slots.hold(team.id) as in_flight:
+    async with request.app.state.upload_slots.hold(team.id) as in_flight:
         await run_in_threadpool(service.check_upload_allowed, session, phase, team, in_flight)
         storage = Storage.from_settings(settings)
         public_id = service.new_public_id()

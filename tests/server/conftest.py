@@ -1,6 +1,8 @@
 """A migrated SQLite database with the shipped AIM 2019 bundle, shared by the service-level tests;
 ``cli``: the command in-process on a fresh embedded deployment; ``api``: the API over it."""
 
+import shutil
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -92,3 +94,20 @@ def api(cli):
     yield f"http://127.0.0.1:{server.config.port}"
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server on loopback, for stores shared by API processes."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG":
+        assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)

@@ -3,9 +3,6 @@ redis-server shared by two app instances (two API processes)."""
 
 import asyncio
 import secrets
-import shutil
-import subprocess
-import time
 
 import httpx
 import pytest
@@ -83,22 +80,6 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy():
 
 def test_health_probes_are_never_limited():
     assert codes(app_with_limit(1), [{"path": "/healthz"}] * 5) == [200] * 5
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG":
-        assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(10)
 
 
 def test_two_api_processes_share_their_counters_through_redis(redis_url):
