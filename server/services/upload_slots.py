@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -85,7 +86,8 @@ class UploadSlots:
                 del self._held[team_id]
             if renewal is not None:
                 renewal.cancel()
-                await self._release(key, member)
+                with anyio.CancelScope(shield=True):  # a client that hung up still gives its slot back
+                    await self._release(key, member)
 
     async def _take_shared(self, key: str, member: str) -> int | None:
         """Others holding a slot across API processes (-1: none left, and none taken); None without Redis."""
