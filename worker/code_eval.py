@@ -42,6 +42,11 @@ FLOPS_SHAPE = (256, 256)
 """MACs are counted on a 1×3×256×256 LR input, as the NTIRE efficient-SR challenges (2022-) count
 their "FLOPs" (RFDN: 27.10 G there; papers of the CARN era count "Mult-Adds" for a 1280×720 output)."""
 MACS_INPUT = "1×3×256×256"
+MACS_CONSISTENCY = 0.5
+"""The counted size's MACs per pixel may not fall below this share of the least on the images: a
+model can do less work at 256×256, where nothing is scored, than on every image it is timed and
+scored on (integer arithmetic on its input size needs no branch). Padding to a window leaves
+honest models near 1; only attention over the whole image grows faster than the pixels."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
@@ -225,6 +230,17 @@ def check_device(measured: dict, gpu: GPU | None) -> None:
                                  f"but the job required {required}")
 
 
+def check_macs_size(measured: dict, log: str) -> None:
+    """The MACs figure describes the model only if it does, per pixel, the work it does on the images."""
+    counted = measured["flops"] / (FLOPS_SHAPE[0] * FLOPS_SHAPE[1])
+    on_images = measured["flops_per_pixel_images"]
+    if on_images > 0 and counted < MACS_CONSISTENCY * on_images:
+        raise CodeRunError(
+            f"the model does {on_images / max(counted, 1e-9):,.0f}× less work per pixel at {MACS_INPUT}, where MACs "
+            "are counted, than on the images it is scored on; its MACs cannot be stated fairly, so it is refused "
+            "(ask the organizers if the model really works so)", log)
+
+
 def _capped(text: str, cap: int) -> str:
     """The last ``cap`` characters of ``text``, saying when earlier ones were dropped."""
     return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
@@ -290,6 +306,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
     check_device(measured, gpu)
+    check_macs_size(measured, log)
 
     image_psnr, clipped, checked_hr = {}, {}, {}
     for key in scoring_keys:

@@ -165,3 +165,20 @@ def test_a_model_with_a_special_path_at_one_size_is_scored_as_its_eager_run(make
             eager.append(psnr(sr, np.load(hr_dir / f"{key}.npy")))
     assert evaluation.psnr == pytest.approx(mean_psnr(eager), abs=1e-3)
     assert len(evaluation.runtime.image_seconds[0]) == len(TIMED)
+
+
+CHEAP_AT_THE_COUNTED_SIZE = TINY_MODEL.replace("        return self.up(self.conv(x))", """
+        h, w = x.shape[-2:]
+        eh = h - 255 * (256 // h) * (h // 256)  # 1 at 256, h on every image: no branch, one program
+        ew = w - 255 * (256 // w) * (w // 256)
+        y = self.up(self.conv(x[:, :, :eh, :ew]))
+        return torch.nn.functional.interpolate(y, size=(4 * h, 4 * w))""")
+
+
+def test_a_model_that_does_less_work_where_macs_are_counted_is_refused(make_submission, two_sizes, limits,
+                                                                        tmp_path):
+    """Found in review: a program that works on a 1×1 crop at 1×3×256×256 only (where no image is
+    scored) ran and upscaled there, so the meta-device check passed, and the board showed ~65,000×
+    fewer MACs than the model spends on an image."""
+    reason = refused(make_submission(CHEAP_AT_THE_COUNTED_SIZE), two_sizes, limits, tmp_path / "work")
+    assert "less work per pixel at 1×3×256×256, where MACs are counted" in reason, reason

@@ -144,14 +144,18 @@ def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise TeamError(f"the exported program is malformed: {exc!r}") from None
     limit = int(job["memory_gib"] * 2**30)
+    per_pixel = []
     for h, w in sizes:
-        meta.peak_bytes((1, 3, h, w), limit)
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            meta.peak_bytes((1, 3, h, w), limit)
+        per_pixel.append(counter.get_total_flops() / (h * w))
     figures = {"params": count_unique(tensors[n] for n in program.param_names),
                "stored": stored_numbers([(graph, program)], tensors)}
     flops_h, flops_w = job["flops_shape"]
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         meta.peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
     figures["flops"] = counter.get_total_flops()
+    figures["flops_per_pixel_images"] = min(per_pixel)  # the parent compares the counted size with it
     return Runner("model", program, job["data_range"], job["scale"]), figures
 
 
