@@ -15,6 +15,7 @@ refused unless the organizer forces it. The job goes to the ``gpu`` queue with t
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scoring.factsheet import MAX_PARAMS, MAX_SECONDS_PER_IMAGE
 from scoring.timing import Measurement
 from server.models import BASELINE_PENDING, BaselineRecord, BaselineStatus, Phase, utcnow
 from server.queue import GPU_QUEUE, MEASURE_BASELINE_TASK, get_celery
@@ -22,6 +23,8 @@ from server.services.audit import record_event
 from server.services.errors import Conflict, NotFound, ServiceError, Unavailable
 
 DEVICE_CLASSES = ("gpu", "cpu")
+DEVICE_NAME_CHARS = 200  # BaselineRecord.runtime_device's column
+NOTE_CHARS = 500
 
 
 def device_class(device: str) -> str:
@@ -75,10 +78,15 @@ def set_baseline(session: Session, phase: Phase, actor: str, *, psnr: float | No
         raise ServiceError("give either a PSNR or the reason it is not measured, not both")
     if psnr is not None and not 0 < psnr < 200:
         raise ServiceError(f"a PSNR is a positive number of dB below 200, got {psnr}")
-    if params is not None and params <= 0:
-        raise ServiceError(f"the baseline's parameter count must be positive, got {params}")
-    if runtime is not None and not runtime > 0:
-        raise ServiceError(f"the baseline's runtime must be positive seconds per image, got {runtime}")
+    if params is not None and not 0 < params <= MAX_PARAMS:
+        raise ServiceError(f"the baseline's parameter count must be from 1 to {MAX_PARAMS:,}, got {params}")
+    if runtime is not None and not 0 < runtime <= MAX_SECONDS_PER_IMAGE:  # NaN and inf fail too
+        raise ServiceError(f"the baseline's runtime must be positive seconds per image, at most "
+                           f"{MAX_SECONDS_PER_IMAGE:g}, got {runtime}")
+    if runtime_device is not None and len(runtime_device) > DEVICE_NAME_CHARS:
+        raise ServiceError(f"a device name is at most {DEVICE_NAME_CHARS} characters")
+    if psnr_not_measured is not None and len(psnr_not_measured) > NOTE_CHARS:
+        raise ServiceError(f"the reason the PSNR is not measured is at most {NOTE_CHARS} characters")
     if runtime_device is not None and runtime is None:
         raise ServiceError("a device names where a runtime was taken: give the runtime with it")
     if runtime_device is not None and not force and device_class(runtime_device) != phase.runtime_device_class:

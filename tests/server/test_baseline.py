@@ -43,8 +43,12 @@ def test_set_changes_only_the_given_figures_keeps_every_version_and_goes_back(se
 
 def test_set_refuses_nonsense_and_another_device_class_unless_forced(session):
     phase = get_phase_by_path(session, PHASE)
+    # found in review: inf was stored (every runtime ratio 0: every entry met the runtime constraint),
+    # 10**20 parameters and a 300-character device were a 500 from the database
     for bad in ({}, {"psnr": -1.0}, {"params": 0}, {"runtime": 0.0}, {"psnr": 30.0, "psnr_not_measured": "x"},
-                {"runtime_device": "NVIDIA H200"}):
+                {"runtime_device": "NVIDIA H200"}, {"runtime": float("inf")}, {"runtime": float("nan")},
+                {"psnr": float("nan")}, {"params": 10**20}, {"runtime": 0.1, "runtime_device": "G" * 300, "force": True},
+                {"psnr_not_measured": "x" * 5000}):
         with pytest.raises(ServiceError) as refused:
             set_baseline(session, phase, "cli:alice", **bad)
         assert "--" not in refused.value.message, "the API's callers read it too: name the figure, not an option"
