@@ -40,8 +40,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     db_pool_timeout_seconds: float = 10.0
     # PostgreSQL: a server that accepts the connection but never answers (stuck, or half gone) is
-    # given up after this long, and TCP keepalives notice a vanished host, instead of a worker or
-    # an API thread waiting on it for ever
+    # given up after this long, instead of a worker or an API thread waiting on it for ever;
+    # keepalives and a TCP user timeout notice a vanished host (server/db.py::libpq_defaults)
     db_connect_timeout_seconds: int = 10
     # the tail of a sandboxed stage's output kept as its log (worker/sandbox/launcher.py)
     log_cap_bytes: int = 64 * 1024

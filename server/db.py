@@ -30,10 +30,20 @@ def make_engine(url: str, pool_size: int = 15, pool_timeout_s: float = 30.0, con
             cursor.close()
 
         return engine
-    # libpq's own parameters (psycopg2 and psycopg 3 pass them through)
-    libpq = {"connect_timeout": connect_timeout_s, "keepalives": 1, "keepalives_idle": 30,
-             "keepalives_interval": 10, "keepalives_count": 3}
-    return create_engine(url, pool_pre_ping=True, connect_args=libpq, **pool)
+    return create_engine(url, pool_pre_ping=True, connect_args=libpq_defaults(url, connect_timeout_s), **pool)
+
+
+def libpq_defaults(url: str, connect_timeout_s: int) -> dict:
+    """libpq's timeouts for the drivers built on it (psycopg2, psycopg 3), each unless the URL sets
+    it: connecting is given up after ``connect_timeout_s``; keepalives notice a vanished host while
+    idle, and ``tcp_user_timeout`` (60 s) while a query's bytes go unacknowledged. A server that
+    acknowledges but never answers a query is not bounded here (libpq has no read timeout)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in ("psycopg2", "psycopg"):
+        return {}
+    defaults = {"connect_timeout": connect_timeout_s, "keepalives": 1, "keepalives_idle": 30,
+                "keepalives_interval": 10, "keepalives_count": 3, "tcp_user_timeout": 60_000}
+    return {name: value for name, value in defaults.items() if name not in parsed.query}
 
 
 def _private_sqlite_file(url: str) -> None:

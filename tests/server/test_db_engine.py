@@ -36,3 +36,12 @@ def test_a_database_that_never_answers_fails_within_the_connect_timeout():
     assert "error" in outcome and outcome["seconds"] < 10, outcome
     assert "timeout" in str(outcome["error"]).lower()
 
+
+
+def test_the_urls_own_parameters_win_and_other_drivers_get_none():
+    from server.db import libpq_defaults
+
+    assert libpq_defaults("postgresql+psycopg2://u@h/db", 10)["connect_timeout"] == 10
+    assert "connect_timeout" not in libpq_defaults("postgresql+psycopg2://u@h/db?connect_timeout=60", 10)
+    assert libpq_defaults("postgresql+pg8000://u@h/db", 10) == {}  # no libpq: the options would be a TypeError
+    assert libpq_defaults("sqlite:///x.db", 10) == {}
