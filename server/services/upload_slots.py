@@ -27,6 +27,7 @@ from server.services.errors import TooMany
 
 RETRY_AFTER_S = 30
 LEASE_S = 30.0
+REDIS_TIMEOUT_S = 2.0  # a silent Redis costs an upload this long, then the count is this process's
 log = logging.getLogger("srchallenge.api")
 
 # KEYS[1]: the team's set; ARGV: member, cap, lease seconds. Returns the others holding a slot, or -1 (full).
@@ -54,6 +55,9 @@ class UploadSlots:
         self.per_team, self.lease_s = per_team, lease_s
         self._held: Counter[int] = Counter()
         self._url = storage_url if storage_url.startswith(("redis://", "rediss://", "unix://")) else None
+        if self._url is None and "redis" in storage_url.split("://")[0]:
+            log.warning("upload slots: %s is not a plain Redis URL; each API process counts its own uploads",
+                        storage_url.split("://")[0])
         self._clients: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
 
     @property
@@ -63,7 +67,8 @@ class UploadSlots:
             return None
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            self._clients = {loop: aioredis.from_url(self._url)}
+            self._clients = {loop: aioredis.from_url(self._url, socket_timeout=REDIS_TIMEOUT_S,
+                                                     socket_connect_timeout=REDIS_TIMEOUT_S)}
         return self._clients[loop]
 
     @asynccontextmanager

@@ -2,6 +2,7 @@
 redis-server stand for two processes), lets go of a dead process's uploads, and fails open."""
 
 import asyncio
+import socket
 
 import pytest
 
@@ -58,9 +59,13 @@ def test_a_long_upload_keeps_its_slot_past_the_lease(redis_url):
     run(scenario())
 
 
-@pytest.mark.parametrize("store", ["memory://", "an unreachable redis"])
+@pytest.mark.parametrize("store", ["memory://", "an unreachable redis", "a silent redis"])
 def test_without_a_shared_store_the_process_counts_its_own(store):
-    url = f"redis://127.0.0.1:{free_port()}/0" if store == "an unreachable redis" else store
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts, never answers: each call waits out the client's timeout, not for ever
+    url = {"memory://": store, "an unreachable redis": f"redis://127.0.0.1:{free_port()}/0",
+           "a silent redis": f"redis://127.0.0.1:{silent.getsockname()[1]}/0"}[store]
 
     async def scenario():
         slots = UploadSlots(1, url)
@@ -72,4 +77,7 @@ def test_without_a_shared_store_the_process_counts_its_own(store):
             pass
         return others
 
-    assert run(scenario()) == 0
+    try:
+        assert asyncio.run(asyncio.wait_for(scenario(), 30)) == 0
+    finally:
+        silent.close()
