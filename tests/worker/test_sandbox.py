@@ -182,11 +182,19 @@ def test_tmp_is_the_scratch_even_where_the_runtime_lives_under_tmp(tmp_path, mon
     (runtime / "lib.txt").write_text("runtime file")
     monkeypatch.setattr(launcher, "readonly_binds", lambda real=launcher.readonly_binds: real() + [str(runtime)])
     (tmp_path / "in").mkdir()
-    job = (f"print(open('{runtime}/lib.txt').read())\n"
+    job = (f"import os\nprint(open('{runtime}/lib.txt').read())\n"
            f"try:\n    open('{runtime}/new', 'w')\nexcept OSError as exc:\n    print('runtime:', exc.strerror)\n"
            "open('/tmp/note', 'w').write('kept')\nprint('tmp:', open('/tmp/note').read())\n"
            "try:\n    open('/tmp/big', 'wb').write(bytes(8 << 20))\n"
-           "except OSError as exc:\n    print('big:', exc.strerror)\n")
+           "except OSError as exc:\n    print('big:', exc.strerror)\n"
+           "os.remove('/tmp/big')\n"
+           # found in review: the runtime's parent folders were the command's own, so it could move
+           # them aside and put its files at the runtime's path for a later interpreter
+           f"top = '/tmp/{runtime.parts[2]}'\n"
+           "try:\n    os.rename(top, '/tmp/moved')\nexcept OSError as exc:\n    print('rename:', exc.strerror)\n"
+           "try:\n    open(top + '/mine', 'w')\nexcept OSError as exc:\n    print('create:', exc.strerror)\n"
+           "open('/tmp/run.sh', 'w').write('#!/bin/sh\\necho ran')\nos.chmod('/tmp/run.sh', 0o755)\n"
+           "try:\n    os.execv('/tmp/run.sh', ['run.sh'])\nexcept OSError as exc:\n    print('exec:', exc.strerror)\n")
     run = launcher.run_in_sandbox(["python", "-c", job], tmp_path / "in", tmp_path / "job",
                                   launcher.SandboxLimits(wall_seconds=60, threads=1, disk_bytes=4 << 20),
                                   hidden=[], outputs=[])
@@ -194,3 +202,5 @@ def test_tmp_is_the_scratch_even_where_the_runtime_lives_under_tmp(tmp_path, mon
     assert "runtime: Read-only file system" in run.log
     assert "tmp: kept" in run.log
     assert "big: No space left on device" in run.log  # /tmp shares the one disk limit
+    assert "rename: Device or resource busy" in run.log and "create: Read-only file system" in run.log
+    assert "exec: Permission denied" in run.log  # noexec kept on /tmp (a bind of the noexec scratch)

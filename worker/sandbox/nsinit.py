@@ -94,12 +94,16 @@ def build_view(cfg: dict) -> None:
     root, uid, gid = cfg["root"], cfg["uid"], cfg["gid"]
     mount("tmpfs", root, "tmpfs", MS_NOSUID, "size=16m,mode=0755")
     make_scratch(root, uid, gid, cfg["scratch_bytes"])
-    for path in cfg["ro_binds"] + cfg["devices"]:
-        if os.path.lexists(path) and (target := place(root, path)):
-            if path in cfg["devices"]:
-                mount(path, target, None, MS_BIND)
-            else:
-                bind_readonly(path, target)
+    paths = [path for path in cfg["ro_binds"] + cfg["devices"] if os.path.lexists(path)]
+    fixed = fixed_folders_in_tmp(root, paths)
+    targets = {path: place(root, path) for path in paths}
+    for folder in fixed:  # the folders leading to the binds are in place: nothing may change them now
+        mount("none", folder, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path, target in targets.items():
+        if target and path in cfg["devices"]:
+            mount(path, target, None, MS_BIND)
+        elif target:
+            bind_readonly(path, target)
     os.makedirs(root + "/proc")
     mount("proc", root + "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + "/sandbox/in")
@@ -126,6 +130,18 @@ def make_scratch(root: str, uid: int, gid: int, size: int) -> None:
     os.chown(root + "/sandbox/out/tmp", uid, gid)
     os.mkdir(root + "/tmp")
     mount(root + "/sandbox/out/tmp", root + "/tmp", None, MS_BIND)
+
+
+def fixed_folders_in_tmp(root: str, paths: list[str]) -> list[str]:
+    """A small tmpfs at ``/tmp/<name>`` for each bind that lies under /tmp (a runtime in a venv
+    there): a mountpoint cannot be renamed, so the command cannot move the runtime's folders aside
+    in its writable /tmp and put its own files at the runtime's path. Made read-only by the caller
+    once the folders inside are made."""
+    tops = sorted({"/tmp/" + path.split("/")[2] for path in paths if path.startswith("/tmp/")})
+    for top in tops:
+        os.makedirs(root + top)
+        mount("tmpfs", root + top, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0755")
+    return [root + top for top in tops]
 
 
 def copy_inputs(input_dir: str, target: str) -> None:
