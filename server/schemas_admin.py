@@ -253,6 +253,11 @@ class BaselineSetRequest(BaseModel):
     device: str | None = Field(default=None, description="the device `runtime` was taken on, e.g. 'NVIDIA H200'")
     force: bool = Field(default=False, description="accept a `device` of another class than the phase's")
 
+    def baseline_args(self) -> dict:
+        """The keywords of ``services/baseline.py::set_baseline``."""
+        return {"psnr": self.psnr, "psnr_not_measured": self.psnr_not_measured, "params": self.params,
+                "runtime": self.runtime, "runtime_device": self.device, "force": self.force}
+
 
 class BaselineMeasureRequest(BaseModel):
     force: bool = Field(default=False, description="record the figure even from a worker of another device "

@@ -100,10 +100,8 @@ class LocalBackend:
         from server.services.competitions import get_phase_by_path
 
         with session_scope() as session:
-            return BaselineVersionOut.of(set_baseline(
-                session, get_phase_by_path(session, phase), local_actor(), psnr=request.psnr,
-                psnr_not_measured=request.psnr_not_measured, params=request.params, runtime=request.runtime,
-                runtime_device=request.device, force=request.force))
+            return BaselineVersionOut.of(set_baseline(session, get_phase_by_path(session, phase), local_actor(),
+                                                      **request.baseline_args()))
 
     def revert_baseline(self, phase: str, to: int | None) -> BaselineVersionOut:
         from server.services.audit import local_actor

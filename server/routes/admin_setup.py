@@ -43,9 +43,7 @@ def baseline_versions(organizer: OrganizerDep, phase: PhaseDep, session: Session
 def baseline_set(request: BaselineSetRequest, organizer: OrganizerDep, phase: PhaseDep, session: SessionDep):
     """Set some of the phase's baseline figures (the others stay): a new version; the old ones stay
     in the history. 409 for a `device` of another class than the phase's, unless `force`."""
-    record = set_baseline(session, phase, actor(organizer), psnr=request.psnr,
-                          psnr_not_measured=request.psnr_not_measured, params=request.params,
-                          runtime=request.runtime, runtime_device=request.device, force=request.force)
+    record = set_baseline(session, phase, actor(organizer), **request.baseline_args())
     session.commit()
     return BaselineVersionOut.of(record)
 
