@@ -1,10 +1,12 @@
 """Render a ranked track for people and for other programs, and read entries back from CSV.
 
 ``markdown`` and ``latex`` follow the layout of the AIM 2019 report's Tables 1–3: no rank
-column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked. ``table``
-is the same layout as aligned text plus the reason each unranked row broke. ``csv`` and ``json``
-carry every Entry field, rank, reason and ``runtime_to_baseline``, the ratio the runtime constraint
-compares (scoring/shown.py decides it and every heading that names a figure's source);
+column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked, and
+below the table a note per row that is unranked or stale says why. ``table`` is the same layout
+as aligned text plus those remarks as a last column. ``csv`` and ``json`` carry every Entry field,
+rank, reason, ``stale`` and ``runtime_to_baseline``, the ratio the runtime constraint compares
+(scoring/shown.py decides it and every heading that names a figure's source). ``stale`` maps a
+submission id to why its figures await a rescore (the server knows the hidden set's versions);
 ``read_entries_csv`` reads that CSV (and the report's
 data in tests/data, which has a subset of its columns) back into entries.
 """
@@ -15,9 +17,10 @@ import csv
 import html
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 from scoring.factsheet import yes_no
@@ -32,8 +35,8 @@ UNRANKED = "−"
 MISSING = "n/a"
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
-CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "reason")
-_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "reason"}
+CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "stale", "reason")
+_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "stale", "reason"}
 """Written for readers, ignored when read back: the ranking derives them again."""
 _FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
 _INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "peak_memory_bytes"}
@@ -42,28 +45,43 @@ _REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
 _TEXT_COLUMNS = {0, 6, 7, 8}  # team, GPU, extra data, reason: left-aligned; figures right-aligned
 
 
+Stale = Mapping[str, str]
+"""Submission id → why the row's figures await a rescore (scored on an older hidden set)."""
+NO_STALE: Stale = MappingProxyType({})
+
+
 def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat,
-                 source: FigureSource = "measured") -> str:
+                 source: FigureSource = "measured", stale: Stale | None = None) -> str:
     """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase ranks."""
-    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource], str]] = {
+    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource, Stale], str]] = {
         "table": to_table,
-        "csv": lambda rows, _track, _source: to_csv(rows),
+        "csv": lambda rows, _track, _source, stale: to_csv(rows, stale),
         "json": to_json,
         "markdown": to_markdown,
         "latex": to_latex,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {sorted(renderers)}")
-    return renderers[fmt](rows, track, source)
+    return renderers[fmt](rows, track, source, NO_STALE if stale is None else stale)
 
 
-def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
-    """Aligned plain text (for a terminal or a log): the report's columns, then any reasons."""
+def _stale_of(row: RankedRow, stale: Stale) -> str | None:
+    return stale.get(row.entry.submission_id or "")
+
+
+def _remarks(row: RankedRow, stale: Stale) -> str:
+    """Why the row is unranked and/or why its figures await a rescore ("" for neither)."""
+    return "; ".join(text for text in (row.reason, _stale_of(row, stale)) if text)
+
+
+def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+             stale: Stale = NO_STALE) -> str:
+    """Aligned plain text (for a terminal or a log): the report's columns, then any remarks."""
     header = _report_header(rows, source)
     body = [_report_cells(row, track) for row in rows]
-    if any(row.reason for row in rows):
+    if any(_remarks(row, stale) for row in rows):
         header.append("Reason")
-        body = [cells + [row.reason or ""] for cells, row in zip(body, rows)]
+        body = [cells + [_remarks(row, stale)] for cells, row in zip(body, rows)]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) if i in _TEXT_COLUMNS else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
@@ -73,8 +91,8 @@ def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource =
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def to_csv(rows: Sequence[RankedRow]) -> str:
-    """One line per row, every Entry field plus rank and reason; ``read_entries_csv`` reads it back."""
+def to_csv(rows: Sequence[RankedRow], stale: Stale = NO_STALE) -> str:
+    """One line per row, every Entry field plus rank, stale and reason; ``read_entries_csv`` reads it back."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -82,11 +100,12 @@ def to_csv(rows: Sequence[RankedRow]) -> str:
     for row in rows:
         values = [getattr(row.entry, name) for name in _ENTRY_FIELDS]
         ratio = shown_figures(row.entry, baseline_runtime, "measured").runtime_ratio
-        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, row.reason)])
+        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, _stale_of(row, stale), row.reason)])
     return out.getvalue()
 
 
-def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
+def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+            stale: Stale = NO_STALE) -> str:
     """The track's rule, the headings of its figures, and its rows; datetimes as ISO 8601, missing
     figures as null."""
     baseline_runtime = baseline_runtime_of(rows)
@@ -102,6 +121,7 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
                 "reason": row.reason,
                 **{name: _json_value(getattr(row.entry, name)) for name in _ENTRY_FIELDS},
                 "runtime_to_baseline": shown_figures(row.entry, baseline_runtime, source).runtime_ratio,
+                "stale": _stale_of(row, stale),
             }
             for row in rows
         ],
@@ -109,22 +129,35 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
-    """A GitHub-flavoured Markdown table in the report's layout. Team-written text is HTML-escaped
-    (Markdown passes raw HTML through: a team name could carry a ``<script>``)."""
+def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+                stale: Stale = NO_STALE) -> str:
+    """A GitHub-flavoured Markdown table in the report's layout, then a list of the remarks (why a
+    row is unranked or stale). Team-written text is HTML-escaped (Markdown passes raw HTML through:
+    a team name could carry a ``<script>``)."""
     header = _report_header(rows, source)
     align = [":---", *["---:"] * 5, ":---", ":---"]
     lines = [header, align, *(_report_cells(row, track) for row in rows)]
-    return "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
+    table = "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
+    notes = [f"- {_markdown_cell(team)}: {_markdown_cell(remark)}" for team, remark in _notes(rows, stale)]
+    return table + ("\n" + "\n".join(notes) + "\n" if notes else "")
+
+
+def _notes(rows: Sequence[RankedRow], stale: Stale) -> list[tuple[str, str]]:
+    return [(row.entry.team, _remarks(row, stale)) for row in rows if _remarks(row, stale)]
 
 
 def _markdown_cell(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|")
 
 
-def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
-    """A ``table`` environment in the report's layout; needs a Unicode-aware engine for "−"."""
+def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+             stale: Stale = NO_STALE) -> str:
+    """A ``table`` environment in the report's layout, the remarks in small type below the
+    tabular; needs a Unicode-aware engine for "−"."""
     body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track)) + r" \\" for row in rows]
+    notes = [rf"{_latex_escape(team)}: {_latex_escape(remark)}\\" for team, remark in _notes(rows, stale)]
+    if notes:
+        notes = [r"\par\smallskip\footnotesize", *notes]
     return "\n".join(
         [
             r"\begin{table}",
@@ -137,6 +170,7 @@ def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource =
             *body,
             r"\hline",
             r"\end{tabular}",
+            *notes,
             r"\end{table}",
         ]
     ) + "\n"

@@ -4,9 +4,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.orm import object_session
 
 from scoring.shown import ranking_notice
-from server.models import Phase, Submission, Track
+from server.models import Phase, Status, Submission, Track
+from server.services.datasets import version_numbers
+from server.services.leaderboard import scored_on_older_set
 from server.services.schedule import phase_window
 
 
@@ -120,6 +123,10 @@ class SubmissionOut(BaseModel):
     review_note: str | None = None
     notice: str | None = None
     """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
+    stale: str | None = None
+    """Set when its figures were scored on an older version of the phase's hidden set, until a rescore."""
+    rescore_failed: str | None = None
+    """The reason its latest run (a rescore) failed, while the figures of an earlier run stand."""
 
     @classmethod
     def of(cls, submission: Submission) -> "SubmissionOut":
@@ -139,4 +146,14 @@ class SubmissionOut(BaseModel):
                    per_image=per_image, log=(latest.log if latest else ""), measurement=measurement,
                    stored=(current.figures or {}).get("stored") if current else None,
                    review=submission.review, review_note=submission.review_note,
-                   notice=ranking_notice(submission.kind, submission.phase.ranking_figures), **fields)
+                   notice=ranking_notice(submission.kind, submission.phase.ranking_figures),
+                   stale=_stale(submission) if current is not None else None,
+                   rescore_failed=(latest.reason if current is not None and latest is not current
+                                   and latest.status == Status.FAILED else None), **fields)
+
+
+def _stale(submission: Submission) -> str | None:
+    phase = submission.phase
+    if submission.dataset_version in (None, phase.dataset_version):
+        return None
+    return scored_on_older_set(submission.dataset_version, phase, version_numbers(object_session(submission), phase))
