@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
 from scoring.review import describe_stored
-from scoring.shown import figure_labels, shown_figures
+from scoring.shown import baseline_runtime_of, figure_labels, shown_figures
 from server.deps import SessionDep
 from server.models import Phase, Submission
 from server.services.competitions import get_competition, list_competitions
@@ -60,7 +60,9 @@ EXPORT_FORMATS = {"table": "Text", "csv": "CSV", "json": "JSON", "markdown": "Ma
 class BoardRow:
     """One displayed row. ``params`` and ``runtime_ratio`` are the figures the phase ranks (measured or
     self-reported); ``params_other`` is the other source's count, shown beside it when it differs;
-    ``stored_numbers`` what a re-run model stores besides parameters, shown beside them when any."""
+    ``stored_numbers`` what a re-run model stores besides parameters, shown beside them when any.
+    ``gpu`` is where the ranked runtime was taken: in a measured phase the re-run's device (the
+    baseline's measuring device for its row), else what the team reported."""
 
     rank: int | None
     reason: str | None
@@ -80,6 +82,8 @@ class BoardRow:
     stored_numbers: int | None = None
     stale: str | None = None
     """Set when the figures were scored on an older version of the hidden set (``stale_note``)."""
+    runtime_baseline_same_job: float | None = None
+    """A code re-run's baseline seconds, timed in its own job on its device: what its ratio divides by."""
 
 
 def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versions: dict[str, int]) -> BoardRow:
@@ -88,14 +92,17 @@ def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versi
     other = None
     if submission is not None:
         other = submission.params if phase.ranking_figures == "self_reported" else submission.self_params
+    measured = phase.ranking_figures == "measured"
+    device = (phase.baseline_runtime_device if entry.is_baseline else entry.device) if measured else None
     return BoardRow(
         rank=row.rank, reason=row.reason, team=entry.team, is_baseline=entry.is_baseline,
         submission_id=entry.submission_id, psnr=entry.psnr, params=shown.params,
         params_other=other if other != shown.params else None,
         runtime=shown.runtime, runtime_ratio=shown.runtime_ratio,
         runtime_self=entry.runtime_self_reported, runtime_baseline_self=entry.runtime_baseline_self_reported,
-        gpu=entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
+        gpu=device or entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
         stored_numbers=entry.stored_numbers, stale=stale_note(entry, phase, versions),
+        runtime_baseline_same_job=submission.runtime_baseline if measured and submission is not None else None,
     )
 
 
@@ -161,6 +168,6 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
         "columns": page_columns(chosen.ranking_figures), "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
         "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
         "phase_link": lambda p: page_url(base, phase=p),
-        "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime")),
-        "unplotted": sum(not plottable(r) for r in plotted),
+        "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime / baseline")),
+        "unplotted": sum(not plottable(r, baseline_runtime_of(plotted)) for r in plotted),
     }
