@@ -20,15 +20,17 @@ from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
 from scoring.review import describe_stored
 from scoring.shown import baseline_runtime_of, figure_labels, shown_figures
+from server.config import get_settings
 from server.deps import SessionDep
 from server.models import Phase, Submission
 from server.services.competitions import get_competition, list_competitions
-from server.services.datasets import version_numbers
+from server.services.datasets import inputs_unavailable, version_numbers
 from server.services.errors import NotFound, ServiceError
 from server.services.leaderboard import phase_leaderboard, stale_note, standing_submissions
 from server.services.plot import distinct_rows, pareto_svg, plottable
 from server.services.review import REVIEW_LABELS
 from server.services.schedule import duration, phase_window
+from server.services.storage import Storage
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -53,6 +55,8 @@ def page_columns(source: str) -> dict[str, tuple[str, str]]:
     return COLUMNS | {name: (labels[name], COLUMNS[name][1]) for name in ("params", "runtime", "runtime_ratio")}
 
 
+INFO_PAGES = {"overview": "Overview", "rules": "Rules", "data": "Data"}
+"""The competition's pages beside its leaderboard (routes/pages_info.py), as their nav names them."""
 EXPORT_FORMATS = {"table": "Text", "csv": "CSV", "json": "JSON", "markdown": "Markdown", "latex": "LaTeX"}
 
 
@@ -170,4 +174,6 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
         "phase_link": lambda p: page_url(base, phase=p),
         "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime / baseline")),
         "unplotted": sum(not plottable(r, baseline_runtime_of(plotted)) for r in plotted),
+        "page": "leaderboard", "info_pages": INFO_PAGES,
+        "inputs_unavailable": inputs_unavailable(Storage.from_settings(get_settings()), chosen),
     }

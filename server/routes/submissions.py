@@ -1,15 +1,12 @@
 """Participants upload submissions and follow them."""
 
-import anyio
 from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
 
 from scoring.shown import ranking_notice
 from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
 from server.schemas import SubmissionAccepted, SubmissionOut
 from server.services import submissions as service
-from server.services.storage import Storage
-from server.services.uploads import receive_upload
+from server.services.upload_flow import receive_submission
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 
@@ -45,20 +42,8 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
 
     The body streams to disk with no database connection held; the database work runs in the
     thread pool, never on the event loop."""
-    async with request.app.state.upload_slots.hold(team.id) as in_flight:
-        await run_in_threadpool(service.check_upload_allowed, session, phase, team, in_flight)
-        storage = Storage.from_settings(settings)
-        public_id = service.new_public_id()
-        zip_path = storage.upload_path(public_id)
-        try:
-            received = await receive_upload(request, zip_path, settings.max_upload_bytes,
-                                            settings.upload_idle_timeout_seconds)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(service.discard_upload, zip_path.parent)
-            raise
-        submission = await run_in_threadpool(service.accept_upload, session, phase, team, public_id, received,
-                                             zip_path)
+    submission = await receive_submission(request, phase, team, session, settings)
+    public_id = submission.public_id
     return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
                               url=f"/api/v1/submissions/{public_id}",
                               notice=ranking_notice(submission.kind, phase.ranking_figures))
