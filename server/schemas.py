@@ -127,6 +127,8 @@ class SubmissionOut(BaseModel):
     """Set when its figures were scored on an older version of the phase's hidden set, until a rescore."""
     rescore_failed: str | None = None
     """The reason its latest run (a rescore) failed, while the figures of an earlier run stand."""
+    stage: str | None = None
+    """While its run is running: where it is, as the worker reports it ("scoring image 12 of 100")."""
 
     @classmethod
     def of(cls, submission: Submission) -> "SubmissionOut":
@@ -148,6 +150,7 @@ class SubmissionOut(BaseModel):
                    review=submission.review, review_note=submission.review_note,
                    notice=ranking_notice(submission.kind, submission.phase.ranking_figures),
                    stale=_stale(submission) if current is not None else None,
+                   stage=latest.stage if latest is not None and latest.status == Status.RUNNING else None,
                    rescore_failed=(latest.reason if current is not None and latest is not current
                                    and latest.status == Status.FAILED else None), **fields)
 

@@ -21,6 +21,7 @@ from server.config import get_settings
 from server.db import session_scope
 from server.models import ScoringRun, Status
 from server.queue import SCORE_RUN_TASK, get_celery
+from server.services.progress import run_stage_reporter
 from server.services.runs import claim_run, complete_run, fail_run
 from worker.evaluate import evaluate_code, evaluate_results_zip
 from worker.lifecycle import lease
@@ -47,7 +48,7 @@ def score_run(task: Task, run_id: int) -> str:
         outcome, failure = None, None
         try:
             with lease(run_id, delivery):
-                outcome = evaluate(settings, submission)
+                outcome = evaluate(settings, submission, run_stage_reporter(run_id, delivery))
         except SubmissionError as err:
             failure = {"reason": str(err), "log": getattr(err, "log", "")}
             log.info("submission %s failed: %s", submission.public_id, err, extra={**context, "status": Status.FAILED})
@@ -101,7 +102,7 @@ def headline(figures: dict) -> str:
                      if isinstance(figures.get(name), int | float))
 
 
-def evaluate(settings, submission):
+def evaluate(settings, submission, on_stage):
     if submission.kind == "code":
-        return evaluate_code(settings, submission)
-    return evaluate_results_zip(settings, submission)
+        return evaluate_code(settings, submission, on_stage)
+    return evaluate_results_zip(settings, submission, on_stage)

@@ -70,16 +70,18 @@ def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, st
 
 def wait_for(server: str, token: str, submission_id: str, timeout_s: float, poll_s: float = 0.5,
              on_status: Callable[[str], None] | None = None) -> dict:
-    """Poll until the submission is final; ``on_status`` hears each status once, when it changes."""
+    """Poll until the submission is final; ``on_status`` hears each status (and a running run's
+    stage: "running: scoring image 3 of 100") once, when it changes."""
     deadline = time.monotonic() + timeout_s
     last_status = None
     with httpx.Client(base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
         while True:
             body = send_retrying(lambda: client.get(f"/api/v1/submissions/{submission_id}"),
                                  f"submission {submission_id}").raise_for_status().json()
-            if on_status is not None and body["status"] != last_status:
-                on_status(body["status"])
-            last_status = body["status"]
+            state = body["status"] + (f": {body['stage']}" if body.get("stage") else "")
+            if on_status is not None and state != last_status:
+                on_status(state)
+            last_status = state
             if body["status"] in FINAL_STATUSES:
                 return body
             if time.monotonic() > deadline:

@@ -136,7 +136,7 @@ def _with_runs(session: Session, settings: Settings, now: datetime, report: Stat
         "queued_too_long": [RunOut.of(run) for run in queued_long],
         "baseline_measurements": [
             BaselineJobOut(id=r.id, phase=r.phase.path, status=r.status, worker=r.worker, queued_at=r.created_at,
-                           started_at=r.started_at)
+                           started_at=r.started_at, stage=r.stage)
             for r in session.scalars(select(BaselineRecord).where(BaselineRecord.status.in_(BASELINE_PENDING))
                                      .order_by(BaselineRecord.id))]})
 
