@@ -43,10 +43,11 @@ FLOPS_SHAPE = (256, 256)
 their "FLOPs" (RFDN: 27.10 G there; papers of the CARN era count "Mult-Adds" for a 1280×720 output)."""
 MACS_INPUT = "1×3×256×256"
 MACS_CONSISTENCY = 0.5
-"""The counted size's MACs per pixel may not fall below this share of the least on the images: a
-model can do less work at 256×256, where nothing is scored, than on every image it is timed and
-scored on (integer arithmetic on its input size needs no branch). Padding to a window leaves
-honest models near 1; only attention over the whole image grows faster than the pixels."""
+"""The counted size's MACs per pixel may not fall below this share of the least on the images, nor
+the timed images' below this share of the most on the scored images: a model can do less work at
+256×256, where nothing is scored, or at the timed sizes, than on the images it is scored on
+(integer arithmetic on its input size needs no branch). Padding to a window leaves honest models
+near 1; only attention over the whole image grows faster than the pixels."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
@@ -230,15 +231,31 @@ def check_device(measured: dict, gpu: GPU | None) -> None:
                                  f"but the job required {required}")
 
 
-def check_macs_size(measured: dict, log: str) -> None:
-    """The MACs figure describes the model only if it does, per pixel, the work it does on the images."""
+def check_macs_per_pixel(measured: dict, timed_shapes: set, scored_shapes: set, log: str) -> None:
+    """The MACs figure and the time describe the model only if it does, per pixel, the work it does on
+    the images it is scored on: at the counted size (1×3×256×256, where no image is scored), and at
+    the timed images' sizes (integer arithmetic on the input size can crop the network's input at one
+    width with no branch and no failing guard, so the timed images would cost a fraction of the rest)."""
+    by_size = {(h, w): flops for h, w, flops in measured["flops_per_pixel_by_size"]}
+    scored = max(by_size[shape] for shape in scored_shapes)
+    timed_shape = min(timed_shapes, key=lambda shape: by_size[shape])
+    if scored > 0 and by_size[timed_shape] < MACS_CONSISTENCY * scored:
+        scored_shape = max(scored_shapes, key=lambda shape: by_size[shape])
+        raise CodeRunError(
+            f"the model does {scored / max(by_size[timed_shape], 1e-9):,.1f}× less work per pixel on the timed "
+            f"images ({_size(timed_shape)}) than on the images it is scored on ({_size(scored_shape)}); its runtime "
+            "would not describe it, so it is refused (a network does the same work per pixel at every size)", log)
     counted = measured["flops"] / (FLOPS_SHAPE[0] * FLOPS_SHAPE[1])
-    on_images = measured["flops_per_pixel_images"]
+    on_images = min(by_size.values())
     if on_images > 0 and counted < MACS_CONSISTENCY * on_images:
         raise CodeRunError(
             f"the model does {on_images / max(counted, 1e-9):,.0f}× less work per pixel at {MACS_INPUT}, where MACs "
             "are counted, than on the images it is scored on; its MACs cannot be stated fairly, so it is refused "
             "(ask the organizers if the model really works so)", log)
+
+
+def _size(shape: tuple[int, int]) -> str:
+    return f"{shape[1]}×{shape[0]}"
 
 
 def _capped(text: str, cap: int) -> str:
@@ -306,7 +323,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
     check_device(measured, gpu)
-    check_macs_size(measured, log)
+    check_macs_per_pixel(measured, {lr[k].shape[:2] for k in runtime_keys}, {lr[k].shape[:2] for k in scoring_keys},
+                         log)
 
     image_psnr, clipped, checked_hr = {}, {}, {}
     for key in scoring_keys:
