@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     # hierarchy, e.g. /srchallenge-jobs, with the memory controller enabled); empty: the worker's own.
     # Where none can be made the job runs without one (rlimits only), with a note in the log.
     sandbox_cgroup_parent: str = ""
+    # The timing stage runs alone on its device: one measuring stage at a time per device of a host,
+    # under an exclusive lock in this folder (empty: <data_dir>/locks; every worker of a host must see
+    # the same folder), on these CPUs if set ("2-3" or "0,2": reserve them for timing and keep the
+    # other workers off them, e.g. compose's cpuset; empty: wherever the worker runs).
+    sandbox_timing_lock_dir: str = ""
+    sandbox_timing_cpus: str = ""
     # Share of the assigned GPU's memory the measuring stage may allocate (torch's per-process fraction).
     sandbox_gpu_memory_fraction: float = Field(default=0.9, gt=0, le=1)
     base_url: str = "http://127.0.0.1:8000"

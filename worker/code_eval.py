@@ -35,6 +35,7 @@ from scoring.timing import Measurement, runtime_ratio
 from worker.data_range_check import CHECKED_IMAGES, clipped_share, data_range_hint
 from worker.sandbox.gpu import GPU
 from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, SandboxUnavailable, run_in_sandbox
+from worker.timing_slot import timing_slot
 
 SANDBOX_DIR = Path(__file__).with_name("sandbox")
 SCORING_DIR = Path(__file__).parent.parent / "scoring"
@@ -318,8 +319,9 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     for key, image in lr.items():
         np.save(stage2_in / "lr" / f"{key}.npy", image)
         (stage2_in / "lr" / f"{key}.npy").chmod(0o644)
-    stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
-                            limits, hidden=secrets, outputs=STAGE2_OUTPUTS, gpu=gpu)
+    with timing_slot(limits.timing_lock_dir, gpu.uuid if gpu else None):  # the timing stage runs alone
+        stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
+                                limits, hidden=secrets, outputs=STAGE2_OUTPUTS, gpu=gpu, cpus=limits.timing_cpus)
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
     check_device(measured, gpu)

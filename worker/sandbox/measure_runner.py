@@ -233,6 +233,7 @@ def environment(device: torch.device, job: dict) -> dict:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU: {cpu}",
         "device_type": device.type, "cpu": cpu, "torch": torch.__version__, "python": platform.python_version(),
         "cpu_threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+        "cpus": sorted(os.sched_getaffinity(0)),
         "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32},
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
