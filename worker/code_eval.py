@@ -189,7 +189,7 @@ def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
                            f"(exit code {run.status['exit_code']}); see the log", run.log)
     try:
         result = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # stage 1's file is the team's: [[[[... too
         raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log) from None
     if not isinstance(result, dict):
         raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log)

@@ -263,6 +263,28 @@ def test_megabytes_of_output_are_capped(make_submission, dataset, limits, tmp_pa
     assert "earlier" in evaluation.log and "dropped" in evaluation.log
 
 
+NESTED_RESULT = """
+import atexit, os
+
+
+def nest():  # stage 1's result, rewritten as it leaves: 200 kB of [[[[ under the 1 MiB cap
+    with open("/sandbox/out/result.json", "w") as f:
+        f.write('{"program": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+atexit.register(nest)
+leave = os._exit
+os._exit = lambda code: (nest(), leave(code))
+"""
+
+
+@pytest.mark.slow
+def test_a_deeply_nested_result_is_the_teams_failure(make_submission, dataset, limits, tmp_path):
+    """json.loads raised RecursionError on it, which the worker took for its own failure."""
+    error = failure(make_submission(NESTED_RESULT + TINY_MODEL), dataset, limits, tmp_path / "work")
+    assert "the sandbox left an unreadable result while building and exporting it" in str(error)
+
+
 # ---- broken submissions: a reason the team can act on ----------------------------------------------
 
 BROKEN = {
