@@ -1,11 +1,12 @@
 """Reading untrusted zip uploads: names, member types and sizes checked before any byte is used.
 
 Every member must have a plain relative name (no ``..``, no leading ``/``, no backslash, no
-drive letter; at most 255 bytes a part, 1024 in all, as the file system takes them), be a regular file (symlinks and devices are refused), be unencrypted, and fit
-the ``ArchiveLimits``. Sizes are checked from the central directory up front, and the directory
-is the team's to forge, so reading is bounded too: ``zipfile`` never returns more than a
-member's declared size (a member that holds more then fails its CRC and is refused as
-corrupt), and ``read_member_limited`` stops at the caller's limit whatever ``zipfile`` does.
+drive letter; at most 255 bytes a part and 1024 in all, as the file system takes them), be a
+regular file (symlinks and devices are refused), be unencrypted, and fit the ``ArchiveLimits``.
+Sizes are checked from the central directory up front, and the directory is the team's to forge,
+so reading is bounded too: ``zipfile`` never returns more than a member's declared size (a member
+that holds more then fails its CRC and is refused as corrupt), and ``read_member_limited`` stops
+at the caller's limit whatever ``zipfile`` does.
 
 Layout accepted for both results and code zips: files at the top level, or all of them inside
 one top-level folder (what zipping a folder produces); that folder is stripped. OS junk is

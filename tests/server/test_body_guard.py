@@ -82,7 +82,7 @@ def test_a_body_over_the_limit_is_a_413_as_declared_or_as_it_streams(small_cap, 
                                        f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") == 413
     answer = httpx.post(f"{api}/api/v1/admin/rescore", headers=organizer, json={"phase": "aim2019/validation",
                                                                               "all": True})
-    assert "phase aim2019/validation has no uploaded submissions" in answer.json()["detail"], "the body reached the route"
+    assert "phase aim2019/validation has no uploaded submissions" in answer.json()["detail"]  # the body got there
 
 
 def test_the_upload_route_keeps_its_own_limits(small_cap, cli, api):
@@ -94,6 +94,7 @@ def test_the_upload_route_keeps_its_own_limits(small_cap, cli, api):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("0801.png", bytes(range(256)) * (4 * CAP // 256))
-    answer = httpx.post(f"{api}/api/v1/phases/aim2019/validation/submissions", headers={"Authorization": f"Bearer {team}"},
+    answer = httpx.post(f"{api}/api/v1/phases/aim2019/validation/submissions",
+                        headers={"Authorization": f"Bearer {team}"},
                         files={"file": ("results.zip", buffer.getvalue(), "application/zip")})
     assert answer.status_code == 202, answer.text

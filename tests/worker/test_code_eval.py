@@ -285,7 +285,7 @@ def test_a_deeply_nested_result_is_the_teams_failure(make_submission, dataset, l
     assert "the sandbox left an unreadable result while building and exporting it" in str(error)
 
 
-OVERFLOWING_MACS = TINY_MODEL.replace("return self.up(self.conv(x))", """k = (x.shape[-1] // 256) * 2**62  # 0 below 256 wide
+OVERFLOWING_MACS = TINY_MODEL.replace("return self.up(self.conv(x))", """k = (x.shape[-1] // 256) * 2**62
         waste = sum(torch.ones(1, 1).expand(1, k) @ torch.ones(1, 1).expand(k, 1) for _ in range(3))
         return self.up(self.conv(x)) + 0 * waste.sum()""")
 
