@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_image_pixels: int = 50_000_000
     upload_idle_timeout_seconds: float = 30.0
+    # Any other request body (JSON, and the web pages' forms) is read only past the route's token
+    # check and up to this size: 413 beyond (server/body_guard.py; a competition bundle is 3 KB).
+    max_json_body_bytes: int = Field(default=1024**2, ge=0)
     # Requests per minute per client: a team whose token authenticated, else the client's address
     # (server/ratelimit.py); 0 turns the limit off. Counters are shared through this store
     # (redis://...); unset: the broker's Redis if it is one, else each API process counts alone.

@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from scoring.bounds import check_figures
 from scoring.errors import SubmissionError
 from scoring.naming import lr_name
 from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
@@ -191,7 +192,7 @@ def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
                            f"(exit code {run.status['exit_code']}); see the log", run.log)
     try:
         result = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # stage 1's file is the team's: [[[[... too
         raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log) from None
     if not isinstance(result, dict):
         raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log)
@@ -352,7 +353,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     device = measured["environment"]["device"]
     runtime, baseline = (_measurement(measured, f"{side}_image_seconds", device, len(runtime_keys), log)
                          for side in ("runtime", "baseline"))
-    return CodeEvaluation(
+    evaluation = CodeEvaluation(
         params=measured["params"], stored=measured["stored"], runtime=runtime, baseline_runtime=baseline,
         runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
         image_psnr=image_psnr, macs=measured["flops"] // 2,  # torch's FlopCounterMode counts 2 per multiply-accumulate
@@ -360,3 +361,19 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
         metadata=metadata, export=measured["export"], log=team_text(log),
     )
+    check_measured_figures(evaluation)
+    return evaluation
+
+
+def check_measured_figures(evaluation: CodeEvaluation) -> None:
+    """Each figure within what the platform records (scoring/bounds.py), else the team's failure:
+    MACs counted on the meta device can pass 2^63, which no database column holds."""
+    try:
+        check_figures({
+            "params": evaluation.params, "macs": evaluation.macs, "peak_memory_bytes": evaluation.peak_memory_bytes,
+            "stored": evaluation.stored, "psnr": evaluation.psnr, "runtime_ratio": evaluation.runtime_ratio,
+            "runtime": evaluation.runtime.best, "runtime_baseline": evaluation.baseline_runtime.best,
+            "runtime_measurement": evaluation.runtime.to_dict(),
+            "baseline_measurement": evaluation.baseline_runtime.to_dict()})
+    except SubmissionError as err:
+        raise CodeRunError(str(err), evaluation.log) from None
