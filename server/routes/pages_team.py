@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from server.body_guard import TokenFirstRoute
 from server.config import Settings
 from server.deps import PhaseDep, SessionDep, SettingsDep, release_connection
 from server.models import SUBMISSION_PENDING
@@ -26,7 +27,7 @@ from server.services.upload_flow import receive_submission
 from server.services.web_session import (SESSION_COOKIE, SESSION_MAX_AGE_S, WebSession, csrf_valid,
                                          load_web_session, new_web_session, server_secret)
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=TokenFirstRoute, tags=["pages"], include_in_schema=False)
 REFRESH_S = 5
 CSRF_REFUSED = Forbidden("this form expired or did not come from this site: reload the page and send it again")
 

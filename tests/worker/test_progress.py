@@ -26,6 +26,7 @@ def test_a_re_run_reports_each_stage_and_each_scored_image(make_submission, data
                              scale=4, on_stage=stages.append)
     assert stages == [
         "building and exporting the model (sandbox stage 1 of 2, at most 90 s)",
+        "waiting for this device's timing slot (one measuring stage at a time)",
         "measuring: parameters, MACs, 2 images timed against the baseline (sandbox stage 2 of 2, at most 90 s)",
         "scoring image 1 of 3", "scoring image 2 of 3", "scoring image 3 of 3"]
 
