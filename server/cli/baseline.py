@@ -148,7 +148,8 @@ def follow(backend: Backend, phase: str, record_id: int, timeout_s: float) -> di
         if row["status"] in FINISHED:
             return row
         where = f" on {row['worker']}" if row["worker"] else ", waiting for a worker of queue 'gpu'"
-        now = f"baseline measurement #{record_id} {row['status']}{where}" + (f": {row['stage']}" if row["stage"] else "")
+        stage = f": {row['stage']}" if row["stage"] else ""
+        now = f"baseline measurement #{record_id} {row['status']}{where}{stage}"
         if now != shown:
             err_console.print(f"{time.monotonic() - started:5.0f} s  {now}", highlight=False, soft_wrap=True)
             shown = now

@@ -46,8 +46,9 @@ def send_retrying(send: Callable[[], httpx.Response], doing: str) -> httpx.Respo
         if wait is None or attempt == MAX_TRIES:
             return response
         if wait > MAX_RETRY_WAIT_S:
-            err_console.print(f"{doing}: the server asks to wait {wait:.0f} s, longer than the {MAX_RETRY_WAIT_S:.0f} s "
-                              "this command waits; not retried", highlight=False, soft_wrap=True)
+            err_console.print(f"{doing}: the server asks to wait {wait:.0f} s, longer than the "
+                              f"{MAX_RETRY_WAIT_S:.0f} s this command waits; not retried", highlight=False,
+                              soft_wrap=True)
             return response
         err_console.print(f"{doing}: {response.status_code} {escape(detail(response))}; retrying in {wait:g} s "
                           f"(try {attempt + 1} of {MAX_TRIES})", highlight=False, soft_wrap=True)
