@@ -45,10 +45,10 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
 
     The body streams to disk with no database connection held; the database work runs in the
     thread pool, never on the event loop."""
-    async with request.app.state.upload_slots.hold(team.id) as in_flight:
-        await run_in_threadpool(service.check_upload_allowed, session, phase, team, in_flight)
+    public_id = service.new_public_id()
+    async with request.app.state.upload_slots.hold(team.id, public_id) as others:
+        await run_in_threadpool(service.check_upload_allowed, session, phase, team, others)
         storage = Storage.from_settings(settings)
-        public_id = service.new_public_id()
         zip_path = storage.upload_path(public_id)
         try:
             received = await receive_upload(request, zip_path, settings.max_upload_bytes,
