@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from scoring.shown import ranking_notice
 from server.models import Phase, Submission, Track
+from server.services.fair_share import Place
 from server.services.schedule import phase_window
 
 
@@ -66,6 +67,10 @@ class SubmissionAccepted(BaseModel):
     url: str
     notice: str | None = None
     """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
+    queue_position: int | None = None
+    estimated_start: datetime | None = None
+    """While queued: its place in its queue's line (1: next) and when it should start
+    (server/services/fair_share.py); None once it runs, or without a finished run to go by."""
 
 
 class ImageScoreOut(BaseModel):
@@ -120,9 +125,12 @@ class SubmissionOut(BaseModel):
     review_note: str | None = None
     notice: str | None = None
     """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
+    queue_position: int | None = None
+    estimated_start: datetime | None = None
+    """As in ``SubmissionAccepted``."""
 
     @classmethod
-    def of(cls, submission: Submission) -> "SubmissionOut":
+    def of(cls, submission: Submission, place: Place | None = None) -> "SubmissionOut":
         current = next((r for r in submission.runs if r.id == submission.current_run_id), None)
         latest = submission.runs[-1] if submission.runs else None
         per_image = None
@@ -139,4 +147,5 @@ class SubmissionOut(BaseModel):
                    per_image=per_image, log=(latest.log if latest else ""), measurement=measurement,
                    stored=(current.figures or {}).get("stored") if current else None,
                    review=submission.review, review_note=submission.review_note,
-                   notice=ranking_notice(submission.kind, submission.phase.ranking_figures), **fields)
+                   notice=ranking_notice(submission.kind, submission.phase.ranking_figures),
+                   queue_position=place and place.position, estimated_start=place and place.estimated_start, **fields)

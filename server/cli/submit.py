@@ -1,6 +1,7 @@
 """``srchallenge submit``: the participant's side of the REST API, from the command line."""
 
 import time
+from datetime import datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -25,17 +26,26 @@ def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, st
     return response.json()
 
 
+def progress(body: dict) -> str:
+    """The status, and while queued the place in line and the expected start."""
+    if not body.get("queue_position"):
+        return body["status"]
+    start = body.get("estimated_start")
+    expected = f", expected to start about {datetime.fromisoformat(start):%H:%M:%S} UTC" if start else ""
+    return f"{body['status']} ({body['queue_position']} in line{expected})"
+
+
 def wait_for(server: str, token: str, submission_id: str, timeout_s: float, poll_s: float = 0.5,
              on_status: Callable[[str], None] | None = None) -> dict:
-    """Poll until the submission is final; ``on_status`` hears each status once, when it changes."""
+    """Poll until the submission is final; ``on_status`` hears each ``progress`` once, when it changes."""
     deadline = time.monotonic() + timeout_s
     last_status = None
     with httpx.Client(base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
         while True:
             body = client.get(f"/api/v1/submissions/{submission_id}").raise_for_status().json()
-            if on_status is not None and body["status"] != last_status:
-                on_status(body["status"])
-            last_status = body["status"]
+            if on_status is not None and progress(body) != last_status:
+                on_status(progress(body))
+            last_status = progress(body)
             if body["status"] in FINAL_STATUSES:
                 return body
             if time.monotonic() > deadline:

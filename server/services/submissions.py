@@ -22,7 +22,7 @@ from scoring.errors import SubmissionError
 from scoring.factsheet import parameter_count, seconds_per_image, yes_no
 from scoring.team_yaml import MAX_TEAM_YAML_BYTES, TeamYamlError, load_team_yaml
 from server.models import Phase, ScoringRun, Status, Submission, Team
-from server.queue import GPU_QUEUE, SCORING_QUEUE
+from server.queue import QUEUE_OF_KIND
 from server.services.errors import Forbidden, NotFound, ServiceError, Unavailable, Unprocessable
 from server.services.queue import enqueue_run
 from server.services.quotas import check_quota, reserve_slot
@@ -185,8 +185,7 @@ def add_scoring_run(session: Session, submission: Submission, requested_by: str)
 
 
 def queue_for(submission: Submission) -> str:
-    """Code re-runs need the measurement device; results zips go to any CPU worker."""
-    return GPU_QUEUE if submission.kind == "code" else SCORING_QUEUE
+    return QUEUE_OF_KIND[submission.kind]
 
 
 def accept_upload(session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload,
