@@ -3,6 +3,7 @@ orphan upload folders, never share database connections across a fork, and prepa
 process for the parallel scorer (allowed to start processes, keeping freed memory)."""
 
 import logging
+import math
 import multiprocessing
 import os
 import threading
@@ -52,9 +53,10 @@ def lease(run_id: int, delivery: int | None = None) -> Iterator[None]:
 
 def reap_forever() -> None:
     """A pass every heartbeat. ``watching_since``: since when this reaper has reached the database
-    without a break (it judges heartbeats only once it has watched them for a lease)."""
+    without a break (after a failed pass it judges heartbeats only once it has watched them for a
+    lease); a reaper just started has missed nothing."""
     settings = get_settings()
-    watching_since = time.monotonic()
+    watching_since = -math.inf
     while not _stop_reaper.wait(settings.heartbeat_interval):
         try:
             with session_scope() as session:
