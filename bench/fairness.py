@@ -1,7 +1,8 @@
 """How long a late team waits for its first result behind other teams' bursts.
 
 A real deployment on loopback (bench/stack.py: Redis, the API, real `srchallenge worker`
-processes, SQLite): ``--teams`` teams send ``--runs`` results zips each at once, then, once every
+processes, SQLite): ``--teams`` teams queue ``--runs`` results zips each (before the workers start,
+so the whole burst waits, as it would behind busy workers), then, once every
 one of them has had a run started, a late team sends one. Measured: how long the late team's run
 waits to start, in job lengths (the median scoring time of the burst's jobs in the same run),
 with 1 and 2 workers. Goal: at most one job length, the jobs the busy workers are on (one per
@@ -39,8 +40,7 @@ def seconds(days: float) -> float:
 def one_case(root: Path, workers: int, teams: int, per_team: int, image_count: int) -> Row:
     stack = start_stack(root, image_count=image_count, size=(192, 256))
     try:
-        for i in range(1, workers):
-            stack.start_worker(f"worker{i + 1}")
+        stack.stop("worker")  # the burst is queued before any worker takes a run: all of it waits
         tokens = [stack.cli("team", "create", f"burst{i}").stdout.strip().splitlines()[-1] for i in range(teams)]
         late_token = stack.cli("team", "create", "late").stdout.strip().splitlines()[-1]
         data = stack.results_zip()
@@ -48,6 +48,8 @@ def one_case(root: Path, workers: int, teams: int, per_team: int, image_count: i
             for token in tokens:
                 assert stack.upload(data, token=token).status_code == 202
         progress(f"{workers} worker(s): burst of {teams * per_team} queued")
+        for i in range(workers):
+            stack.start_worker(f"worker{i + 1}")
         deadline = time.monotonic() + 600
         while len({team for team, _, started, *_ in runs(stack) if started is not None}) < teams:
             assert time.monotonic() < deadline, "the burst's first runs did not all start"
