@@ -108,8 +108,8 @@ def through_outage(within_s: float, what: str, action: Callable[[Session], T], c
 def save_outcome(run_id: int, within_s: float, context: dict, save: Callable[[Session, ScoringRun], bool]) -> bool:
     """Save a finished run's outcome, through an outage of up to ``within_s`` (then the reaper
     queues the run again)."""
-    return through_outage(within_s, f"saving run {run_id}", lambda session: save(session, session.get(ScoringRun, run_id)),
-                          context)
+    return through_outage(within_s, f"saving run {run_id}",
+                          lambda session: save(session, session.get(ScoringRun, run_id)), context)
 
 
 def headline(figures: dict) -> str:

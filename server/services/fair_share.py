@@ -117,7 +117,8 @@ def _start_estimate(session: Session, queue: str):
         select(func.count()).select_from(ScoringRun).join(Submission, Submission.id == ScoringRun.submission_id)
         .where(Submission.kind.in_(kinds), ScoringRun.status == Status.RUNNING))
     recent = session.execute(
-        select(ScoringRun.started_at, ScoringRun.finished_at).join(Submission, Submission.id == ScoringRun.submission_id)
+        select(ScoringRun.started_at, ScoringRun.finished_at)
+        .join(Submission, Submission.id == ScoringRun.submission_id)
         .where(Submission.kind.in_(kinds), ScoringRun.status == Status.SCORED, ScoringRun.started_at.is_not(None))
         .order_by(ScoringRun.finished_at.desc()).limit(RECENT_RUNS)).all()
     now = utcnow()

@@ -68,7 +68,8 @@ def test_an_upload_whose_row_is_in_but_whose_slot_is_not_yet_back_counts_once(st
     stack.cli("phase", "set-limits", PHASE, "--per-day", "2", "--total", "0")
     first = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
     assert first.status_code == 202, first.text
-    engine = create_engine(stack.env.get("SRCHALLENGE_DATABASE_URL") or f"sqlite:///{stack.data_dir / 'srchallenge.db'}")
+    url = stack.env.get("SRCHALLENGE_DATABASE_URL") or f"sqlite:///{stack.data_dir / 'srchallenge.db'}"
+    engine = create_engine(url)
     with engine.connect() as connection:
         team_id = connection.execute(text("SELECT team_id FROM submissions WHERE public_id = :id"),
                                      {"id": first.json()["id"]}).scalar_one()
