@@ -9,6 +9,7 @@ from sqlalchemy.orm import object_session
 from scoring.shown import ranking_notice
 from server.models import Phase, Status, Submission, Track
 from server.services.datasets import version_numbers
+from server.services.fair_share import Place
 from server.services.leaderboard import scored_on_older_set
 from server.services.schedule import phase_window
 
@@ -69,6 +70,10 @@ class SubmissionAccepted(BaseModel):
     url: str
     notice: str | None = None
     """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
+    queue_position: int | None = None
+    estimated_start: datetime | None = None
+    """While queued: its place in its queue's line (1: next) and when it should start
+    (server/services/fair_share.py); None once it runs, or without a finished run to go by."""
 
 
 class ImageScoreOut(BaseModel):
@@ -129,9 +134,12 @@ class SubmissionOut(BaseModel):
     """The reason its latest run (a rescore) failed, while the figures of an earlier run stand."""
     stage: str | None = None
     """While its run is running: where it is, as the worker reports it ("scoring image 12 of 100")."""
+    queue_position: int | None = None
+    estimated_start: datetime | None = None
+    """As in ``SubmissionAccepted``."""
 
     @classmethod
-    def of(cls, submission: Submission) -> "SubmissionOut":
+    def of(cls, submission: Submission, place: Place | None = None) -> "SubmissionOut":
         current = next((r for r in submission.runs if r.id == submission.current_run_id), None)
         latest = submission.runs[-1] if submission.runs else None
         per_image = None
@@ -152,7 +160,8 @@ class SubmissionOut(BaseModel):
                    stale=_stale(submission) if current is not None else None,
                    stage=latest.stage if latest is not None and latest.status == Status.RUNNING else None,
                    rescore_failed=(latest.reason if current is not None and latest is not current
-                                   and latest.status == Status.FAILED else None), **fields)
+                                   and latest.status == Status.FAILED else None),
+                   queue_position=place and place.position, estimated_start=place and place.estimated_start, **fields)
 
 
 def _stale(submission: Submission) -> str | None:

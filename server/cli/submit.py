@@ -1,6 +1,7 @@
 """``srchallenge submit``: the participant's side of the REST API, from the command line."""
 
 import time
+from datetime import datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -69,17 +70,27 @@ def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, st
     return response.json()
 
 
+def progress(body: dict) -> str:
+    """The status, a running run's stage, and while queued the place in line and the expected start."""
+    state = body["status"] + (f": {body['stage']}" if body.get("stage") else "")
+    if not body.get("queue_position"):
+        return state
+    start = body.get("estimated_start")
+    expected = f", expected to start about {datetime.fromisoformat(start):%H:%M:%S} UTC" if start else ""
+    return f"{state} ({body['queue_position']} in line{expected})"
+
+
 def wait_for(server: str, token: str, submission_id: str, timeout_s: float, poll_s: float = 0.5,
              on_status: Callable[[str], None] | None = None) -> dict:
-    """Poll until the submission is final; ``on_status`` hears each status (and a running run's
-    stage: "running: scoring image 3 of 100") once, when it changes."""
+    """Poll until the submission is final; ``on_status`` hears each ``progress`` once, when it changes
+    (a running run's stage: "running: scoring image 3 of 100"; a queued one's place in line)."""
     deadline = time.monotonic() + timeout_s
     last_status = None
     with httpx.Client(base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
         while True:
             body = send_retrying(lambda: client.get(f"/api/v1/submissions/{submission_id}"),
                                  f"submission {submission_id}").raise_for_status().json()
-            state = body["status"] + (f": {body['stage']}" if body.get("stage") else "")
+            state = progress(body)
             if on_status is not None and state != last_status:
                 on_status(state)
             last_status = state

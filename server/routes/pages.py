@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -21,12 +22,13 @@ from scoring.ranking import RankedRow
 from scoring.review import describe_stored
 from scoring.shown import baseline_runtime_of, figure_labels, shown_figures
 from server.config import get_settings
+from server.db import OUTAGE_ERRORS, get_sessionmaker
 from server.deps import SessionDep
 from server.models import Phase, Submission
 from server.services.competitions import get_competition, list_competitions
 from server.services.datasets import inputs_unavailable, version_numbers
 from server.services.errors import NotFound, ServiceError
-from server.services.leaderboard import phase_leaderboard, stale_note, standing_submissions
+from server.services.leaderboard import memoized, phase_leaderboard, stale_note, standing_submissions
 from server.services.plot import distinct_rows, pareto_svg, plottable
 from server.services.review import REVIEW_LABELS
 from server.services.schedule import duration, phase_window
@@ -134,14 +136,29 @@ def index(request: Request, session: SessionDep):
 
 
 @router.get("/competitions/{slug}", response_class=HTMLResponse)
-def competition_page(request: Request, slug: str, session: SessionDep, phase: str | None = None,
-                     track: str | None = None, sort: str | None = None,
-                     direction: str | None = Query(None, alias="dir")):
+async def competition_page(request: Request, slug: str, phase: str | None = None, track: str | None = None,
+                           sort: str | None = None, direction: str | None = Query(None, alias="dir")):
+    """Served from a recent render like the JSON board (server/recent.py): async, so a recent one is
+    answered with no session and no thread hop; while the database is unreachable, the last render
+    with a line saying when it was made."""
+    column = sort if sort in COLUMNS else None
+    key = ("page", slug, phase, track, column, direction if direction in ("asc", "desc") else None)
     try:
-        context = leaderboard_context(session, slug, phase, track, sort, direction)
+        body, kept_at = await request.app.state.recent_boards.get_or_kept(
+            key, lambda: run_in_threadpool(competition_html, *key[1:]), OUTAGE_ERRORS)
     except ServiceError as err:
         return render_error(request, err)
-    return templates.TemplateResponse(request, "competition.html", context)
+    if kept_at is not None:
+        notice = (f'<main>\n<p class="kept-notice">The database is unavailable right now: this is the board as of '
+                  f'{kept_at:%Y-%m-%d %H:%M:%S} UTC.</p>')
+        body = body.replace(b"<main>", notice.encode(), 1)
+    return HTMLResponse(body)
+
+
+def competition_html(slug: str, phase: str | None, track: str | None, sort: str | None, direction: str | None) -> bytes:
+    with get_sessionmaker()() as session:
+        context = leaderboard_context(session, slug, phase, track, sort, direction)
+        return templates.get_template("competition.html").render(context).encode()
 
 
 def leaderboard_context(session: Session, slug: str, phase: str | None, track: str | None, sort: str | None,
@@ -154,13 +171,9 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
     selected = track if any(b.track.slug == track for b in boards) else next((b.track.slug for b in boards), None)
     column = sort if sort in COLUMNS else None
     descending = (direction or COLUMNS.get(column or "", ("", "asc"))[1]) == "desc"
-    submissions = {s.public_id: s for track_subs in standing_submissions(session, chosen).values() for s in track_subs}
-    versions = version_numbers(session, chosen)
-    tracks = []
-    for board in boards:
-        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), chosen, versions) for r in board.rows]
-        tracks.append((board.track, sorted_rows(rows, column, descending) if column else rows))
-    plotted = distinct_rows(r for b in boards for r in b.rows)
+    rows, plot, unplotted = memoized(session, chosen, ("page", column, descending),
+                                     lambda: board_tables(session, chosen, boards, column, descending))
+    tracks = [(board.track, rows[board.track.slug]) for board in boards]
     base = f"/competitions/{slug}"
 
     def sort_link(track_slug: str, name: str) -> str:
@@ -172,8 +185,21 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
         "columns": page_columns(chosen.ranking_figures), "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
         "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
         "phase_link": lambda p: page_url(base, phase=p),
-        "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime / baseline")),
-        "unplotted": sum(not plottable(r, baseline_runtime_of(plotted)) for r in plotted),
+        "plot": plot, "unplotted": unplotted,
         "page": "leaderboard", "info_pages": INFO_PAGES,
         "inputs_unavailable": inputs_unavailable(Storage.from_settings(get_settings()), chosen),
     }
+
+
+def board_tables(session: Session, phase: Phase, boards, column: str | None, descending: bool):
+    """Each track's displayed rows (by slug), the plot and how many rows it leaves out: what the board's
+    version decides (``memoized``), the costly part of the page."""
+    submissions = {s.public_id: s for track_subs in standing_submissions(session, phase).values() for s in track_subs}
+    versions = version_numbers(session, phase)
+    tracks = {}
+    for board in boards:
+        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), phase, versions) for r in board.rows]
+        tracks[board.track.slug] = sorted_rows(rows, column, descending) if column else rows
+    plotted = distinct_rows(r for b in boards for r in b.rows)
+    return (tracks, Markup(pareto_svg(plotted, f"{phase.title}: PSNR against runtime / baseline")),
+            sum(not plottable(r, baseline_runtime_of(plotted)) for r in plotted))

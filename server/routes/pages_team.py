@@ -21,6 +21,7 @@ from server.schemas import SubmissionOut
 from server.services.competitions import get_phase_by_path, list_competitions
 from server.services.entries import choose_entry, team_choices
 from server.services.errors import Forbidden, ServiceError
+from server.services.fair_share import submission_places
 from server.services.submissions import list_team_submissions
 from server.services.teams import team_for_token
 from server.services.upload_flow import receive_submission
@@ -53,9 +54,11 @@ def private(response: Response, web: WebSession, settings: Settings) -> Response
 
 def render_team(request: Request, db: SessionDep, web: WebSession, error: str | None = None,
                 status_code: int = 200) -> HTMLResponse:
-    phases = [(phase, [SubmissionOut.of(s) for s in list_team_submissions(db, web.team, phase)],
-               team_choices(db, web.team, phase))
+    phases = [(phase, list_team_submissions(db, web.team, phase), team_choices(db, web.team, phase))
               for competition in list_competitions(db) for phase in competition.phases]
+    places = submission_places(db, [s for _, subs, _ in phases for s in subs])
+    phases = [(phase, [SubmissionOut.of(s, places.get(s.public_id)) for s in subs], choices)
+              for phase, subs, choices in phases]
     return templates.TemplateResponse(request, "team.html", {
         "team": web.team, "csrf": web.csrf, "phases": phases, "error": error,
         "saved": request.query_params.get("saved") == "1", "uploaded": request.query_params.get("uploaded"),

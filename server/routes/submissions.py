@@ -1,11 +1,13 @@
 """Participants upload submissions and follow them."""
 
 from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from scoring.shown import ranking_notice
 from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
 from server.schemas import SubmissionAccepted, SubmissionOut
 from server.services import submissions as service
+from server.services.fair_share import submission_places
 from server.services.upload_flow import receive_submission
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
@@ -44,16 +46,21 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
     thread pool, never on the event loop."""
     submission = await receive_submission(request, phase, team, session, settings)
     public_id = submission.public_id
+    place = (await run_in_threadpool(submission_places, session, [submission])).get(public_id)
     return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
                               url=f"/api/v1/submissions/{public_id}",
-                              notice=ranking_notice(submission.kind, phase.ranking_figures))
+                              notice=ranking_notice(submission.kind, phase.ranking_figures),
+                              queue_position=place and place.position, estimated_start=place and place.estimated_start)
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
 def submission_detail(submission_id: str, team: TeamDep, session: SessionDep):
-    return SubmissionOut.of(service.get_team_submission(session, submission_id, team))
+    submission = service.get_team_submission(session, submission_id, team)
+    return SubmissionOut.of(submission, submission_places(session, [submission]).get(submission_id))
 
 
 @router.get("/submissions", response_model=list[SubmissionOut], summary="Your team's submissions, newest first")
 def my_submissions(team: TeamDep, session: SessionDep):
-    return [SubmissionOut.of(s) for s in service.list_team_submissions(session, team)]
+    submissions = service.list_team_submissions(session, team)
+    places = submission_places(session, submissions)
+    return [SubmissionOut.of(s, places.get(s.public_id)) for s in submissions]

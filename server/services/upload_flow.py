@@ -21,9 +21,9 @@ async def receive_submission(request: Request, phase: Phase, team: Team, session
                              check_fields: Callable[[dict[str, str]], None] | None = None) -> Submission:
     """``check_fields`` sees the form fields once the body has arrived and may refuse them (a
     ServiceError); a refused or broken upload leaves nothing behind."""
-    async with request.app.state.upload_slots.hold(team.id) as in_flight:
-        await run_in_threadpool(service.check_upload_allowed, session, phase, team, in_flight)
-        public_id = service.new_public_id()
+    public_id = service.new_public_id()
+    async with request.app.state.upload_slots.hold(team.id, public_id) as others:
+        await run_in_threadpool(service.check_upload_allowed, session, phase, team, others)
         zip_path = Storage.from_settings(settings).upload_path(public_id)
         try:
             received = await receive_upload(request, zip_path, settings.max_upload_bytes,
