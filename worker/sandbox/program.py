@@ -123,6 +123,8 @@ def to_program(ep: "torch.export.ExportedProgram", names_by_key: dict) -> tuple[
         else:
             raise ProgramError(f"the exported graph has a {node.op} node, which cannot be run")
     graph = {"inputs": inputs, "nodes": nodes, "output": output}
+    _check_parameter_types({spec.target: ep.state_dict[spec.target] for spec in sig.input_specs
+                            if spec.kind.name == "PARAMETER"})  # by the model's own names, for the team
     Program(graph, {name: t.to("meta") for name, t in tensors.items()}, torch.device("meta"))
     return graph, tensors
 
@@ -176,6 +178,7 @@ class Program:
                                    - set(self.param_names))
         if missing := set(self.param_names + self.buffer_names) - set(tensors):
             raise ProgramError(f"the program refers to tensors that are not in its weights: {sorted(missing)[:5]}")
+        _check_parameter_types({name: tensors[name] for name in self.param_names})
         self.pristine = {name: tensors[name] for name in self.param_names + self.buffer_names}
         self.tensors = {name: t.detach().to(device, copy=True).contiguous() for name, t in self.pristine.items()}
         self.inputs = [None if i["kind"] == "input" else self.tensors[i["tensor"]] for i in graph["inputs"]]
@@ -303,11 +306,31 @@ def _makes_tensors_without_device(fn, args: list, kwargs: dict) -> bool:
     return "device" in names and names.index("device") >= len(args)
 
 
+def _check_parameter_types(params: dict[str, torch.Tensor]) -> None:
+    """Parameters are float32, so that one parameter is one number (``sum(p.numel())`` counts what
+    they hold): a float64 parameter holds four float16 or eight int8 weights, read back with
+    ``view(dtype)`` or integer arithmetic on its 53-bit mantissa. The protocol computes in fp32."""
+    wrong = {name: str(t.dtype).removeprefix("torch.") for name, t in params.items() if t.dtype != torch.float32}
+    if wrong:
+        listed = ", ".join(f"{name} is {dtype}" for name, dtype in sorted(wrong.items())[:5])
+        raise ProgramError(f"parameters must be float32 ({listed}): a parameter is counted as one number, so it "
+                           "must hold one; store the weights as float32 parameters (model.float())")
+
+
+_REINTERPRETING = {"aten::view.dtype"}
+"""Ops that read a tensor's bytes as another type: eight int8 weights in one float64, four in a
+float32; refused for every tensor, so that no stored number holds more than one number."""
+
+
 def _check_arguments(fn, name: str, args: list, kwargs: dict) -> None:
-    """No pinned host memory; Python operators (shape arithmetic) take numbers and values only,
-    so no list or string can be multiplied into something huge."""
+    """No pinned host memory; no reinterpreted bytes; Python operators (shape arithmetic) take
+    numbers and values only, so no list or string can be multiplied into something huge."""
     if kwargs.get("pin_memory"):
         raise ProgramError(f"the program asks {name} for pinned memory, which is not allowed")
+    if name in _REINTERPRETING:
+        raise ProgramError(f"the program reinterprets a tensor's bytes as another type ({name}, view(dtype)); "
+                           "weights packed into wider numbers are not counted as what they hold, so this is not "
+                           "allowed: convert with .to(dtype) instead")
     if not isinstance(fn, torch._ops.OpOverload):
         plain = args[1:] if fn is operator.getitem else args
         if kwargs or not all(isinstance(a, (_Ref, int, float, bool)) for a in plain):
