@@ -82,7 +82,7 @@ class ImageScoreOut(BaseModel):
     capped: bool
 
 
-MEASUREMENT_FIGURES = ("macs_input", "environment", "data_range", "export",
+MEASUREMENT_FIGURES = ("macs_input", "products", "environment", "data_range", "export",
                        "runtime_measurement", "baseline_measurement")
 """What a code re-run measured beyond the headline figures, shown to the team as to the organizers."""
 
@@ -92,7 +92,8 @@ class SubmissionOut(BaseModel):
     its parameters (buffers, constants, literals, by kind); ``review``: ``held`` (unranked until an
     organizer decides), ``approved`` or ``rejected``, with ``review_note`` saying why. ``macs``:
     multiply-accumulates for one ``measurement["macs_input"]`` input (what efficient-SR tables call
-    FLOPs); ``self_uses_gpu``: the readme's ``CPU[1] / GPU[0]`` flag the right way up."""
+    FLOPs), ``measurement["products"]`` the other multiplications of tensors there, by operator
+    (elementwise products, norms: worker/sandbox/macs.py); ``self_uses_gpu``: the readme's ``CPU[1] / GPU[0]`` flag the right way up."""
 
     id: str
     phase: str

@@ -53,8 +53,8 @@ the timed images' below this share of the most on the scored images: a model can
 near 1; only attention over the whole image grows faster than the pixels."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
-                SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
-                SCORING_DIR / "timing.py"]
+                SANDBOX_DIR / "stored.py", SANDBOX_DIR / "macs.py", SCORING_DIR / "params.py",
+                SCORING_DIR / "msrresnet.py", SCORING_DIR / "timing.py"]
 PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10
@@ -100,7 +100,8 @@ class CodeEvaluation:
     the graph; ``sandbox/stored.py``): a model could carry weights there instead of in parameters.
     ``runtime``/``baseline_runtime`` are seconds per image on the same device, image by image in
     turns; ``runtime_ratio`` is paired (scoring/timing.py). ``macs`` (multiply-accumulates, what
-    efficient-SR tables call FLOPs) is for one 1×3×256×256 input. ``peak_memory_bytes``: peak CUDA
+    efficient-SR tables call FLOPs) is for one 1×3×256×256 input; ``products`` names the other
+    multiplications of tensors there (elementwise, norms, ``prod``: ``sandbox/macs.py``), by operator. ``peak_memory_bytes``: peak CUDA
     allocation on GPU, peak RSS of the measuring process on CPU, both before the baseline is loaded. ``metadata`` is the team's
     submission.yaml (self-reported, unverified).
     """
@@ -113,6 +114,7 @@ class CodeEvaluation:
     psnr: float
     image_psnr: dict[str, ImagePSNR]
     macs: int
+    products: dict[str, int]
     peak_memory_bytes: int
     environment: dict
     file_hashes: dict[str, str]
@@ -262,6 +264,16 @@ def _size(shape: tuple[int, int]) -> str:
     return f"{shape[1]}×{shape[0]}"
 
 
+def checked_products(measured: dict, log: str) -> dict[str, int]:
+    """The measuring stage's ``products`` (operator → count), checked before it is stored."""
+    products = measured.get("products")
+    if not (isinstance(products, dict) and len(products) <= 64
+            and all(isinstance(k, str) and len(k) <= 64 and type(v) is int and 0 <= v < 2**63
+                    for k, v in products.items())):
+        raise CodeRunError("the measuring stage left malformed products; see the log", log)
+    return products
+
+
 def _capped(text: str, cap: int) -> str:
     """The last ``cap`` characters of ``text``, saying when earlier ones were dropped."""
     return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
@@ -366,6 +378,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         params=measured["params"], stored=measured["stored"], runtime=runtime, baseline_runtime=baseline,
         runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
         image_psnr=image_psnr, macs=measured["flops"] // 2,  # torch's FlopCounterMode counts 2 per multiply-accumulate
+        products=checked_products(measured, log),
         peak_memory_bytes=measured["peak_memory_bytes"],
         environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
         metadata=metadata, export=measured["export"], log=team_text(log),

@@ -113,6 +113,7 @@ def evaluate_code(settings: Settings, submission: Submission, on_stage: StageRep
         "psnr": result.psnr, "params": result.params, "runtime": result.runtime.best,
         "runtime_baseline": result.baseline_runtime.best, "runtime_ratio": result.runtime_ratio,
         "stored": result.stored, "macs": result.macs, "macs_input": MACS_INPUT,
+        "products": result.products,
         "peak_memory_bytes": result.peak_memory_bytes,
         "runtime_measurement": result.runtime.to_dict(), "baseline_measurement": result.baseline_runtime.to_dict(),
         "environment": result.environment, "file_hashes": result.file_hashes, "data_range": result.data_range,

@@ -53,6 +53,7 @@ def test_msrresnet_code_submission_is_measured_and_scored(stack, weights):
     assert body["description"] == "MSRResNet re-run" and body["extra_data"] is False
     assert body["macs"] / 1e9 == pytest.approx(166.2, abs=0.1), "multiply-accumulates at 1×3×256×256"
     assert body["measurement"]["macs_input"] == "1×3×256×256" and body["peak_memory_bytes"] > 0
+    assert body["measurement"]["products"] == {}, "MSRResNet multiplies tensors only in its convolutions"
     assert body["measurement"]["environment"]["device"] == body["device"]
     with stack.client() as client:
         board = client.get(f"/competitions/{stack.phase}/leaderboard.json", params={"track": "params"}).json()

@@ -7,7 +7,8 @@ Left out on purpose: sparse, quantized and nested tensors (``_sparse_coo_tensor_
 host/device moves and pinning (``_to_cpu``, ``pin_memory``), random-generator state
 (``manual_seed``), storage tricks (``set_``, ``resize_``, ``as_strided``), uninitialized memory
 (``empty``), ops whose output shape depends on values (``nonzero``, ``masked_select``,
-``unique``) and ``out=`` overloads. Collected from what real SR networks export to under
+``unique``) and ``out=`` overloads. ``program.py`` refuses more: ``view.dtype`` (a tensor's bytes read
+as another type, to pack weights) and, per call, arguments that would send a kernel out of bounds. Collected from what real SR networks export to under
 torch.export (MSRResNet, IMDN, RFDN, RLFN, PAN, CARN-M, EDSR, SwinIR-light): see
 tests/worker/test_program_ops.py. Names are operator packets (``aten::conv2d``), every overload
 but ``out`` ones (``ALLOWED_OVERLOAD``).

@@ -123,6 +123,8 @@ def to_program(ep: "torch.export.ExportedProgram", names_by_key: dict) -> tuple[
         else:
             raise ProgramError(f"the exported graph has a {node.op} node, which cannot be run")
     graph = {"inputs": inputs, "nodes": nodes, "output": output}
+    _check_parameter_types({spec.target: ep.state_dict[spec.target] for spec in sig.input_specs
+                            if spec.kind.name == "PARAMETER"})  # by the model's own names, for the team
     Program(graph, {name: t.to("meta") for name, t in tensors.items()}, torch.device("meta"))
     return graph, tensors
 
@@ -176,6 +178,7 @@ class Program:
                                    - set(self.param_names))
         if missing := set(self.param_names + self.buffer_names) - set(tensors):
             raise ProgramError(f"the program refers to tensors that are not in its weights: {sorted(missing)[:5]}")
+        _check_parameter_types({name: tensors[name] for name in self.param_names})
         self.pristine = {name: tensors[name] for name in self.param_names + self.buffer_names}
         self.tensors = {name: t.detach().to(device, copy=True).contiguous() for name, t in self.pristine.items()}
         self.inputs = [None if i["kind"] == "input" else self.tensors[i["tensor"]] for i in graph["inputs"]]
@@ -245,7 +248,10 @@ class Program:
         """Bytes held at the worst moment of a run on a ``shape`` input (weights included), found on
         the meta device without allocating; refused as soon as it passes ``limit``, so a program
         that would make a huge tensor is stopped before it is made. Views count once, with their
-        storage. Only for a meta ``Program``."""
+        storage. It also refuses arguments that pass torch's meta functions but would send a kernel
+        out of bounds (``_check_call``): every argument but tensor contents is the same on the meta
+        device as on the real one, so a program checked here at every size it runs at is safe to run
+        there. Only for a meta ``Program``."""
         if self.device.type != "meta":
             raise ValueError("peak_bytes runs on a meta Program")
         held: Counter = Counter()
@@ -263,8 +269,11 @@ class Program:
         peak = live
         size = "×".join(map(str, shape))
         for index, ((fn, args, kwargs), released) in enumerate(zip(self.plan, self.released)):
+            call_args, call_kwargs = _fill(args, values), {k: _fill(v, values) for k, v in kwargs.items()}
+            _check_call(getattr(fn, "functional", fn), call_args, call_kwargs,
+                        f"at step {index} ({_step_name(fn)}) on a {size} input")
             try:
-                value = fn(*_fill(args, values), **{k: _fill(v, values) for k, v in kwargs.items()})
+                value = fn(*call_args, **call_kwargs)
             except Exception as exc:  # noqa: BLE001 - any failure to propagate shapes is the program's
                 raise ProgramError(f"the program fails on a {size} input at step {index} ({_step_name(fn)}): "
                                    f"{str(exc)[:500]}") from None
@@ -304,15 +313,140 @@ def _makes_tensors_without_device(fn, args: list, kwargs: dict) -> bool:
     return "device" in names and names.index("device") >= len(args)
 
 
+def _check_parameter_types(params: dict[str, torch.Tensor]) -> None:
+    """Parameters are float32, so that one parameter is one number (``sum(p.numel())`` counts what
+    they hold): a float64 parameter holds four float16 or eight int8 weights, read back with
+    ``view(dtype)`` or integer arithmetic on its 53-bit mantissa. The protocol computes in fp32."""
+    wrong = {name: str(t.dtype).removeprefix("torch.") for name, t in params.items() if t.dtype != torch.float32}
+    if wrong:
+        listed = ", ".join(f"{name} is {dtype}" for name, dtype in sorted(wrong.items())[:5])
+        raise ProgramError(f"parameters must be float32 ({listed}): a parameter is counted as one number, so it "
+                           "must hold one; store the weights as float32 parameters (model.float())")
+
+
+_ENUM_ARGUMENTS = {"dtype": torch.dtype, "layout": torch.layout, "memory_format": torch.memory_format,
+                   "device": torch.device}
+"""ATen names these arguments alike in every operator; torch also takes an int (``dtype=12`` is qint8,
+``layout=1`` sparse) or a string (``device="cpu"``, which made the meta pre-check allocate for real)."""
+
+_REINTERPRETING = {"aten::view.dtype"}
+"""Ops that read a tensor's bytes as another type: eight int8 weights in one float64, four in a
+float32; refused for every tensor, so that no stored number holds more than one number."""
+
+
 def _check_arguments(fn, name: str, args: list, kwargs: dict) -> None:
-    """No pinned host memory; Python operators (shape arithmetic) take numbers and values only,
-    so no list or string can be multiplied into something huge."""
+    """No pinned host memory; no reinterpreted bytes; Python operators (shape arithmetic) take
+    numbers and values only, so no list or string can be multiplied into something huge."""
     if kwargs.get("pin_memory"):
         raise ProgramError(f"the program asks {name} for pinned memory, which is not allowed")
+    if name in _REINTERPRETING:
+        raise ProgramError(f"the program reinterprets a tensor's bytes as another type ({name}, view(dtype)); "
+                           "weights packed into wider numbers are not counted as what they hold, so this is not "
+                           "allowed: convert with .to(dtype) instead")
+    if isinstance(fn, torch._ops.OpOverload):
+        for arg, value in _bound(fn, args, kwargs).items():
+            kind = _ENUM_ARGUMENTS.get(arg)
+            if kind is not None and value is not None and type(value) is not kind:
+                raise ProgramError(f"the program gives {name} a {arg} written as {str(value)[:50]!r}; a {arg} must "
+                                   f"be written as {{{arg!r}: name}} (a device given as a string would make tensors "
+                                   "off the checked device, a number would name an unchecked type)")
     if not isinstance(fn, torch._ops.OpOverload):
         plain = args[1:] if fn is operator.getitem else args
         if kwargs or not all(isinstance(a, (_Ref, int, float, bool)) for a in plain):
             raise ProgramError(f"the program calls {name} on something other than numbers")
+
+
+def _bound(fn, args: list, kwargs: dict) -> dict:
+    return {**dict(zip((a.name for a in fn._schema.arguments), args)), **kwargs}
+
+
+def _check_call(fn, args: list, kwargs: dict, where: str) -> None:
+    """Refuse, before it runs, a call whose arguments torch's meta functions accept but whose CPU
+    or CUDA kernel would read or write out of bounds, or crash (found by trying every allowed
+    family: tests/worker/test_kernel_arguments.py). Tensor contents (indices) are not known here;
+    the kernels that index check their indices themselves."""
+    if not isinstance(fn, torch._ops.OpOverload):
+        return
+    op = fn._schema.name.removeprefix("aten::")
+    check = _upsample_reason if op.startswith(("upsample_", "_upsample_")) else _CALL_CHECKS.get(op)
+    reason = check(_bound(fn, args, kwargs), fn) if check else None
+    if reason:
+        raise ProgramError(f"the program calls {op} {where} with {reason}, which is refused before it runs")
+
+
+def _upsample_reason(bound: dict, fn) -> str | None:
+    """Explicit scales must be the ones the output size comes from (``floor(in · scale) == out``,
+    as torch computes it): a kernel given a scale and an output size that disagree reads past its
+    input (``_upsample_bicubic2d_aa`` at scale 0.1 to a larger output segfaulted)."""
+    x, output = bound.get("input", bound.get("self")), bound.get("output_size")
+    if "scale_factors" in bound or fn._overloadname == "vec":
+        scales = list(bound.get("scale_factors") or [])
+    else:
+        scales = [bound.get(a.name) for a in fn._schema.arguments if a.name.startswith("scales")]
+    spatial = list(x.shape[-len(output or scales):]) if (output or scales) else []
+    for i, scale in enumerate(scales):
+        if scale is None:
+            continue
+        if not (type(scale) in (int, float) and math.isfinite(scale) and scale > 0):
+            return f"scale {scale!r}: scales must be positive numbers"
+        if output is not None and i < len(output) and math.floor(spatial[i] * scale) != output[i]:
+            return (f"scale {scale!r} and output size {output[i]} for an input size of {spatial[i]}: an explicit "
+                    "scale must give the output size (floor(input size × scale))")
+    return None
+
+
+def _per_channel_reason(bound: dict, fn) -> str | None:
+    """Batch and instance norms read weight, bias and running statistics per channel, unchecked by
+    some kernels (``_native_batch_norm_legit_no_training`` read past a 1-element running mean)."""
+    x = bound.get("input")
+    if x.dim() < 2:
+        return f"a {x.dim()}-dimensional input: it must have channels"
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        t = bound.get(name)
+        if t is not None and tuple(t.shape) != (x.shape[1],):
+            return f"{name} of shape {tuple(t.shape)} for {x.shape[1]} channels"
+    return None
+
+
+def _group_norm_reason(bound: dict, fn) -> str | None:
+    group, channels = bound.get("group"), bound.get("C")
+    if not (type(group) is int and type(channels) is int and group > 0 and channels % group == 0):
+        return f"{group!r} groups for {channels!r} channels"
+    return None
+
+
+def _grid_sampler_reason(bound: dict, fn) -> str | None:
+    """The modes are enums passed as integers; the kernels index tables with them unchecked."""
+    modes = (0, 1) if bound["input"].dim() == 5 else (0, 1, 2)  # bilinear, nearest[, bicubic]
+    if bound.get("interpolation_mode") not in modes or bound.get("padding_mode") not in (0, 1, 2):
+        return (f"interpolation mode {bound.get('interpolation_mode')!r} and padding mode "
+                f"{bound.get('padding_mode')!r}: they must be among {modes} and (0, 1, 2)")
+    return None
+
+
+def _integer_division_reason(bound: dict, fn) -> str | None:
+    """Integer division rounded toward zero traps on the CPU (SIGFPE) for the smallest integer over −1."""
+    if bound.get("rounding_mode") != "trunc":
+        return None
+    floating = [v.dtype.is_floating_point if isinstance(v, torch.Tensor) else isinstance(v, float)
+                for v in (bound.get("self"), bound.get("other"))]
+    return None if any(floating) else "integers and rounding_mode='trunc': use 'floor', or divide floats"
+
+
+def _convolution_flags_reason(bound: dict, fn) -> str | None:
+    """The protocol is fp32 without autotuning: ``_convolution`` could ask for TF32 or cuDNN benchmarking."""
+    if bound.get("benchmark") or bound.get("allow_tf32"):
+        return "benchmark or allow_tf32 set: convolutions run in fp32 without autotuning"
+    return None
+
+
+_CALL_CHECKS = {
+    "batch_norm": _per_channel_reason, "native_batch_norm": _per_channel_reason,
+    "_native_batch_norm_legit_no_training": _per_channel_reason, "instance_norm": _per_channel_reason,
+    "native_group_norm": _group_norm_reason, "grid_sampler": _grid_sampler_reason,
+    "grid_sampler_2d": _grid_sampler_reason, "div": _integer_division_reason, "div_": _integer_division_reason,
+    "_convolution": _convolution_flags_reason,
+}
 
 
 class _Ref(int):
