@@ -10,6 +10,7 @@ Inputs: /sandbox/in/job.json, /sandbox/in/submission/. Outputs in /sandbox/out: 
 """
 
 import errno
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -112,11 +113,23 @@ def check_reserved_names() -> None:
                         f"these names ({', '.join(RESERVED_NAMES)}); rename yours")
 
 
+def register_model_folder() -> None:
+    """A ``model/`` folder without ``__init__.py`` (RLFN's repository) is the ``model`` package, as the
+    README promises: Python would find ``model.py`` first (a module beats a namespace package), run it a
+    second time as ``model`` and fail on ``from model import block`` ("'model' is not a package")."""
+    folder = SUBMISSION / "model"
+    if folder.is_dir() and not (folder / "__init__.py").exists():
+        spec = importlib.machinery.ModuleSpec("model", None, is_package=True)
+        spec.submodule_search_locations = [str(folder)]
+        sys.modules["model"] = importlib.util.module_from_spec(spec)
+
+
 def build(state: dict | None) -> torch.nn.Module:
     if not (SUBMISSION / "model.py").is_file():
         raise TeamError("the submission has no model.py at its top level")
     check_reserved_names()
     sys.path.insert(0, str(SUBMISSION))
+    register_model_folder()
     spec = importlib.util.spec_from_file_location(TEAM_MODULE, SUBMISSION / "model.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[TEAM_MODULE] = module
