@@ -47,6 +47,9 @@ MACS_CONSISTENCY = 0.5
 model can do less work at 256×256, where nothing is scored, than on every image it is timed and
 scored on (integer arithmetic on its input size needs no branch). Padding to a window leaves
 honest models near 1; only attention over the whole image grows faster than the pixels."""
+BUILD_SEED = 0
+"""The export stage seeds torch, numpy and random with this before importing model.py, so a zip
+without weights is the same network on every run; recorded as the environment's ``build_seed``."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
@@ -276,7 +279,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     limit_info = {"memory_gib": limits.memory_bytes / GiB, "disk_mib": limits.disk_bytes >> 20,
                   "file_mib": limits.file_size_bytes >> 20}
 
-    stage1_job = {"data_range": data_range, "shapes": shapes, "counted_shape": FLOPS_SHAPE, **limit_info}
+    stage1_job = {"data_range": data_range, "shapes": shapes, "counted_shape": FLOPS_SHAPE, "seed": BUILD_SEED,
+                  **limit_info}
     stage1_in = _input_dir(work_dir / "stage1", stage1_job, STAGE1_FILES)
     _readable_copy(code_dir, stage1_in / "submission")
     stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
@@ -337,6 +341,6 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
         image_psnr=image_psnr, macs=measured["flops"] // 2,  # torch's FlopCounterMode counts 2 per multiply-accumulate
         peak_memory_bytes=measured["peak_memory_bytes"],
-        environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
+        environment={**measured["environment"], "build_seed": BUILD_SEED}, file_hashes=file_hashes, data_range=data_range,
         metadata=metadata, export=measured["export"], log=team_text(log),
     )

@@ -21,6 +21,7 @@ import scoring.msrresnet
 from scoring.msrresnet import MSRResNet
 from scoring.psnr import mean_psnr, psnr
 from tests.worker.conftest import KEYS, TINY_MODEL, evaluate, failure
+from worker.code_eval import BUILD_SEED
 from worker.sandbox.launcher import SandboxLimits
 
 MSRRESNET_SOURCE = Path(scoring.msrresnet.__file__).read_text()
@@ -298,6 +299,20 @@ def test_weights_that_do_not_fit_are_listed(make_submission, dataset, limits, tm
 def test_a_normal_submission_still_works_after_hostile_ones(make_submission, dataset, limits, tmp_path):
     evaluation = evaluate(make_submission(), dataset, limits, tmp_path / "work")
     assert evaluation.params == 3 * 48 * 9 + 48 and len(evaluation.image_psnr) == len(KEYS)
+
+
+# ---- a re-run is the same run ---------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_zip_without_weights_is_the_same_network_on_every_run(make_submission, dataset, limits, tmp_path):
+    """Issue 19: nothing seeded torch before build_model(), so a weightless zip's random
+    initialisation, and its PSNR, changed from run to run. The seed is recorded with the run."""
+    code = make_submission()
+    runs = [evaluate(code, dataset, limits, tmp_path / f"work{i}", keys=KEYS[:2]) for i in range(2)]
+    assert runs[0].image_psnr == runs[1].image_psnr
+    outputs = [np.load(tmp_path / f"work{i}" / "stage2" / "job" / "result" / "sr" / f"{KEYS[0]}.npy") for i in range(2)]
+    assert np.array_equal(*outputs)
+    assert runs[0].environment["build_seed"] == runs[1].environment["build_seed"] == BUILD_SEED
 
 
 # ---- what the sandboxed code leaves behind cannot confuse the supervisor ---------------------------

@@ -14,10 +14,12 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import random
 import sys
 import traceback
 from pathlib import Path
 
+import numpy as np
 import torch
 from program import Program, ProgramError, to_program
 from safetensors.torch import load_file, save_file
@@ -124,12 +126,21 @@ def register_model_folder() -> None:
         sys.modules["model"] = importlib.util.module_from_spec(spec)
 
 
-def build(state: dict | None) -> torch.nn.Module:
+def seed_everything(seed: int) -> None:
+    """Before model.py is imported: a model without a weights file is then initialised alike on every run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    print(f"seeded torch, numpy and random with {seed} before importing model.py", flush=True)
+
+
+def build(state: dict | None, seed: int) -> torch.nn.Module:
     if not (SUBMISSION / "model.py").is_file():
         raise TeamError("the submission has no model.py at its top level")
     check_reserved_names()
     sys.path.insert(0, str(SUBMISSION))
     register_model_folder()
+    seed_everything(seed)
     spec = importlib.util.spec_from_file_location(TEAM_MODULE, SUBMISSION / "model.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[TEAM_MODULE] = module
@@ -279,7 +290,7 @@ def main() -> None:
     try:
         state = read_state_dict()
         doing = "importing model.py and building the model"
-        model = build(state)
+        model = build(state, job["seed"])
         doing = "exporting the model and checking it against the model at every image size"
         with torch.no_grad():
             graph, tensors = export(model, job)
