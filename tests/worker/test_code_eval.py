@@ -48,7 +48,8 @@ def test_msrresnet_submission_counts_the_reported_parameters(msrresnet_run):
     evaluation, _, _ = msrresnet_run
     assert evaluation.params == 1_517_571
     assert evaluation.stored == {"buffers": {"float": 0, "integer": 0}, "constants": {"float": 0, "integer": 0},
-                                 "literals": {"float": 22, "integer": 150}, "value_literals": 22, "information": 0}
+                                 "literals": {"float": 22, "integer": 150}, "value_literals": 22,
+                                 "literal_information": 5, "information": 0}
     with FlopCounterMode(display=False) as counter:
         MSRResNet().to("meta")(torch.zeros(1, 3, 256, 256, device="meta"))
     assert evaluation.macs * 2 == counter.get_total_flops(), "MACs: torch counts 2 FLOPs per multiply-accumulate"
