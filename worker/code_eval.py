@@ -54,7 +54,7 @@ STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SA
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
                 SCORING_DIR / "timing.py"]
-PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
+PROGRAM_NAME = re.compile(r"^program-any\.json$")
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10
 PYTHON = ["python", "-E", "-s", "-B"]  # not -I: the runner's directory must be on sys.path
@@ -244,6 +244,36 @@ def check_macs_size(measured: dict, log: str) -> None:
             "(ask the organizers if the model really works so)", log)
 
 
+def exported_programs(exported: dict, shapes: list[tuple[int, int]], log: str) -> dict:
+    """Stage 2's job keys for the programs stage 1 names: ``program`` (one for every size), or
+    ``programs``, one per distinct input size and the MACs size, named by it. Stage 2 checks again
+    which program each file holds (its recorded size) and that all share the one weights file."""
+    program = exported.get("program")
+    if isinstance(program, str) and PROGRAM_NAME.match(program):
+        return {"program": program}
+    names = exported.get("programs")
+    expected = {f"program-{h}x{w}.json" for h, w in [*shapes, FLOPS_SHAPE]}
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or set(names) != expected \
+            or len(names) != len(expected):
+        raise CodeRunError("the export stage did not name one program for every image size, nor one program "
+                           "per input size; see the log", log)
+    return {"programs": sorted(names)}
+
+
+def check_per_size_work(measured: dict, log: str) -> None:
+    """Programs exported per size must do alike work per pixel (within ``MACS_CONSISTENCY``): a
+    branch on the size gives per-size programs too, and one could be cheap at the timed size alone.
+    ``macs_per_pixel_by_size`` is counted by stage 2 on the meta device, program by program."""
+    per_pixel = measured["macs_per_pixel_by_size"]
+    least, most = min(per_pixel, key=per_pixel.get), max(per_pixel, key=per_pixel.get)
+    if per_pixel[least] < MACS_CONSISTENCY * per_pixel[most]:
+        ratio = f" ({per_pixel[most] / per_pixel[least]:,.1f}×)" if per_pixel[least] else ""
+        raise CodeRunError(
+            f"the programs exported per input size do not do alike work per pixel: {per_pixel[least]:,.0f} MACs "
+            f"per pixel at {least}, {per_pixel[most]:,.0f} at {most}{ratio}; a model scored per size must "
+            "compute alike at every size, so it is refused", log)
+
+
 def _capped(text: str, cap: int) -> str:
     """The last ``cap`` characters of ``text``, saying when earlier ones were dropped."""
     return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
@@ -286,19 +316,15 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
                             limits, hidden=secrets, outputs=STAGE1_OUTPUTS)
     exported = _result(stage1, limits, "building and exporting it")
-    program = exported.get("program")
-    if not isinstance(program, str) or not PROGRAM_NAME.match(program):
-        raise CodeRunError("the export stage did not name one program for every image size (programs per "
-                           "size are not accepted: the timed program must be the scored one); see the log",
-                           stage1.log)
+    programs = exported_programs(exported, shapes, stage1.log)
 
     job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
-           "program": program, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info,
+           **programs, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info,
            **device_job(gpu, limits)}
     stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
     for sub in ("exported", "lr"):
         (stage2_in / sub).mkdir(mode=0o755)
-    for name in [program, "weights.safetensors"]:
+    for name in [*programs.get("programs", [programs.get("program")]), "weights.safetensors"]:
         if not (stage1.result_dir / name).is_file():
             raise CodeRunError(f"the export stage did not produce {name}; see the log", stage1.log)
         _readable_copy(stage1.result_dir / name, stage2_in / "exported" / name)
@@ -311,6 +337,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
     check_device(measured, gpu)
     check_macs_size(measured, log)
+    if "programs" in programs:
+        check_per_size_work(measured, log)
 
     image_psnr, clipped, checked_hr = {}, {}, {}
     for key in scoring_keys:

@@ -22,7 +22,8 @@ from scoring.review import ReviewLimits, hold_reasons
 from tests.worker.conftest import evaluate
 from worker.sandbox.launcher import SandboxLimits
 
-ARCHITECTURES = ["msrresnet", "imdn_aim2019", "rfdn", "rlfn", "pan", "carn_m", "edsr_baseline", "swinir_light"]
+ARCHITECTURES = ["msrresnet", "imdn_aim2019", "rfdn", "rlfn", "pan", "carn_m", "edsr_baseline", "swinir_light",
+                 "safmn"]
 OVER_THE_OLD_LITERAL_COUNT = {"swinir_light": 279}
 """Literals used as values where a count limit of 256 held the published model (issue 19): KAIR's
 SwinIR-light repeats its dropouts' 0.0, norm epsilons and mask numbers in every layer."""

@@ -6,7 +6,8 @@ is imported, so the ``weights_only`` check cannot be patched away by the team's 
 this stage writes is trusted: stage 2 re-checks the program and counts and times it itself.
 
 Inputs: /sandbox/in/job.json, /sandbox/in/submission/. Outputs in /sandbox/out: result.json
-(``{"error": reason}`` or ``{"program": name}``), program-any.json and weights.safetensors.
+(``{"error": reason}``, ``{"program": name}`` or ``{"programs": [names]}``), program-any.json or
+program-<h>x<w>.json per input size, and weights.safetensors (one file for every program).
 """
 
 import errno
@@ -167,16 +168,18 @@ def build(state: dict | None, seed: int) -> torch.nn.Module:
     return model.eval()
 
 
-def export(model: torch.nn.Module, job: dict) -> tuple[dict, dict[str, torch.Tensor]]:
-    """One program for every input size of the job, that gives the eager model's outputs on each.
+def export(model: torch.nn.Module, job: dict) -> tuple[dict[str, dict], dict[str, torch.Tensor]]:
+    """The programs (file name → graph) that run the job's images, and their tensors: one program
+    for every input size where the model allows it, else one per input size.
 
-    The rule (README, "What is timed"): every image, timed or scored, is run by the same program,
-    so a model cannot be cheap at the timed size and real at the scored one. The program is
-    exported with symbolic height and width, then checked at every distinct input size: torch's
-    recorded shape assumptions must hold there, or the program must give the eager model's outputs. A model may take a special path at one size (SwinIR at its ``img_size``), so
-    up to ``EXPORT_TRIES`` sizes are tried as the example; torch's recorded assumptions that do
-    not hold at a size are accepted only where the outputs are still the model's. This check is
-    for honest teams (it runs in the team's process); stage 2 accepts one program and nothing else.
+    The rule (README, "What is timed"): what is timed is what is scored. The program is exported
+    with symbolic height and width, then checked at every distinct input size: torch's recorded
+    shape assumptions must hold there, or the program must give the eager model's outputs. A model
+    may take a special path at one size (SwinIR at its ``img_size``), so up to ``EXPORT_TRIES``
+    sizes are tried as the example. A model whose graph depends on the size (SAFMN pools to
+    ``h // 2**i``) is then exported once per size, each program checked against the eager model at
+    its size. These checks are for honest teams (they run in the team's process): stage 2 checks
+    which program serves which size itself, and that they do the same work per pixel.
     """
     sizes = [tuple(size) for size in job["shapes"]]
     tried: dict[tuple[int, int], tuple[tuple[int, int], str]] = {}  # example → (size where it differs, how)
@@ -184,18 +187,46 @@ def export(model: torch.nn.Module, job: dict) -> tuple[dict, dict[str, torch.Ten
     while True:
         graph, tensors, differs = export_and_check(model, example, sizes, job)
         if differs is None:
-            return graph, tensors
+            return {PROGRAM: graph}, tensors
         tried[example] = differs
         if len(tried) == EXPORT_TRIES or differs[0] in tried:
             break
         example = differs[0]  # exported there, the model may take the path it takes at that size
-    raise TeamError(
-        "forward() does not compute the same function at every image size, and every image, timed and "
-        "scored, must be run by one program (see the README, 'What is timed'): "
-        + "; ".join(f"exported at {ex[1]}×{ex[0]}, the program differs from the model at {size[1]}×{size[0]}: {how}"
-                    for ex, (size, how) in tried.items())
-        + ". Make forward() one computation for every input size: pad to a multiple instead of branching "
-        "on the size, and avoid int() on sizes.")
+    print("one program cannot run every image size: "
+          + "; ".join(f"exported at {ex[1]}×{ex[0]}, it differs from the model at {size[1]}×{size[0]}: {how}"
+                      for ex, (size, how) in tried.items())
+          + "; exporting the model once per input size", flush=True)
+    counted = tuple(job["counted_shape"])
+    return export_per_size(model, sizes + ([counted] if counted not in sizes else []), job)
+
+
+def per_size_name(size: tuple[int, int]) -> str:
+    return f"program-{size[0]}x{size[1]}.json"
+
+
+def export_per_size(model: torch.nn.Module, sizes: list[tuple[int, int]],
+                    job: dict) -> tuple[dict[str, dict], dict[str, torch.Tensor]]:
+    """One program per input size (``input_size`` recorded in each), sharing one set of tensors,
+    each giving the eager model's outputs at its size, or a reason naming the size where not."""
+    names_by_key: dict = {}
+    programs, tensors = {}, {}
+    for size in sizes:
+        x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0)) * job["data_range"]
+        try:
+            ep = torch.export.export(model, (x,), strict=False)
+        except Exception as exc:  # noqa: BLE001 - whatever export raises, the model is the cause
+            raise TeamError(f"torch.export.export could not trace the model on a 1×3×{size[0]}×{size[1]} input:\n"
+                            f"{str(exc)[:TRACEBACK_CHARS]}") from None
+        graph, used = to_program(ep, names_by_key)
+        graph["input_size"] = list(size)
+        if how := output_difference(model, Program(graph, used, torch.device("cpu")), x, job["data_range"]):
+            raise TeamError(f"exported at {size[1]}×{size[0]}, the program is not the model there: {how}. "
+                            "forward() must give the same outputs for the same input each time it runs "
+                            "(no randomness, no state kept between calls)")
+        programs[per_size_name(size)] = graph
+        tensors.update(used)
+    print(f"exported {len(programs)} programs, one per input size: " + ", ".join(programs), flush=True)
+    return programs, tensors
 
 
 def export_and_check(model: torch.nn.Module, example: tuple[int, int], sizes: list[tuple[int, int]],
@@ -293,12 +324,13 @@ def main() -> None:
         model = build(state, job["seed"])
         doing = "exporting the model and checking it against the model at every image size"
         with torch.no_grad():
-            graph, tensors = export(model, job)
-        (OUT / PROGRAM).write_text(json.dumps(graph))
+            programs, tensors = export(model, job)
+        for name, graph in programs.items():
+            (OUT / name).write_text(json.dumps(graph))
         doing = "saving the exported weights"
         save_file({name: t.detach().contiguous().clone() for name, t in tensors.items()},
                   OUT / "weights.safetensors")
-        result = {"program": PROGRAM}
+        result = {"program": PROGRAM} if PROGRAM in programs else {"programs": sorted(programs)}
     except (TeamError, ProgramError) as exc:
         result = {"error": str(exc)}
     except BaseException as exc:  # noqa: BLE001 - the team's code may raise anything, SystemExit included
