@@ -275,6 +275,11 @@ BROKEN = {
                            "output for 0000 is 1×3×64×64, expected 1×3×128×128"),
     "nan output": (TINY_MODEL.replace("return self.up(self.conv(x))", "return self.up(self.conv(x)) * float('nan')"),
                    "NaN or infinite"),
+    ".cuda() in __init__": (TINY_MODEL.replace("nn.Conv2d(3, 48, 3, padding=1)", "nn.Conv2d(3, 48, 3, padding=1).cuda()"),
+                            "remove .cuda() and .to('cuda') from __init__ and build_model()"),
+    "its own strict load": (TINY_MODEL.replace("    return Tiny()", "    model = Tiny()\n    model.load_state_dict("
+                                               "{'conv.weight': torch.zeros(48, 3, 3, 3)})\n    return model"),
+                            "build the configuration the checkpoint was saved with"),
 }
 
 
@@ -286,6 +291,10 @@ def test_broken_submissions_fail_with_a_reason(case, make_submission, dataset, l
     assert reason in str(error)
     if case == "import error":  # a one-line reason; the team's traceback ends its log
         assert "\n" not in str(error) and 'model.py", line 4, in helper' in error.log
+    if case == ".cuda() in __init__":  # the fix, then torch's own words
+        assert "\n" not in str(error) and str(error).endswith("Torch not compiled with CUDA enabled (traceback in the log)")
+    if case == "its own strict load":
+        assert 'Missing key(s) in state_dict: "conv.bias"' in str(error)
 
 
 @pytest.mark.slow
@@ -294,6 +303,28 @@ def test_weights_that_do_not_fit_are_listed(make_submission, dataset, limits, tm
     save_file({"conv.weight": torch.zeros(48, 3, 3, 3), "extra": torch.zeros(1)}, code / "model.safetensors")
     error = str(failure(code, dataset, limits, tmp_path / "work"))
     assert "missing keys ['conv.bias']" in error and "unexpected keys ['extra']" in error
+    assert "build_model() must build the architecture the weights were saved from" in error
+
+
+WRONG_WEIGHTS = {
+    "a prefix in the file": ({"net.conv.weight": torch.zeros(48, 3, 3, 3), "net.conv.bias": torch.zeros(48)},
+                             "Every one of the file's keys starts with 'net.' where the other side's do not: save "
+                             "the network's own state_dict(), or remove the prefix from the file"),
+    "another configuration": ({"conv.weight": torch.zeros(12, 3, 3, 3), "conv.bias": torch.zeros(12)},
+                              "conv.weight: (12, 3, 3, 3) in the file, (48, 3, 3, 3) in the model; conv.bias: (12,) "
+                              "in the file, (48,) in the model. The file was saved from another configuration: "
+                              "build_model() must build the one the weights come from"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(WRONG_WEIGHTS))
+def test_weights_that_do_not_fit_name_the_fix(case, make_submission, dataset, limits, tmp_path):
+    """Issue 19: a strict-load mismatch says what to change, not only which keys differ."""
+    weights, fix = WRONG_WEIGHTS[case]
+    code = make_submission()
+    save_file(weights, code / "model.safetensors")
+    assert fix in str(failure(code, dataset, limits, tmp_path / "work"))
 
 
 @pytest.mark.slow

@@ -217,3 +217,19 @@ def test_a_model_that_does_less_work_where_macs_are_counted_is_refused(make_subm
     fewer MACs than the model spends on an image."""
     reason = refused(make_submission(CHEAP_AT_THE_COUNTED_SIZE), two_sizes, limits, tmp_path / "work")
     assert "less work per pixel at 1×3×256×256, where MACs are counted" in reason, reason
+
+
+KEEPS_STATE_IN_A_PLAIN_ATTRIBUTE = TINY_MODEL.replace("        self.up = nn.PixelShuffle(4)", """        self.up = nn.PixelShuffle(4)
+        self.level = torch.zeros(())  # a plain tensor attribute, not a buffer""").replace(
+    "        return self.up(self.conv(x))", """        self.level = self.level + 0.1  # state kept from call to call
+        pooled = torch.nn.functional.adaptive_max_pool2d(x, (x.shape[2] // 2, x.shape[3] // 2))
+        return self.up(self.conv(x + self.level + torch.nn.functional.interpolate(pooled, size=x.shape[2:])))""")
+
+
+def test_torchs_hint_about_assigned_attributes_is_in_the_reason(make_submission, two_sizes, limits, tmp_path):
+    """Issue 19: torch warns that a tensor attribute assigned in forward() must be a buffer; that
+    is the cause the team must fix, so it belongs in the reason line, not only in the log."""
+    reason = refused(make_submission(KEEPS_STATE_IN_A_PLAIN_ATTRIBUTE), two_sizes, limits, tmp_path / "work")
+    assert "\n" not in reason and "the program is not the model there" in reason
+    assert "(torch warned: The tensor attribute self.level was assigned during export. Such attributes must be " \
+           "registered as buffers" in reason

@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,25 @@ def describe(exc: BaseException, doing: str, job: dict) -> str:
     if own:
         tb.stack = traceback.StackSummary.from_list(own)
     formatted = "".join(tb.format())
-    return f"error while {doing}:\n{formatted[-TRACEBACK_CHARS:]}"
+    return f"{known_cause(text) or 'error'} while {doing}:\n{formatted[-TRACEBACK_CHARS:]}"
+
+
+CUDA_MESSAGES = ("Torch not compiled with CUDA enabled", "No CUDA GPUs are available", "Found no NVIDIA driver",
+                 "CUDA driver initialization failed", "on a CUDA device but torch.cuda.is_available() is False")
+
+
+def known_cause(text: str) -> str | None:
+    """The fix, for failures whose cause is known from torch's message."""
+    if any(message in text for message in CUDA_MESSAGES):
+        return ("the model asks for CUDA, but it is built and exported on a CPU without a GPU (the platform "
+                "moves the exported program to the device it measures on): remove .cuda() and .to('cuda') "
+                "from __init__ and build_model(), and load checkpoints with map_location='cpu'; the error came")
+    if "Error(s) in loading state_dict" in text:
+        return ("the weights that model.py loads itself do not fit the model build_model() makes (a strict "
+                "load_state_dict): build the configuration the checkpoint was saved with (channels, blocks, "
+                "scale), load its state dict (BasicSR nests it under 'params_ema' or 'params'), or leave the "
+                "loading to the platform: model.pth or model.safetensors beside model.py; the error came")
+    return None
 
 
 def read_state_dict() -> dict[str, torch.Tensor] | None:
@@ -106,6 +125,21 @@ def without_parallel_prefix(state: dict, expected: dict) -> dict:
         print(f"weights: removed the prefix '{PARALLEL_PREFIX}' (saved from DataParallel) from every key", flush=True)
         return {key.removeprefix(PARALLEL_PREFIX): value for key, value in state.items()}
     return state
+
+
+def key_fix(missing: list[str], unexpected: list[str]) -> str:
+    """What to change when the file's names and the model's differ: a prefix one side has, or the model."""
+    for extra, bare, side in ((unexpected, missing, "the file's"), (missing, unexpected, "the model's")):
+        if extra and bare and extra[0].endswith(bare[0]):
+            prefix = extra[0][:len(extra[0]) - len(bare[0])]
+            if prefix and sorted(k.removeprefix(prefix) for k in extra if k.startswith(prefix)) == bare \
+                    and len(extra) == len(bare):
+                return (f"Every one of {side} keys starts with '{prefix}' where the other side's do not: "
+                        + ("save the network's own state_dict(), or remove the prefix from the file"
+                           if side == "the file's" else "build_model() wraps the network; return the network "
+                           "itself, or save the weights from the wrapper"))
+    return ("build_model() must build the architecture the weights were saved from, and the file must hold "
+            "that model's state_dict()")
 
 
 def check_reserved_names() -> None:
@@ -159,11 +193,14 @@ def build(state: dict | None, seed: int) -> torch.nn.Module:
         if missing or unexpected:
             raise TeamError("the weights do not fit the model: "
                             f"missing keys {missing[:20]}{' ...' if len(missing) > 20 else ''}, "
-                            f"unexpected keys {unexpected[:20]}{' ...' if len(unexpected) > 20 else ''}")
+                            f"unexpected keys {unexpected[:20]}{' ...' if len(unexpected) > 20 else ''}. "
+                            + key_fix(missing, unexpected))
         wrong = [f"{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the model"
                  for k, v in expected.items() if tuple(state[k].shape) != tuple(v.shape)]
         if wrong:
-            raise TeamError("the weights do not fit the model: " + "; ".join(wrong[:10]))
+            raise TeamError("the weights do not fit the model: " + "; ".join(wrong[:10]) + ". The file was saved "
+                            "from another configuration: build_model() must build the one the weights come from "
+                            "(its channels, blocks and scale)")
         model.load_state_dict(state, strict=True)
     return model.eval()
 
@@ -212,6 +249,7 @@ def export_per_size(model: torch.nn.Module, sizes: list[tuple[int, int]],
     programs, tensors = {}, {}
     for size in sizes:
         x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0)) * job["data_range"]
+        expected = model(x)  # before the export: a model that keeps state between calls differs from its program
         try:
             ep = torch.export.export(model, (x,), strict=False)
         except Exception as exc:  # noqa: BLE001 - whatever export raises, the model is the cause
@@ -219,7 +257,7 @@ def export_per_size(model: torch.nn.Module, sizes: list[tuple[int, int]],
                             f"{str(exc)[:TRACEBACK_CHARS]}") from None
         graph, used = to_program(ep, names_by_key)
         graph["input_size"] = list(size)
-        if how := output_difference(model, Program(graph, used, torch.device("cpu")), x, job["data_range"]):
+        if how := output_difference(model, Program(graph, used, torch.device("cpu")), x, job["data_range"], expected):
             raise TeamError(f"exported at {size[1]}×{size[0]}, the program is not the model there: {how}. "
                             "forward() must give the same outputs for the same input each time it runs "
                             "(no randomness, no state kept between calls)")
@@ -298,10 +336,12 @@ def export_symbolic(model: torch.nn.Module, size: tuple[int, int], job: dict) ->
             "in and one tensor out") from None
 
 
-def output_difference(model: torch.nn.Module, program: Program, x: torch.Tensor, data_range: float) -> str | None:
-    """How the program's output differs from the eager model's on ``x``, or None if it does not
-    (to ``TOLERANCE`` of the data range, far below one step of an 8-bit output)."""
-    expected = model(x)
+def output_difference(model: torch.nn.Module, program: Program, x: torch.Tensor, data_range: float,
+                      expected: torch.Tensor | None = None) -> str | None:
+    """How the program's output differs from the eager model's on ``x`` (``expected``, if already
+    computed), or None if it does not (to ``TOLERANCE`` of the data range, far below one step of an
+    8-bit output)."""
+    expected = model(x) if expected is None else expected
     try:
         got = program(x)
     except Exception as exc:  # noqa: BLE001 - the program does not run at this size
@@ -313,10 +353,38 @@ def output_difference(model: torch.nn.Module, program: Program, x: torch.Tensor,
     return None
 
 
+TORCH_HINTS = ("must be registered as buffers",)
+"""Warnings of torch's that name a failure's cause: kept, and added to the reason if the run fails."""
+
+
+def remember_torch_hints() -> list[str]:
+    """The text of every warning that carries one of ``TORCH_HINTS``, as warnings are shown (still logged)."""
+    hints: list[str] = []
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if any(hint in str(message) for hint in TORCH_HINTS) and str(message) not in hints:
+            hints.append(str(message))
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    return hints
+
+
+def with_hints(reason: str, hints: list[str]) -> str:
+    """``reason`` with torch's hints in its first line (the line the team sees)."""
+    if not hints:
+        return reason
+    first, newline, rest = reason.partition("\n")
+    colon = ":" if first.endswith(":") else ""
+    return f"{first.removesuffix(':')} (torch warned: {' '.join(hints)[:1000]}){colon}{newline}{rest}"
+
+
 def main() -> None:
     job = json.loads((Path("/sandbox/in/job.json")).read_text())
     result_path = OUT / "result.json"
     result_path.write_bytes(b" " * RESULT_RESERVE)  # so a team that fills the disk still gets its reason
+    hints = remember_torch_hints()
     doing = "loading the weights"
     try:
         state = read_state_dict()
@@ -332,9 +400,9 @@ def main() -> None:
                   OUT / "weights.safetensors")
         result = {"program": PROGRAM} if PROGRAM in programs else {"programs": sorted(programs)}
     except (TeamError, ProgramError) as exc:
-        result = {"error": str(exc)}
+        result = {"error": with_hints(str(exc), hints)}
     except BaseException as exc:  # noqa: BLE001 - the team's code may raise anything, SystemExit included
-        result = {"error": describe(exc, doing, job)}
+        result = {"error": with_hints(describe(exc, doing, job), hints)}
     with result_path.open("r+b") as f:
         f.write(json.dumps(result).encode())
         f.truncate()
