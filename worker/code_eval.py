@@ -17,7 +17,6 @@ No Celery, database or web code here; see docs/security.md for the threat model.
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SA
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
                 SCORING_DIR / "timing.py"]
-PROGRAM_NAME = re.compile(r"^program-any\.json$")
+ONE_PROGRAM = "program-any.json"
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10
 PYTHON = ["python", "-E", "-s", "-B"]  # not -I: the runner's directory must be on sys.path
@@ -249,7 +248,7 @@ def exported_programs(exported: dict, shapes: list[tuple[int, int]], log: str) -
     ``programs``, one per distinct input size and the MACs size, named by it. Stage 2 checks again
     which program each file holds (its recorded size) and that all share the one weights file."""
     program = exported.get("program")
-    if isinstance(program, str) and PROGRAM_NAME.match(program):
+    if program == ONE_PROGRAM:
         return {"program": program}
     names = exported.get("programs")
     expected = {f"program-{h}x{w}.json" for h, w in [*shapes, FLOPS_SHAPE]}
