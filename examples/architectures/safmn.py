@@ -1,5 +1,5 @@
 """SAFMN, ×4 (Sun et al., "Spatially-Adaptive Feature Modulation for Efficient Image
-Super-Resolution", ICCV 2023; the authors' entry to NTIRE 2023 efficient SR): a 3×3 convolution
+Super-Resolution", ICCV 2023; their NTIRE 2023 efficient-SR entry is a variant): a 3×3 convolution
 to 36 channels; 8 blocks, each a spatially-adaptive feature modulation (SAFM) and a convolutional
 channel mixer (CCM), both after a channels-first layer norm and both with a skip; a long skip; a
 3×3 convolution to 48 channels and pixel shuffle ×4.
@@ -13,8 +13,8 @@ to twice the channels, GELU and a 1×1 convolution back.
 Quirk kept, as teams submit it: the pooled sizes are integer arithmetic on the input size, which
 the export records for the size it saw, so the graph depends on the size (one program per size).
 
-Published: 240K parameters (the paper's Table 1, ×4). Exact here: 239,520 (every convolution with
-its bias, each layer norm a weight and a bias of 36), which the paper rounds to 240K.
+Published: 240K parameters (the paper's efficient-SR comparison, ×4). Exact here: 239,520 (every
+convolution with its bias, each layer norm a weight and a bias of 36), which the paper rounds to 240K.
 """
 
 import torch
