@@ -17,21 +17,22 @@ from typing import Any
 @dataclass(frozen=True)
 class ReviewLimits:
     """``non_parameter_storage``: float32 numbers' worth of information (compressed) in tensors that
-    are not parameters; ``value_literals``: numbers written into the graph that enter the arithmetic."""
+    are not parameters; ``literal_information``: the same for the numbers written into the graph
+    that enter the arithmetic (their count alone would hold SwinIR-light, whose literals repeat per block)."""
 
     non_parameter_storage: int = 4096
-    value_literals: int = 256
+    literal_information: int = 40
     __pydantic_config__ = {"extra": "forbid"}  # a misspelt key in the bundle is an error, not a default
 
     def __post_init__(self) -> None:
-        if self.non_parameter_storage < 0 or self.value_literals < 0:
+        if self.non_parameter_storage < 0 or self.literal_information < 0:
             raise ValueError(f"review limits must not be negative: {self}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> ReviewLimits:
         """Read the bundle's ``review:`` block; absent keys take the defaults."""
         values = values or {}
-        unknown = set(values) - {"non_parameter_storage", "value_literals"}
+        unknown = set(values) - {"non_parameter_storage", "literal_information"}
         if unknown:
             raise ValueError(f"unknown review keys: {sorted(unknown)}")
         return cls(**{name: int(value) for name, value in values.items()})
@@ -48,7 +49,7 @@ def literal_total(stored: Mapping[str, Any]) -> int:
 
 def describe_stored(stored: Mapping[str, Any]) -> str:
     """One line for people: "29,376 in buffers (29,376 float), none in constants; literals: 22 float, 150 integer
-    (22 used as values); 29,100 float32 numbers' worth of information"."""
+    (22 used as values, 5 float32 numbers' worth); 29,100 float32 numbers' worth of information"."""
     def where(name: str) -> str:
         counts = stored.get(name, {})
         total = sum(counts.values())
@@ -57,7 +58,8 @@ def describe_stored(stored: Mapping[str, Any]) -> str:
 
     literals = stored.get("literals", {})
     return (f"{where('buffers')}, {where('constants')}; literals: {literals.get('float', 0):,} float, "
-            f"{literals.get('integer', 0):,} integer ({stored.get('value_literals', 0):,} used as values); "
+            f"{literals.get('integer', 0):,} integer ({stored.get('value_literals', 0):,} used as values, "
+            f"{stored.get('literal_information', 0):,} float32 numbers' worth); "
             f"{stored.get('information', 0):,} float32 numbers' worth of information")
 
 
@@ -75,8 +77,9 @@ def hold_reasons(stored: Mapping[str, Any] | None, limits: ReviewLimits) -> list
             f"buffers and constant tensors hold {stored_total(stored):,} numbers that are not parameters, "
             f"{stored['information']:,} float32 numbers' worth once compressed "
             f"(more than {limits.non_parameter_storage:,})")
-    if stored["value_literals"] > limits.value_literals:
+    if stored["literal_information"] > limits.literal_information:
         reasons.append(
-            f"the graph has {stored['value_literals']:,} numbers written into it as literals "
-            f"(more than {limits.value_literals:,})")
+            f"the graph has {stored['value_literals']:,} numbers written into it as literals, "
+            f"{stored['literal_information']:,} float32 numbers' worth once compressed "
+            f"(more than {limits.literal_information:,})")
     return reasons

@@ -17,7 +17,6 @@ No Celery, database or web code here; see docs/security.md for the threat model.
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -51,11 +50,14 @@ the timed images' below this share of the most on the scored images: a model can
 256×256, where nothing is scored, or at the timed sizes, than on the images it is scored on
 (integer arithmetic on its input size needs no branch). Padding to a window leaves honest models
 near 1; only attention over the whole image grows faster than the pixels."""
+BUILD_SEED = 0
+"""The export stage seeds torch, numpy and random with this before importing model.py, so a zip
+without weights is the same network on every run; recorded as the environment's ``build_seed``."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SANDBOX_DIR / "macs.py", SCORING_DIR / "params.py",
                 SCORING_DIR / "msrresnet.py", SCORING_DIR / "timing.py"]
-PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
+ONE_PROGRAM = "program-any.json"
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10
 PYTHON = ["python", "-E", "-s", "-B"]  # not -I: the runner's directory must be on sys.path
@@ -274,6 +276,22 @@ def checked_products(measured: dict, log: str) -> dict[str, int]:
     return products
 
 
+def exported_programs(exported: dict, shapes: list[tuple[int, int]], log: str) -> dict:
+    """Stage 2's job keys for the programs stage 1 names: ``program`` (one for every size), or
+    ``programs``, one per distinct input size and the MACs size, named by it. Stage 2 checks again
+    which program each file holds (its recorded size) and that all share the one weights file."""
+    program = exported.get("program")
+    if program == ONE_PROGRAM:
+        return {"program": program}
+    names = exported.get("programs")
+    expected = {f"program-{h}x{w}.json" for h, w in [*shapes, FLOPS_SHAPE]}
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or set(names) != expected \
+            or len(names) != len(expected):
+        raise CodeRunError("the export stage did not name one program for every image size, nor one program "
+                           "per input size; see the log", log)
+    return {"programs": sorted(names)}
+
+
 def _capped(text: str, cap: int) -> str:
     """The last ``cap`` characters of ``text``, saying when earlier ones were dropped."""
     return text if len(text) <= cap else "[... earlier output dropped ...]\n" + text[-cap:]
@@ -311,26 +329,23 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     limit_info = {"memory_gib": limits.memory_bytes / GiB, "disk_mib": limits.disk_bytes >> 20,
                   "file_mib": limits.file_size_bytes >> 20}
 
-    stage1_job = {"data_range": data_range, "shapes": shapes, "counted_shape": FLOPS_SHAPE, **limit_info}
+    stage1_job = {"data_range": data_range, "shapes": shapes, "counted_shape": FLOPS_SHAPE, "seed": BUILD_SEED,
+                  **limit_info}
     stage1_in = _input_dir(work_dir / "stage1", stage1_job, STAGE1_FILES)
     _readable_copy(code_dir, stage1_in / "submission")
     on_stage(f"building and exporting the model (sandbox stage 1 of 2, at most {limits.wall_seconds:g} s)")
     stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
                             limits, hidden=secrets, outputs=STAGE1_OUTPUTS)
     exported = _result(stage1, limits, "building and exporting it")
-    program = exported.get("program")
-    if not isinstance(program, str) or not PROGRAM_NAME.match(program):
-        raise CodeRunError("the export stage did not name one program for every image size (programs per "
-                           "size are not accepted: the timed program must be the scored one); see the log",
-                           stage1.log)
+    programs = exported_programs(exported, shapes, stage1.log)
 
     job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
-           "program": program, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info,
+           **programs, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info,
            **device_job(gpu, limits)}
     stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
     for sub in ("exported", "lr"):
         (stage2_in / sub).mkdir(mode=0o755)
-    for name in [program, "weights.safetensors"]:
+    for name in [*programs.get("programs", [programs.get("program")]), "weights.safetensors"]:
         if not (stage1.result_dir / name).is_file():
             raise CodeRunError(f"the export stage did not produce {name}; see the log", stage1.log)
         _readable_copy(stage1.result_dir / name, stage2_in / "exported" / name)
@@ -380,7 +395,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         image_psnr=image_psnr, macs=measured["flops"] // 2,  # torch's FlopCounterMode counts 2 per multiply-accumulate
         products=checked_products(measured, log),
         peak_memory_bytes=measured["peak_memory_bytes"],
-        environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
+        environment={**measured["environment"], "build_seed": BUILD_SEED}, file_hashes=file_hashes, data_range=data_range,
         metadata=metadata, export=measured["export"], log=team_text(log),
     )
     check_measured_figures(evaluation)

@@ -5,10 +5,16 @@ windows shifted by 4) and a 3×3 convolution with a skip; layer norm; a 3×3 con
 skip; a 3×3 to 48 channels and pixel shuffle ×4 ("pixelshuffledirect"). Inputs are mean-shifted
 by a constant tensor.
 
-Quirks kept from the authors' code, which teams submit as is: built for ``img_size=64``, so the
-attention masks of the shifted layers are buffers made for 64×64 and recomputed in Python for any
-other size; inputs padded (reflect) to a multiple of the window and the output cropped; each
-attention keeps a ``relative_position_index`` buffer and a learnt relative-position bias table.
+Written as KAIR's standard lightweight ×4 configuration (window 8, embedding 60, depths and heads
+[6, 6, 6, 6], MLP ratio 2, ``pixelshuffledirect``, ``img_size=64``), with the quirks of the
+authors' code, which teams submit as is: the attention masks of the shifted layers are buffers
+made for 64×64, and at any other size every layer recomputes a mask in the graph (the unshifted
+ones too, all zeros); inputs padded (reflect) to a multiple of the window and the output cropped
+(KAIR crops outside the network); each attention keeps a ``relative_position_index`` buffer and a
+learnt relative-position bias table; dropouts of probability 0 and an ``img_range`` of 1 stay in
+the graph. Exported at a size other than 64×64 the graph has 279 literals used as values (97
+dropout probabilities, 50 layer-norm epsilons, 24 attention scales, 96 in the 24 masks, the
+``img_range`` twice, 10 in shape arithmetic): they repeat layer by layer, 20 float32 numbers' worth.
 
 Published: 897K parameters (the paper's Table 3, lightweight ×4). That figure leaves out the 24
 relative-position bias tables (24 × 225 × 6 = 32,400 numbers, parameters all the same):
@@ -48,6 +54,7 @@ class WindowAttention(nn.Module):
         self.register_buffer("relative_position_index", relative[..., 0] * (2 * window - 1) + relative[..., 1])
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
+        self.attn_drop, self.proj_drop = nn.Dropout(0.0), nn.Dropout(0.0)
 
     def forward(self, x, mask=None):
         b_, n, c = x.shape
@@ -59,8 +66,8 @@ class WindowAttention(nn.Module):
             windows = mask.shape[0]
             attn = attn.view(b_ // windows, windows, self.heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
             attn = attn.view(-1, self.heads, n, n)
-        attn = attn.softmax(dim=-1)
-        return self.proj((attn @ v).transpose(1, 2).reshape(b_, n, c))
+        attn = self.attn_drop(attn.softmax(dim=-1))
+        return self.proj_drop(self.proj((attn @ v).transpose(1, 2).reshape(b_, n, c)))
 
 
 class SwinLayer(nn.Module):
@@ -72,7 +79,8 @@ class SwinLayer(nn.Module):
         self.attn = WindowAttention(dim, window, heads)
         self.norm2 = nn.LayerNorm(dim)
         hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(0.0), nn.Linear(hidden, dim),
+                                 nn.Dropout(0.0))
         self.register_buffer("attn_mask", self.calculate_mask(resolution) if shift else None)
 
     def calculate_mask(self, size):
@@ -98,8 +106,8 @@ class SwinLayer(nn.Module):
         windows = window_partition(x, self.window).view(-1, self.window * self.window, c)
         if self.resolution == size:
             mask = self.attn_mask
-        else:
-            mask = self.calculate_mask(size).to(x.device) if self.shift else None
+        else:  # as the authors' code: for the unshifted layers too (a mask of zeros)
+            mask = self.calculate_mask(size).to(x.device)
         windows = self.attn(windows, mask=mask).view(-1, self.window, self.window, c)
         x = window_reverse(windows, self.window, h, w)
         if self.shift:
@@ -134,7 +142,9 @@ class SwinIRLight(nn.Module):
         self.patch_norm = nn.LayerNorm(dim)
         self.layers = nn.ModuleList(RSTB(dim, (img_size, img_size), d, h, window, mlp_ratio)
                                     for d, h in zip(depths, heads))
+        self.pos_drop = nn.Dropout(0.0)
         self.norm = nn.LayerNorm(dim)
+        self.img_range = 1.0
         self.conv_after_body = nn.Conv2d(dim, dim, 3, padding=1)
         self.upsample = nn.Sequential(nn.Conv2d(dim, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale))
 
@@ -146,7 +156,7 @@ class SwinIRLight(nn.Module):
 
     def forward_features(self, x):
         size = (x.shape[2], x.shape[3])
-        tokens = self.patch_norm(x.flatten(2).transpose(1, 2))
+        tokens = self.pos_drop(self.patch_norm(x.flatten(2).transpose(1, 2)))
         for layer in self.layers:
             tokens = layer(tokens, size)
         tokens = self.norm(tokens)
@@ -156,10 +166,10 @@ class SwinIRLight(nn.Module):
         h, w = x.shape[2:]
         x = self.check_image_size(x)
         self.mean = self.mean.type_as(x)
-        x = x - self.mean
+        x = (x - self.mean) * self.img_range
         x = self.conv_first(x)
         x = self.conv_after_body(self.forward_features(x)) + x
-        x = self.upsample(x) + self.mean
+        x = self.upsample(x) / self.img_range + self.mean
         return x[:, :, :h * self.scale, :w * self.scale]
 
 

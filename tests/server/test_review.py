@@ -21,11 +21,13 @@ from server.services.teams import create_team
 
 NOTHING = {"float": 0, "integer": 0}
 BUFFER_WEIGHTS = {"buffers": {"float": 2_000_000, "integer": 0}, "constants": NOTHING,
-                  "literals": {"float": 3, "integer": 40}, "value_literals": 3, "information": 1_850_000}
+                  "literals": {"float": 3, "integer": 40}, "value_literals": 3, "literal_information": 4,
+                  "information": 1_850_000}
 LITERAL_WEIGHTS = {"buffers": NOTHING, "constants": NOTHING, "literals": {"float": 1, "integer": 1_336},
-                   "value_literals": 1_297, "information": 0}
+                   "value_literals": 1_297, "literal_information": 620, "information": 0}
 SWINIR_LIGHT = {"buffers": {"float": 3_145_728, "integer": 98_304}, "constants": NOTHING,
-                "literals": {"float": 180, "integer": 2_400}, "value_literals": 180, "information": 800}
+                "literals": {"float": 180, "integer": 2_400}, "value_literals": 279, "literal_information": 20,
+                "information": 800}
 
 
 @pytest.fixture
@@ -118,12 +120,13 @@ def test_exports_carry_the_stored_numbers_and_the_remark(session):
 
 def test_the_bundle_sets_the_limits(session):
     competition = get_phase_by_path(session, "aim2019/test").competition
-    competition.bundle = {**competition.bundle, "review": {"non_parameter_storage": 2_000_000, "value_literals": 256}}
+    review = {"non_parameter_storage": 2_000_000, "literal_information": 40}
+    competition.bundle = {**competition.bundle, "review": review}
     session.commit()
     assert code_entry(session, "lenient", BUFFER_WEIGHTS).review is None
 
 
-@pytest.mark.parametrize("review", [{"value_literal": 10}, {"value_literals": -1}])
+@pytest.mark.parametrize("review", [{"literal_informaton": 10}, {"value_literals": 256}, {"literal_information": -1}])
 def test_a_misspelt_or_negative_review_limit_is_refused_when_the_bundle_loads(review, tmp_path):
     bundle = yaml.safe_load(shipped_bundle_path().read_text())
     (tmp_path / "bundle.yaml").write_text(yaml.safe_dump({**bundle, "review": review}))

@@ -21,6 +21,7 @@ import scoring.msrresnet
 from scoring.msrresnet import MSRResNet
 from scoring.psnr import mean_psnr, psnr
 from tests.worker.conftest import KEYS, TINY_MODEL, evaluate, failure
+from worker.code_eval import BUILD_SEED
 from worker.sandbox.launcher import SandboxLimits
 
 MSRRESNET_SOURCE = Path(scoring.msrresnet.__file__).read_text()
@@ -47,7 +48,8 @@ def test_msrresnet_submission_counts_the_reported_parameters(msrresnet_run):
     evaluation, _, _ = msrresnet_run
     assert evaluation.params == 1_517_571
     assert evaluation.stored == {"buffers": {"float": 0, "integer": 0}, "constants": {"float": 0, "integer": 0},
-                                 "literals": {"float": 22, "integer": 150}, "value_literals": 22, "information": 0}
+                                 "literals": {"float": 22, "integer": 150}, "value_literals": 22,
+                                 "literal_information": 5, "information": 0}
     with FlopCounterMode(display=False) as counter:
         MSRResNet().to("meta")(torch.zeros(1, 3, 256, 256, device="meta"))
     assert evaluation.macs * 2 == counter.get_total_flops(), "MACs: torch counts 2 FLOPs per multiply-accumulate"
@@ -309,6 +311,11 @@ BROKEN = {
                            "output for 0000 is 1×3×64×64, expected 1×3×128×128"),
     "nan output": (TINY_MODEL.replace("return self.up(self.conv(x))", "return self.up(self.conv(x)) * float('nan')"),
                    "NaN or infinite"),
+    ".cuda() in __init__": (TINY_MODEL.replace("nn.Conv2d(3, 48, 3, padding=1)", "nn.Conv2d(3, 48, 3, padding=1).cuda()"),
+                            "remove .cuda() and .to('cuda') from __init__ and build_model()"),
+    "its own strict load": (TINY_MODEL.replace("    return Tiny()", "    model = Tiny()\n    model.load_state_dict("
+                                               "{'conv.weight': torch.zeros(48, 3, 3, 3)})\n    return model"),
+                            "build the configuration the checkpoint was saved with"),
 }
 
 
@@ -320,6 +327,10 @@ def test_broken_submissions_fail_with_a_reason(case, make_submission, dataset, l
     assert reason in str(error)
     if case == "import error":  # a one-line reason; the team's traceback ends its log
         assert "\n" not in str(error) and 'model.py", line 4, in helper' in error.log
+    if case == ".cuda() in __init__":  # the fix, then torch's own words
+        assert "\n" not in str(error) and str(error).endswith("Torch not compiled with CUDA enabled (traceback in the log)")
+    if case == "its own strict load":
+        assert 'Missing key(s) in state_dict: "conv.bias"' in str(error)
 
 
 @pytest.mark.slow
@@ -328,12 +339,48 @@ def test_weights_that_do_not_fit_are_listed(make_submission, dataset, limits, tm
     save_file({"conv.weight": torch.zeros(48, 3, 3, 3), "extra": torch.zeros(1)}, code / "model.safetensors")
     error = str(failure(code, dataset, limits, tmp_path / "work"))
     assert "missing keys ['conv.bias']" in error and "unexpected keys ['extra']" in error
+    assert "build_model() must build the architecture the weights were saved from" in error
+
+
+WRONG_WEIGHTS = {
+    "a prefix in the file": ({"net.conv.weight": torch.zeros(48, 3, 3, 3), "net.conv.bias": torch.zeros(48)},
+                             "Every one of the file's keys starts with 'net.' where the other side's do not: save "
+                             "the network's own state_dict(), or remove the prefix from the file"),
+    "another configuration": ({"conv.weight": torch.zeros(12, 3, 3, 3), "conv.bias": torch.zeros(12)},
+                              "conv.weight: (12, 3, 3, 3) in the file, (48, 3, 3, 3) in the model; conv.bias: (12,) "
+                              "in the file, (48,) in the model. The file was saved from another configuration: "
+                              "build_model() must build the one the weights come from"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(WRONG_WEIGHTS))
+def test_weights_that_do_not_fit_name_the_fix(case, make_submission, dataset, limits, tmp_path):
+    """Issue 19: a strict-load mismatch says what to change, not only which keys differ."""
+    weights, fix = WRONG_WEIGHTS[case]
+    code = make_submission()
+    save_file(weights, code / "model.safetensors")
+    assert fix in str(failure(code, dataset, limits, tmp_path / "work"))
 
 
 @pytest.mark.slow
 def test_a_normal_submission_still_works_after_hostile_ones(make_submission, dataset, limits, tmp_path):
     evaluation = evaluate(make_submission(), dataset, limits, tmp_path / "work")
     assert evaluation.params == 3 * 48 * 9 + 48 and len(evaluation.image_psnr) == len(KEYS)
+
+
+# ---- a re-run is the same run ---------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_zip_without_weights_is_the_same_network_on_every_run(make_submission, dataset, limits, tmp_path):
+    """Issue 19: nothing seeded torch before build_model(), so a weightless zip's random
+    initialisation, and its PSNR, changed from run to run. The seed is recorded with the run."""
+    code = make_submission()
+    runs = [evaluate(code, dataset, limits, tmp_path / f"work{i}", keys=KEYS[:2]) for i in range(2)]
+    assert runs[0].image_psnr == runs[1].image_psnr
+    outputs = [np.load(tmp_path / f"work{i}" / "stage2" / "job" / "result" / "sr" / f"{KEYS[0]}.npy") for i in range(2)]
+    assert np.array_equal(*outputs)
+    assert runs[0].environment["build_seed"] == runs[1].environment["build_seed"] == BUILD_SEED
 
 
 # ---- what the sandboxed code leaves behind cannot confuse the supervisor ---------------------------

@@ -5,6 +5,7 @@ one (SwinIR) keeps non-learned index tables and attention masks. docs/security.m
 """
 
 import json
+import random
 
 import pytest
 import torch
@@ -97,7 +98,7 @@ def test_a_small_swinir_like_model_is_counted_and_not_held():
     graph, program, tensors = program_of(model, dynamic=False)
     stored = stored_numbers([(graph, program)], tensors)
     assert stored["buffers"] == {"float": 16 * 64 * 64, "integer": 2 * 64 * 64}  # a mask, two index tables
-    assert stored["value_literals"] < LIMITS.value_literals
+    assert stored["literal_information"] < LIMITS.literal_information
     assert hold_reasons(stored, LIMITS) == []
 
 
@@ -124,6 +125,21 @@ def test_literals_in_a_crafted_program_are_counted_by_kind():
     assert after["literals"]["float"] - before["literals"]["float"] == 150
     assert after["value_literals"] - before["value_literals"] == 300
     assert "300" not in str(hold_reasons(before, LIMITS)) and hold_reasons(after, LIMITS)
+
+
+def test_weights_spelt_from_a_small_alphabet_of_literals_are_held():
+    """Few distinct values do not hide weights: 1,000 literals of 2 bits each are still held."""
+    graph, program, tensors = program_of(MSRResNet(nb=1))
+    output = graph["output"]
+    rng = random.Random(0)
+    for _ in range(1000):
+        graph["nodes"].append({"op": "aten::add.Tensor", "args": {"list": [{"ref": output}, rng.randrange(4)]},
+                               "kwargs": {}})
+        output = len(graph["inputs"]) + len(graph["nodes"]) - 1
+    graph["output"] = output
+    stored = stored_numbers([(graph, Program(graph, tensors, CPU))], tensors)
+    assert stored["literal_information"] > LIMITS.literal_information
+    assert "numbers written into it as literals" in hold_reasons(stored, LIMITS)[0]
 
 
 @pytest.mark.slow

@@ -65,3 +65,18 @@ def test_a_module_named_like_the_runners_own_is_refused_with_the_reserved_names(
     code = make_submission("from program import build_model\n", files={"program.py": TINY_MODEL})
     reason = str(failure(code, dataset, limits, tmp_path / "work"))
     assert "module named program" in reason and "export_runner" in reason
+
+
+@pytest.mark.slow
+def test_a_model_folder_without_init_beside_model_py_imports_as_the_team_wrote_it(make_submission, dataset, limits,
+                                                                                   tmp_path):
+    """RLFN's repository layout (issue 19): ``model/`` without ``__init__.py``, whose modules import
+    each other as ``from model import block``; model.py ran twice and failed ("'model' is not a package")."""
+    code = make_submission("print('model.py runs')\nfrom model.rlfn_ntire import Net\n\n\ndef build_model():\n"
+                           "    return Net()\n",
+                           files={"model/block.py": TINY_MODEL,
+                                  "model/rlfn_ntire.py": "from model import block\n\n\nclass Net(block.Tiny):\n"
+                                                         "    pass\n"})
+    evaluation = evaluate(code, dataset, limits, tmp_path / "work", keys=TWO)
+    assert evaluation.params == 3 * 48 * 9 + 48
+    assert evaluation.log.count("model.py runs") == 1

@@ -120,7 +120,8 @@ def test_the_macs_size_is_checked_on_the_meta_device_when_no_image_has_it(export
     model = namespace["PadsToEight"]().eval()
     job = {"data_range": 1.0, "shapes": [(10, 9), (12, 13)], "counted_shape": [256, 256]}
     with torch.no_grad():
-        graph, tensors = export_runner.export(model, job)
+        programs, tensors = export_runner.export(model, job)
+    graph = programs[export_runner.PROGRAM]
     log = capsys.readouterr().out
     assert "eager forward at 9x10" in log and "256x256" not in log
     assert "does not hold at 256×256; MACs are counted at that size" in log

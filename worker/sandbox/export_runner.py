@@ -6,17 +6,22 @@ is imported, so the ``weights_only`` check cannot be patched away by the team's 
 this stage writes is trusted: stage 2 re-checks the program and counts and times it itself.
 
 Inputs: /sandbox/in/job.json, /sandbox/in/submission/. Outputs in /sandbox/out: result.json
-(``{"error": reason}`` or ``{"program": name}``), program-any.json and weights.safetensors.
+(``{"error": reason}``, ``{"program": name}`` or ``{"programs": [names]}``), program-any.json or
+program-<h>x<w>.json per input size, and weights.safetensors (one file for every program).
 """
 
 import errno
+import importlib.machinery
 import importlib.util
 import json
 import os
+import random
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from program import Program, ProgramError, to_program
 from safetensors.torch import load_file, save_file
@@ -56,7 +61,25 @@ def describe(exc: BaseException, doing: str, job: dict) -> str:
     if own:
         tb.stack = traceback.StackSummary.from_list(own)
     formatted = "".join(tb.format())
-    return f"error while {doing}:\n{formatted[-TRACEBACK_CHARS:]}"
+    return f"{known_cause(text) or 'error'} while {doing}:\n{formatted[-TRACEBACK_CHARS:]}"
+
+
+CUDA_MESSAGES = ("Torch not compiled with CUDA enabled", "No CUDA GPUs are available", "Found no NVIDIA driver",
+                 "CUDA driver initialization failed", "on a CUDA device but torch.cuda.is_available() is False")
+
+
+def known_cause(text: str) -> str | None:
+    """The fix, for failures whose cause is known from torch's message."""
+    if any(message in text for message in CUDA_MESSAGES):
+        return ("the model asks for CUDA, but it is built and exported on a CPU without a GPU (the platform "
+                "moves the exported program to the device it measures on): remove .cuda() and .to('cuda') "
+                "from __init__ and build_model(), and load checkpoints with map_location='cpu'; the error came")
+    if "Error(s) in loading state_dict" in text:
+        return ("the weights that model.py loads itself do not fit the model build_model() makes (a strict "
+                "load_state_dict): build the configuration the checkpoint was saved with (channels, blocks, "
+                "scale), load its state dict (BasicSR nests it under 'params_ema' or 'params'), or leave the "
+                "loading to the platform: model.pth or model.safetensors beside model.py; the error came")
+    return None
 
 
 def read_state_dict() -> dict[str, torch.Tensor] | None:
@@ -104,6 +127,21 @@ def without_parallel_prefix(state: dict, expected: dict) -> dict:
     return state
 
 
+def key_fix(missing: list[str], unexpected: list[str]) -> str:
+    """What to change when the file's names and the model's differ: a prefix one side has, or the model."""
+    for extra, bare, side in ((unexpected, missing, "the file's"), (missing, unexpected, "the model's")):
+        if extra and bare and extra[0].endswith(bare[0]):
+            prefix = extra[0][:len(extra[0]) - len(bare[0])]
+            if prefix and sorted(k.removeprefix(prefix) for k in extra if k.startswith(prefix)) == bare \
+                    and len(extra) == len(bare):
+                return (f"Every one of {side} keys starts with '{prefix}' where the other side's do not: "
+                        + ("save the network's own state_dict(), or remove the prefix from the file"
+                           if side == "the file's" else "build_model() wraps the network; return the network "
+                           "itself, or save the weights from the wrapper"))
+    return ("build_model() must build the architecture the weights were saved from, and the file must hold "
+            "that model's state_dict()")
+
+
 def check_reserved_names() -> None:
     clashes = [name for name in RESERVED_NAMES
                if (SUBMISSION / f"{name}.py").exists() or (SUBMISSION / name / "__init__.py").exists()]
@@ -112,11 +150,32 @@ def check_reserved_names() -> None:
                         f"these names ({', '.join(RESERVED_NAMES)}); rename yours")
 
 
-def build(state: dict | None) -> torch.nn.Module:
+def register_model_folder() -> None:
+    """A ``model/`` folder without ``__init__.py`` (RLFN's repository) is the ``model`` package, as the
+    README promises: Python would find ``model.py`` first (a module beats a namespace package), run it a
+    second time as ``model`` and fail on ``from model import block`` ("'model' is not a package")."""
+    folder = SUBMISSION / "model"
+    if folder.is_dir() and not (folder / "__init__.py").exists():
+        spec = importlib.machinery.ModuleSpec("model", None, is_package=True)
+        spec.submodule_search_locations = [str(folder)]
+        sys.modules["model"] = importlib.util.module_from_spec(spec)
+
+
+def seed_everything(seed: int) -> None:
+    """Before model.py is imported: a model without a weights file is then initialised alike on every run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    print(f"seeded torch, numpy and random with {seed} before importing model.py", flush=True)
+
+
+def build(state: dict | None, seed: int) -> torch.nn.Module:
     if not (SUBMISSION / "model.py").is_file():
         raise TeamError("the submission has no model.py at its top level")
     check_reserved_names()
     sys.path.insert(0, str(SUBMISSION))
+    register_model_folder()
+    seed_everything(seed)
     spec = importlib.util.spec_from_file_location(TEAM_MODULE, SUBMISSION / "model.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[TEAM_MODULE] = module
@@ -134,25 +193,30 @@ def build(state: dict | None) -> torch.nn.Module:
         if missing or unexpected:
             raise TeamError("the weights do not fit the model: "
                             f"missing keys {missing[:20]}{' ...' if len(missing) > 20 else ''}, "
-                            f"unexpected keys {unexpected[:20]}{' ...' if len(unexpected) > 20 else ''}")
+                            f"unexpected keys {unexpected[:20]}{' ...' if len(unexpected) > 20 else ''}. "
+                            + key_fix(missing, unexpected))
         wrong = [f"{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the model"
                  for k, v in expected.items() if tuple(state[k].shape) != tuple(v.shape)]
         if wrong:
-            raise TeamError("the weights do not fit the model: " + "; ".join(wrong[:10]))
+            raise TeamError("the weights do not fit the model: " + "; ".join(wrong[:10]) + ". The file was saved "
+                            "from another configuration: build_model() must build the one the weights come from "
+                            "(its channels, blocks and scale)")
         model.load_state_dict(state, strict=True)
     return model.eval()
 
 
-def export(model: torch.nn.Module, job: dict) -> tuple[dict, dict[str, torch.Tensor]]:
-    """One program for every input size of the job, that gives the eager model's outputs on each.
+def export(model: torch.nn.Module, job: dict) -> tuple[dict[str, dict], dict[str, torch.Tensor]]:
+    """The programs (file name → graph) that run the job's images, and their tensors: one program
+    for every input size where the model allows it, else one per input size.
 
-    The rule (README, "What is timed"): every image, timed or scored, is run by the same program,
-    so a model cannot be cheap at the timed size and real at the scored one. The program is
-    exported with symbolic height and width, then checked at every distinct input size: torch's
-    recorded shape assumptions must hold there, or the program must give the eager model's outputs. A model may take a special path at one size (SwinIR at its ``img_size``), so
-    up to ``EXPORT_TRIES`` sizes are tried as the example; torch's recorded assumptions that do
-    not hold at a size are accepted only where the outputs are still the model's. This check is
-    for honest teams (it runs in the team's process); stage 2 accepts one program and nothing else.
+    The rule (README, "What is timed"): what is timed is what is scored. The program is exported
+    with symbolic height and width, then checked at every distinct input size: torch's recorded
+    shape assumptions must hold there, or the program must give the eager model's outputs. A model
+    may take a special path at one size (SwinIR at its ``img_size``), so up to ``EXPORT_TRIES``
+    sizes are tried as the example. A model whose graph depends on the size (SAFMN pools to
+    ``h // 2**i``) is then exported once per size, each program checked against the eager model at
+    its size. These checks are for honest teams (they run in the team's process): stage 2 checks
+    which program serves which size itself, and that they do the same work per pixel.
     """
     sizes = [tuple(size) for size in job["shapes"]]
     tried: dict[tuple[int, int], tuple[tuple[int, int], str]] = {}  # example → (size where it differs, how)
@@ -160,18 +224,47 @@ def export(model: torch.nn.Module, job: dict) -> tuple[dict, dict[str, torch.Ten
     while True:
         graph, tensors, differs = export_and_check(model, example, sizes, job)
         if differs is None:
-            return graph, tensors
+            return {PROGRAM: graph}, tensors
         tried[example] = differs
         if len(tried) == EXPORT_TRIES or differs[0] in tried:
             break
         example = differs[0]  # exported there, the model may take the path it takes at that size
-    raise TeamError(
-        "forward() does not compute the same function at every image size, and every image, timed and "
-        "scored, must be run by one program (see the README, 'What is timed'): "
-        + "; ".join(f"exported at {ex[1]}×{ex[0]}, the program differs from the model at {size[1]}×{size[0]}: {how}"
-                    for ex, (size, how) in tried.items())
-        + ". Make forward() one computation for every input size: pad to a multiple instead of branching "
-        "on the size, and avoid int() on sizes.")
+    print("one program cannot run every image size: "
+          + "; ".join(f"exported at {ex[1]}×{ex[0]}, it differs from the model at {size[1]}×{size[0]}: {how}"
+                      for ex, (size, how) in tried.items())
+          + "; exporting the model once per input size", flush=True)
+    counted = tuple(job["counted_shape"])
+    return export_per_size(model, sizes + ([counted] if counted not in sizes else []), job)
+
+
+def per_size_name(size: tuple[int, int]) -> str:
+    return f"program-{size[0]}x{size[1]}.json"
+
+
+def export_per_size(model: torch.nn.Module, sizes: list[tuple[int, int]],
+                    job: dict) -> tuple[dict[str, dict], dict[str, torch.Tensor]]:
+    """One program per input size (``input_size`` recorded in each), sharing one set of tensors,
+    each giving the eager model's outputs at its size, or a reason naming the size where not."""
+    names_by_key: dict = {}
+    programs, tensors = {}, {}
+    for size in sizes:
+        x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0)) * job["data_range"]
+        expected = model(x)  # before the export: a model that keeps state between calls differs from its program
+        try:
+            ep = torch.export.export(model, (x,), strict=False)
+        except Exception as exc:  # noqa: BLE001 - whatever export raises, the model is the cause
+            raise TeamError(f"torch.export.export could not trace the model on a 1×3×{size[0]}×{size[1]} input:\n"
+                            f"{str(exc)[:TRACEBACK_CHARS]}") from None
+        graph, used = to_program(ep, names_by_key)
+        graph["input_size"] = list(size)
+        if how := output_difference(model, Program(graph, used, torch.device("cpu")), x, job["data_range"], expected):
+            raise TeamError(f"exported at {size[1]}×{size[0]}, the program is not the model there: {how}. "
+                            "forward() must give the same outputs for the same input each time it runs "
+                            "(no randomness, no state kept between calls)")
+        programs[per_size_name(size)] = graph
+        tensors.update(used)
+    print(f"exported {len(programs)} programs, one per input size: " + ", ".join(programs), flush=True)
+    return programs, tensors
 
 
 def export_and_check(model: torch.nn.Module, example: tuple[int, int], sizes: list[tuple[int, int]],
@@ -243,10 +336,12 @@ def export_symbolic(model: torch.nn.Module, size: tuple[int, int], job: dict) ->
             "in and one tensor out") from None
 
 
-def output_difference(model: torch.nn.Module, program: Program, x: torch.Tensor, data_range: float) -> str | None:
-    """How the program's output differs from the eager model's on ``x``, or None if it does not
-    (to ``TOLERANCE`` of the data range, far below one step of an 8-bit output)."""
-    expected = model(x)
+def output_difference(model: torch.nn.Module, program: Program, x: torch.Tensor, data_range: float,
+                      expected: torch.Tensor | None = None) -> str | None:
+    """How the program's output differs from the eager model's on ``x`` (``expected``, if already
+    computed), or None if it does not (to ``TOLERANCE`` of the data range, far below one step of an
+    8-bit output)."""
+    expected = model(x) if expected is None else expected
     try:
         got = program(x)
     except Exception as exc:  # noqa: BLE001 - the program does not run at this size
@@ -258,27 +353,56 @@ def output_difference(model: torch.nn.Module, program: Program, x: torch.Tensor,
     return None
 
 
+TORCH_HINTS = ("must be registered as buffers",)
+"""Warnings of torch's that name a failure's cause: kept, and added to the reason if the run fails."""
+
+
+def remember_torch_hints() -> list[str]:
+    """The text of every warning that carries one of ``TORCH_HINTS``, as warnings are shown (still logged)."""
+    hints: list[str] = []
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if any(hint in str(message) for hint in TORCH_HINTS) and str(message) not in hints:
+            hints.append(str(message))
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    return hints
+
+
+def with_hints(reason: str, hints: list[str]) -> str:
+    """``reason`` with torch's hints in its first line (the line the team sees)."""
+    if not hints:
+        return reason
+    first, newline, rest = reason.partition("\n")
+    colon = ":" if first.endswith(":") else ""
+    return f"{first.removesuffix(':')} (torch warned: {' '.join(hints)[:1000]}){colon}{newline}{rest}"
+
+
 def main() -> None:
     job = json.loads((Path("/sandbox/in/job.json")).read_text())
     result_path = OUT / "result.json"
     result_path.write_bytes(b" " * RESULT_RESERVE)  # so a team that fills the disk still gets its reason
+    hints = remember_torch_hints()
     doing = "loading the weights"
     try:
         state = read_state_dict()
         doing = "importing model.py and building the model"
-        model = build(state)
+        model = build(state, job["seed"])
         doing = "exporting the model and checking it against the model at every image size"
         with torch.no_grad():
-            graph, tensors = export(model, job)
-        (OUT / PROGRAM).write_text(json.dumps(graph))
+            programs, tensors = export(model, job)
+        for name, graph in programs.items():
+            (OUT / name).write_text(json.dumps(graph))
         doing = "saving the exported weights"
         save_file({name: t.detach().contiguous().clone() for name, t in tensors.items()},
                   OUT / "weights.safetensors")
-        result = {"program": PROGRAM}
+        result = {"program": PROGRAM} if PROGRAM in programs else {"programs": sorted(programs)}
     except (TeamError, ProgramError) as exc:
-        result = {"error": str(exc)}
+        result = {"error": with_hints(str(exc), hints)}
     except BaseException as exc:  # noqa: BLE001 - the team's code may raise anything, SystemExit included
-        result = {"error": describe(exc, doing, job)}
+        result = {"error": with_hints(describe(exc, doing, job), hints)}
     with result_path.open("r+b") as f:
         f.write(json.dumps(result).encode())
         f.truncate()

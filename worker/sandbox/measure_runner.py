@@ -6,7 +6,9 @@ No Python from the team is imported here: the program is JSON checked and interp
 (no network, no HR images, limits), as a second wall in case a crafted file finds a way in.
 One program (``job["program"]``) runs every image, timed or scored, and the FLOPs count: the
 timed computation is the scored one (README, "What is timed is what is scored"); before any real
-input is made it runs on the meta device at every input size, so sizes are checked first.
+input is made it runs on the meta device at every input size, so sizes are checked first. A model
+whose graph depends on the size comes as one program per input size (``job["programs"]``), each
+placed at the size it records and counted there (``flops_per_pixel_by_size``, for every program).
 
 Protocol (report §2.3, made fair): forward only, fp32 (TF32 off), batch 1, ``inference_mode``,
 on the device the job names (a GPU job that finds no usable GPU is the platform's failure, never a
@@ -91,19 +93,28 @@ def timed_forward(model, x: torch.Tensor, device: torch.device) -> tuple[torch.T
 
 
 class Runner:
-    """A model (submission or baseline): one program that runs every image, timed or scored."""
+    """A model (submission or baseline): one program that runs every image, timed or scored, or
+    ``by_size``, the program of each input size (a model exported per size)."""
 
-    def __init__(self, name: str, program: Program, data_range: float, scale: int = 4) -> None:
+    def __init__(self, name: str, program: Program | None, data_range: float, scale: int = 4,
+                 by_size: dict[tuple[int, int], Program] | None = None) -> None:
         self.name, self.program, self.data_range, self.scale = name, program, data_range, scale
         self.fixed_seconds = 0.0
         """What a pass costs whatever the size: the interpreter over the same steps, on the meta device."""
+        self.by_size = by_size
+
+    def programs(self) -> list[Program]:
+        return list(self.by_size.values()) if self.by_size else [self.program]
 
     def run(self, lr: np.ndarray, device: torch.device, key: str) -> tuple[torch.Tensor, float]:
         """Forward one LR image; the input is a fresh tensor, made before the clock starts."""
         h, w = lr.shape[:2]
+        program = self.by_size.get((h, w)) if self.by_size else self.program
+        if program is None:
+            raise TeamError(f"no program was exported for {key}'s size ({w}×{h})")
         x = input_tensor(lr, device, self.data_range)
         try:
-            out, seconds = timed_forward(self.program, x, device)
+            out, seconds = timed_forward(program, x, device)
         except (MemoryError, RuntimeError, ValueError, TypeError, IndexError) as exc:
             raise TeamError(f"the {self.name} failed on {key} ({w}×{h}): {str(exc)[:2000]}") from None
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, 3, self.scale * h, self.scale * w):
@@ -113,7 +124,7 @@ class Runner:
 
     def check_pure(self) -> None:
         """Called after every pass: a program whose weights changed could carry results between calls."""
-        if not self.program.weights_unchanged():
+        if not all(program.weights_unchanged() for program in self.programs()):
             raise TeamError(f"the {self.name} changed its own weights while running; "
                             "a scored model must be a pure function of its input")
 
@@ -137,39 +148,80 @@ def collector_paused() -> Iterator[None]:
         gc.collect()
 
 
+def read_graph(name: str) -> dict:
+    path = IN / "exported" / name
+    if path.stat().st_size > PROGRAM_BYTES:
+        raise TeamError(f"the exported graph is larger than {PROGRAM_BYTES >> 20} MiB")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise TeamError(f"the exported program is malformed: {exc!r}") from None
+
+
+def checked_programs(job: dict, tensors: dict, device: torch.device,
+                     sizes: list[tuple[int, int]]) -> dict[tuple[int, int] | None, tuple[dict, Program, Program]]:
+    """(graph, meta program, program) by the input size each serves (None: every size).
+
+    A per-size export is not taken on stage 1's word: each program is placed at the size it records
+    (``input_size``, which its file name must repeat), every image size and the MACs size must have
+    exactly one, and all must use the same parameters of the one weights file."""
+    names = [job["program"]] if "program" in job else job["programs"]
+    programs = {}
+    for name in names:
+        graph = read_graph(name)
+        size = None
+        if "programs" in job:
+            recorded = graph.get("input_size") if isinstance(graph, dict) else None
+            if (not isinstance(recorded, list) or len(recorded) != 2 or not all(type(v) is int for v in recorded)
+                    or name != f"program-{recorded[0]}x{recorded[1]}.json"):
+                raise TeamError(f"{name} does not record the input size it was exported for, or records another")
+            size = tuple(recorded)
+        try:
+            programs[size] = (graph, Program(graph, tensors, torch.device("meta")), Program(graph, tensors, device))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise TeamError(f"the exported program is malformed: {exc!r}") from None
+    if "programs" in job:
+        missing = [f"{w}×{h}" for h, w in [*sizes, tuple(job["flops_shape"])] if (h, w) not in programs]
+        if missing or len(programs) != len(names):
+            raise TeamError(f"the programs exported per size do not cover {', '.join(missing) or 'each size once'}")
+        if len({tuple(program.param_names) for _, _, program in programs.values()}) != 1:
+            raise TeamError("the programs exported per size do not use the same parameters: one model must "
+                            "run every size")
+    return programs
+
+
 def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]]) -> tuple[Runner, dict]:
-    """The team's one program, checked on the meta device at every input size (sizes before allocation)."""
+    """The team's program(s), checked on the meta device at every input size (sizes before allocation)."""
     try:
         tensors = load_file(IN / "exported" / "weights.safetensors")
     except Exception as exc:  # noqa: BLE001 - the file came from the team's process
         raise TeamError(f"the exported weights cannot be read: {exc}") from None
-    path = IN / "exported" / job["program"]
-    if path.stat().st_size > PROGRAM_BYTES:
-        raise TeamError(f"the exported graph is larger than {PROGRAM_BYTES >> 20} MiB")
-    try:
-        graph = json.loads(path.read_text())
-        meta = Program(graph, tensors, torch.device("meta"))
-        program = Program(graph, tensors, device)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise TeamError(f"the exported program is malformed: {exc!r}") from None
+    programs = checked_programs(job, tensors, device, sizes)
+    one = programs.get(None)
+
+    def meta_at(size: tuple[int, int]) -> Program:
+        return (one or programs[size])[1]
+
     limit = int(job["memory_gib"] * 2**30)
     per_pixel, meta_seconds = [], []
     for h, w in sizes:
         started = time.perf_counter()
         with torch.inference_mode(), MacCounter() as counter:
-            meta.peak_bytes((1, 3, h, w), limit)
+            meta_at((h, w)).peak_bytes((1, 3, h, w), limit)
         meta_seconds.append(time.perf_counter() - started)
         per_pixel.append([h, w, 2 * counter.macs / (h * w)])
-    submission = Runner("model", program, job["data_range"], job["scale"])
-    submission.fixed_seconds = min(meta_seconds)
-    figures = {"params": count_unique(tensors[n] for n in program.param_names),
-               "stored": stored_numbers([(graph, program)], tensors)}
+    params = {n: tensors[n] for _, _, program in programs.values() for n in program.param_names}
+    figures = {"params": count_unique(params.values()),
+               "stored": stored_numbers([(graph, program) for graph, _, program in programs.values()], tensors)}
     flops_h, flops_w = job["flops_shape"]
     with torch.inference_mode(), MacCounter() as counter:
-        meta.peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
+        meta_at((flops_h, flops_w)).peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
     figures["flops"] = 2 * counter.macs  # FLOPs as torch counts them, 2 per MAC: code_eval halves them
     figures["products"] = counter.products
     figures["flops_per_pixel_by_size"] = per_pixel  # the parent compares the sizes with each other
+    by_size = None if one else {size: program for size, (_, _, program) in programs.items()}
+    submission = Runner("model", one[2] if one else None, job["data_range"], job["scale"], by_size=by_size)
+    submission.fixed_seconds = min(meta_seconds)
     return submission, figures
 
 
@@ -380,8 +432,10 @@ def measure(job: dict) -> dict:
         sub_seconds, base_seconds = zip(*trials)
         check_time_per_pixel(submission, lr, runtime_keys, sub_seconds, scored_seconds, device)
     env = environment(device, job)
+    export = ("one program for every image size" if submission.by_size is None else
+              "one program per input size: " + ", ".join(f"{w}×{h}" for h, w in submission.by_size))
     return {**figures, "runtime_image_seconds": sub_seconds, "baseline_image_seconds": base_seconds, "environment": env,
-            "export": "one program for every image size"}
+            "export": export}
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ data, so quantizing hidden weights (int8, binary) lowers the figure no further t
 Literals: floats and integers (bools are flags, not counted). ``value`` literals are those that
 enter the arithmetic (an op argument typed Tensor, Scalar or float, e.g. ``x * 3``, a slope, an
 epsilon, and any number in shape arithmetic); the others are sizes, dims, strides and indices.
+``literal_information`` measures the value literals as ``information`` measures tensors, so the
+review tells an epsilon repeated per block from weights spelt out one literal each.
 """
 
 import operator
@@ -45,31 +47,45 @@ def _as_bytes(tensor: torch.Tensor) -> memoryview:
     return memoryview(raw.numpy())
 
 
-def literal_counts(steps: list) -> dict[str, int]:
-    """Literals in a program's steps (``Program.steps``): by kind, and those used as values."""
-    counts = {"float": 0, "integer": 0, "value": 0}
+def program_literals(steps: list) -> tuple[list, list]:
+    """(literals used as values, the other literals) of a program's steps (``Program.steps``), in order."""
+    values, others = [], []
     for fn, args, kwargs in steps:
         if isinstance(fn, torch._ops.OpOverload):
             types = {a.name: str(a.type) for a in fn._schema.arguments}
             bound = {**dict(zip(types, args)), **kwargs}
             for name, value in bound.items():
-                _count(value, any(t in types.get(name, "") for t in _VALUE_TYPES), counts)
+                _collect(value, values if any(t in types.get(name, "") for t in _VALUE_TYPES) else others)
         else:
             operands = args[:1] if fn is operator.getitem else args  # getitem's index picks an output
             for value in operands:
-                _count(value, True, counts)
+                _collect(value, values)
             for value in args[len(operands):]:
-                _count(value, False, counts)
-    return counts
+                _collect(value, others)
+    return values, others
 
 
-def _count(value, is_value: bool, counts: dict[str, int]) -> None:
+def _collect(value, into: list) -> None:
     if isinstance(value, list):
         for item in value:
-            _count(item, is_value, counts)
+            _collect(item, into)
     elif type(value) in (int, float):  # exact types: a reference to an earlier value is an int subclass
-        counts["float" if type(value) is float else "integer"] += 1
-        counts["value"] += is_value
+        into.append(value)
+
+
+def literal_counts(steps: list) -> dict[str, int]:
+    """Literals in a program's steps: by kind, and those used as values."""
+    values, others = program_literals(steps)
+    floats = sum(type(v) is float for v in values + others)
+    return {"float": floats, "integer": len(values) + len(others) - floats, "value": len(values)}
+
+
+def literal_information(steps: list) -> int:
+    """Float32 numbers' worth of information in the literals used as values: the compressed size of
+    their exact text (``repr``, in program order), over 4. Honest literals repeat block by block (an
+    epsilon per norm, a dropout's 0.0): KAIR's SwinIR-light's 231 come to 20; 288 random integers to 144."""
+    values, _ = program_literals(steps)
+    return -(-len(zlib.compress(",".join(map(repr, values)).encode(), 9)) // 4) if values else 0
 
 
 def stored_numbers(programs: list[tuple[dict, object]], tensors: dict[str, torch.Tensor]) -> dict:
@@ -84,11 +100,13 @@ def stored_numbers(programs: list[tuple[dict, object]], tensors: dict[str, torch
     kinds["constants"] -= kinds["buffers"]
     literals = [literal_counts(p.steps) for _, p in programs]
     most = max(literals, key=lambda c: (c["value"], c["float"] + c["integer"]))
+    literal_info = max(literal_information(p.steps) for _, p in programs)
     others = [tensors[n] for n in sorted(kinds["buffers"] | kinds["constants"])]
     return {
         "buffers": tensor_numbers([tensors[n] for n in sorted(kinds["buffers"])]),
         "constants": tensor_numbers([tensors[n] for n in sorted(kinds["constants"])]),
         "literals": {"float": most["float"], "integer": most["integer"]},
         "value_literals": most["value"],
+        "literal_information": literal_info,
         "information": information(others),
     }
