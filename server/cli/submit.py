@@ -1,7 +1,7 @@
 """``srchallenge submit``: the participant's side of the REST API, from the command line."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -25,22 +25,19 @@ def upload(server: str, phase: str, token: str, path: Path, fields: dict[str, st
     return response.json()
 
 
-def poll_pauses(first_s: float = 0.1, growth: float = 1.1, most_s: float = 2.0) -> Iterator[float]:
-    """The pauses between two looks at a submission: short at first (a results zip is scored in
-    about a second, and a fixed half-second pause added a quarter of one on average), growing to
-    ``most_s`` (a code re-run takes minutes), so a long wait costs few of the team's requests."""
-    pause = first_s
-    while True:
-        yield pause
-        pause = min(pause * growth, most_s)
+def poll_pause(waited_s: float) -> float:
+    """The pause before the next look at a submission: a twentieth of the wait so far (at most 5 %
+    added to it), from 0.1 s (a results zip is scored in about a second; a fixed half-second pause
+    added a quarter of one on average) up to 2 s (a code re-run takes minutes), so a long wait
+    costs few of the team's requests."""
+    return min(max(waited_s / 20, 0.1), 2.0)
 
 
 def wait_for(server: str, token: str, submission_id: str, timeout_s: float,
              on_status: Callable[[str], None] | None = None) -> dict:
     """Poll until the submission is final; ``on_status`` hears each status once, when it changes."""
     deadline = time.monotonic() + timeout_s
-    last_status = None
-    pauses = poll_pauses()
+    started, last_status = time.monotonic(), None
     with httpx.Client(base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
         while True:
             body = client.get(f"/api/v1/submissions/{submission_id}").raise_for_status().json()
@@ -51,7 +48,7 @@ def wait_for(server: str, token: str, submission_id: str, timeout_s: float,
                 return body
             if time.monotonic() > deadline:
                 raise TimeoutError(f"submission {submission_id} still {body['status']} after {timeout_s:.0f} s")
-            time.sleep(next(pauses))
+            time.sleep(poll_pause(time.monotonic() - started))
 
 
 def submit(
