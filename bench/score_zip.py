@@ -71,18 +71,22 @@ def decode_floor(data: ResultsSet) -> float:
     return seconds
 
 
-def reference_scorer(data: ResultsSet) -> dict[str, float]:
-    """Per-image PSNR the straightforward way: Pillow for both images, float64 arithmetic."""
+def reference_scores(zip_path: Path, hr_png: Path, shave: int) -> dict[str, float]:
+    """Per-image PSNR the straightforward way: Pillow for both images, float64 arithmetic (also the
+    reference of bench/end_to_end.py)."""
     scores = {}
-    with zipfile.ZipFile(data.results_zip) as zf:
+    with zipfile.ZipFile(zip_path) as zf:
         for name in sorted(zf.namelist()):
             sr = np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("RGB")).astype(np.float64)
-            hr = np.asarray(Image.open(data.hr_png / name).convert("RGB")).astype(np.float64)
-            shave = COMPETITION.shave_border
+            hr = np.asarray(Image.open(hr_png / name).convert("RGB")).astype(np.float64)
             crop = (slice(shave, sr.shape[0] - shave), slice(shave, sr.shape[1] - shave))
             mse = np.mean((sr[crop] - hr[crop]) ** 2)
             scores[Path(name).stem] = 20 * math.log10(255.0 / math.sqrt(mse))
     return scores
+
+
+def reference_scorer(data: ResultsSet) -> dict[str, float]:
+    return reference_scores(data.results_zip, data.hr_png, COMPETITION.shave_border)
 
 
 def pyspng_keys(zip_path: Path, hr_dir: Path, keys: list[str]) -> list[float]:

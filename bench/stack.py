@@ -1,5 +1,6 @@
 """A real deployment on loopback for benches and end-to-end tests: redis-server, the API under uvicorn and
-one `srchallenge worker` process, on a private data dir. Nothing is mocked."""
+one `srchallenge worker` process, on a private data dir; or, with ``broker="filesystem"``, the embedded
+default (no Redis: the filesystem broker in the data dir). Nothing is mocked."""
 
 import io
 import os
@@ -139,26 +140,33 @@ class Stack:
 
 
 def start_stack(root: Path, database_url: str | None = None, image_count: int = 4,
-                size: tuple[int, int] = (96, 128), settings: dict[str, str] | None = None) -> Stack:
-    """Seed a competition with generated HR images, a team, then start redis, worker and API.
+                size: tuple[int, int] = (96, 128), settings: dict[str, str] | None = None,
+                broker: str = "redis") -> Stack:
+    """Seed a competition with generated HR images, a team, then start redis (unless ``broker`` is
+    "filesystem"), worker and API.
 
     ``settings`` adds SRCHALLENGE_* variables (without the prefix), e.g. {"LEASE_SECONDS": "2"}.
     """
     redis_port, api_port = free_port(), free_port()
-    env = {**os.environ, "SRCHALLENGE_DATA_DIR": str(root / "var"),
-           "SRCHALLENGE_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+    env = {**{k: v for k, v in os.environ.items() if k != "SRCHALLENGE_BROKER_URL"},
+           "SRCHALLENGE_DATA_DIR": str(root / "var"),
            "SRCHALLENGE_MAX_UPLOAD_BYTES": str(12 * 1024 * 1024), "PYTHONUNBUFFERED": "1",
            "SRCHALLENGE_RATE_LIMIT_PER_MINUTE": "0", "SRCHALLENGE_LEADERBOARD_MAX_AGE_SECONDS": "0",
            "SRCHALLENGE_LOG_FORMAT": "json",
            **{f"SRCHALLENGE_{name}": value for name, value in (settings or {}).items()}}
     if database_url:
         env["SRCHALLENGE_DATABASE_URL"] = database_url
+    if broker == "redis":
+        env["SRCHALLENGE_BROKER_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    elif broker != "filesystem":
+        raise ValueError(f"broker must be 'redis' or 'filesystem', not {broker!r}")
     stack = Stack(root=root, env=env)
-    if shutil.which("redis-server") is None:
-        raise RuntimeError("redis-server is not installed (scripts/install.sh --test installs it)")
-    stack.redis_args = ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                         "--appendonly", "no", "--dir", str(root)]
-    stack.start("redis", stack.redis_args)
+    if broker == "redis":
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed (scripts/install.sh --test installs it)")
+        stack.redis_args = ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--dir", str(root)]
+        stack.start("redis", stack.redis_args)
     rng = np.random.default_rng(2019)
     hr_src = root / "hr"
     hr_src.mkdir()

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     log_cap_bytes: int = 64 * 1024
     # "json" (one object per line, with the submission id; docker-compose sets it) or "text"
     log_format: Literal["json", "text"] = "text"
-    # Processes that decode and score a results zip's images (worker/parallel.py); 0: one per core.
+    # Processes that decode and score a results zip's images (worker/parallel.py); 0: one per core the
+    # worker may run on (its CPU affinity, e.g. a container's cpuset).
     # A worker started with --concurrency N > 1 should get cores / N.
     scoring_processes: int = 0
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from celery import Celery
 
+from server import filesystem_broker
 from server.config import Settings, get_settings
 
 SCORE_RUN_TASK = "srchallenge.score_run"
@@ -43,6 +44,8 @@ def broker_options(settings: Settings) -> dict:
 def create_celery(settings: Settings) -> Celery:
     app = Celery("srchallenge", broker=settings.celery_broker_url)
     app.conf.update(
+        # the embedded broker wakes an idle worker as a message lands (server/filesystem_broker.py)
+        broker_transport=filesystem_broker.Transport if settings.uses_filesystem_broker else None,
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,
         task_default_queue=SCORING_QUEUE,

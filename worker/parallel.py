@@ -76,6 +76,12 @@ def keep_freed_memory() -> None:
         mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's cpuset, taskset), not the
+    host's count: a pool larger than that only adds switching between the processes."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _shared_pool(workers: int) -> ProcessPoolExecutor:
     global _pool, _pool_workers
     with _pool_lock:
@@ -152,13 +158,13 @@ def score_results_zip_parallel(
     scale: int,
     retired: Collection[str] = (),
 ) -> ResultsScore:
-    """``score_results_zip`` on ``workers`` processes (default: one per core); ``retired`` images
+    """``score_results_zip`` on ``workers`` processes (default: one per usable core); ``retired`` images
     of an earlier hidden set are ignored (``check_members``)."""
     zip_path, hr_dir = Path(zip_path), Path(hr_dir)
     expected = hidden_keys(hr_dir)
     readme_text = _check_zip(zip_path, expected, limits, scale, retired)
 
-    workers = 1 if len(expected) == 1 else workers or os.cpu_count() or 1
+    workers = 1 if len(expected) == 1 else workers or usable_cores()
     run_length = math.ceil(len(expected) / (workers * _RUNS_PER_WORKER))
     runs = [expected[i : i + run_length] for i in range(0, len(expected), run_length)]
     scored = chain.from_iterable(_scored_runs(zip_path, hr_dir, runs, limits, shave, scale, workers))

@@ -1,5 +1,10 @@
 """The parallel scorer must be indistinguishable from the serial one: same figures, same errors."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from scoring.archive import ArchiveLimits
@@ -9,6 +14,7 @@ from tests.scoring.pngs import png_bytes, random_rgb, write_zip
 from tests.scoring.test_results import degraded, make_hr
 from worker.parallel import score_results_zip_parallel
 
+REPO = Path(__file__).resolve().parents[2]
 KEYS = [f"08{i:02}" for i in range(1, 10)]
 
 
@@ -81,3 +87,24 @@ def test_the_competitions_scale_names_the_lr_suffix(tmp_path):
     assert serial == parallel and list(parallel.per_image) == KEYS[:3]
     at_x4 = both(tmp_path, members)
     assert all(isinstance(outcome, str) and "Missing 3 of 3 images" in outcome for outcome in at_x4), at_x4
+
+
+PINNED = """
+import multiprocessing, os, sys
+from pathlib import Path
+from worker.parallel import score_results_zip_parallel
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+score_results_zip_parallel(Path(sys.argv[1]), Path(sys.argv[2]), scale=4)
+print(len(multiprocessing.active_children()))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to pin a worker to one of them")
+def test_a_worker_pinned_to_one_core_starts_no_pool(tmp_path):
+    """Before: one scoring process per core of the host (os.cpu_count), whatever the worker may use."""
+    hr = make_hr(tmp_path / "hr", KEYS[:4])
+    zip_path = write_zip(tmp_path / "results.zip", [(f"{k}.png", png_bytes(v)) for k, v in hr.items()])
+    result = subprocess.run([sys.executable, "-c", PINNED, str(zip_path), str(tmp_path / "hr")], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0"]
