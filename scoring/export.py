@@ -36,7 +36,8 @@ CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "reason")
 _DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "reason"}
 """Written for readers, ignored when read back: the ranking derives them again."""
 _FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
-_INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "peak_memory_bytes"}
+_INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "activations",
+               "peak_memory_bytes"}
 _BOOL_FIELDS = {"extra_data", "is_baseline", "uses_gpu_self_reported"}
 _REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
 _TEXT_COLUMNS = {0, 6, 7, 8}  # team, GPU, extra data, reason: left-aligned; figures right-aligned

@@ -20,7 +20,8 @@ from scoring.review import literal_total, stored_total
 from server.models import RUN_PENDING, ImageScore, ScoringRun, Status, Submission, utcnow
 from server.services.review import hold_if_needed
 
-SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio", "macs", "peak_memory_bytes")
+SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio", "macs", "activations",
+                      "peak_memory_bytes")
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
