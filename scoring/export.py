@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from scoring.factsheet import yes_no
 from scoring.ranking import Entry, FigureSource, RankedRow, TrackRule
-from scoring.shown import baseline_runtime_of, figure_labels, shown_figures
+from scoring.shown import baseline_runtime_of, figure_labels, ranked_column, rule_columns, rule_values, shown_figures
 
 ExportFormat = Literal["table", "csv", "json", "markdown", "latex"]
 
@@ -32,8 +32,8 @@ UNRANKED = "−"
 MISSING = "n/a"
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
-CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "reason")
-_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "reason"}
+CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "score", "score_parts", "reason")
+_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "score", "score_parts", "reason"}
 """Written for readers, ignored when read back: the ranking derives them again."""
 _FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
 _INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "activations",
@@ -48,7 +48,7 @@ def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat,
     """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase ranks."""
     renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource], str]] = {
         "table": to_table,
-        "csv": lambda rows, _track, _source: to_csv(rows),
+        "csv": lambda rows, _track, _source: to_csv(rows),  # a row's score carries its track's parts
         "json": to_json,
         "markdown": to_markdown,
         "latex": to_latex,
@@ -60,7 +60,7 @@ def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat,
 
 def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
     """Aligned plain text (for a terminal or a log): the report's columns, then any reasons."""
-    header = _report_header(rows, source)
+    header = _report_header(rows, source, track)
     body = [_report_cells(row, track) for row in rows]
     if any(row.reason for row in rows):
         header.append("Reason")
@@ -83,7 +83,8 @@ def to_csv(rows: Sequence[RankedRow]) -> str:
     for row in rows:
         values = [getattr(row.entry, name) for name in _ENTRY_FIELDS]
         ratio = shown_figures(row.entry, baseline_runtime, "measured").runtime_ratio
-        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, row.reason)])
+        score, parts = (row.score.total, json.dumps(row.score.parts)) if row.score else (None, None)
+        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, score, parts, row.reason)])
     return out.getvalue()
 
 
@@ -96,13 +97,20 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
         "title": track.title,
         "rank_by": track.rank_by,
         "tie_break": list(track.tie_break),
+        "kind": track.kind,
+        "bounded": list(track.bounds),
+        "figures": list(track.figures),
+        "weights": track.weights,
         "labels": figure_labels(source),
+        "rule_columns": rule_columns(track),
         "rows": [
             {
                 "rank": row.rank,
                 "reason": row.reason,
                 **{name: _json_value(getattr(row.entry, name)) for name in _ENTRY_FIELDS},
                 "runtime_to_baseline": shown_figures(row.entry, baseline_runtime, source).runtime_ratio,
+                "score": row.score.total if row.score else None,
+                "score_parts": dict(row.score.parts) if row.score else None,
             }
             for row in rows
         ],
@@ -113,8 +121,8 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
 def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
     """A GitHub-flavoured Markdown table in the report's layout. Team-written text is HTML-escaped
     (Markdown passes raw HTML through: a team name could carry a ``<script>``)."""
-    header = _report_header(rows, source)
-    align = [":---", *["---:"] * 5, ":---", ":---"]
+    header = _report_header(rows, source, track)
+    align = [":---", *["---:"] * 5, ":---", ":---", *["---:"] * len(rule_columns(track))]
     lines = [header, align, *(_report_cells(row, track) for row in rows)]
     return "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
 
@@ -131,9 +139,9 @@ def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource =
             r"\begin{table}",
             r"\centering",
             rf"\caption{{{_latex_escape(track.title or track.slug)}}}",
-            r"\begin{tabular}{lrrrrrll}",
+            r"\begin{tabular}{lrrrrrll" + "r" * len(rule_columns(track)) + "}",
             r"\hline",
-            " & ".join(_latex_escape(c) for c in _report_header(rows, source)) + r" \\",
+            " & ".join(_latex_escape(c) for c in _report_header(rows, source, track)) + r" \\",
             r"\hline",
             *body,
             r"\hline",
@@ -168,9 +176,9 @@ def read_entries_csv(text: str) -> list[Entry]:
     return entries
 
 
-def _report_header(rows: Sequence[RankedRow], source: FigureSource) -> list[str]:
-    """The report's column titles; the baseline's name comes from its row, as the report prints it.
-    The ranked figures' titles say where they come from (``figure_labels``)."""
+def _report_header(rows: Sequence[RankedRow], source: FigureSource, track: TrackRule) -> list[str]:
+    """The report's column titles, then the track rule's (``rule_columns``); the baseline's name comes
+    from its row, as the report prints it. The ranked figures' titles say where they come from."""
     baseline = next((row.entry.description for row in rows if row.entry.is_baseline), "") or "the baseline"
     labels = figure_labels(source)
     return [
@@ -182,6 +190,7 @@ def _report_header(rows: Sequence[RankedRow], source: FigureSource) -> list[str]
         f"Running time (s) of {baseline}",
         "GPU",
         "Extra data",
+        *rule_columns(track).values(),
     ]
 
 
@@ -197,7 +206,9 @@ def _report_cells(row: RankedRow, track: TrackRule) -> list[str]:
         entry.gpu or MISSING,
         MISSING if entry.extra_data is None else ("Yes" if entry.extra_data else "No"),
     ]
-    column = _REPORT_FIGURE_COLUMN[track.rank_by]
+    cells += [_figure(value, "{:,}" if isinstance(value, int) else "{:.4f}")
+              for value in rule_values(row, track).values()]
+    column = len(cells) - 1 if ranked_column(track) else _REPORT_FIGURE_COLUMN[track.rank_by]  # type: ignore[index]
     cells[column] += f"({row.rank})" if row.rank is not None else f"({UNRANKED})"
     return cells
 

@@ -28,11 +28,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from scoring.figures import (ENTRY_FIELD, FIGURES, BaselineFigures, Entry, Figure, FigureSource, directed, figure_of,
-                             present)
+# Entry, BaselineFigures and the figures live in scoring/figures.py; they are the ranking's vocabulary,
+# imported from here by its callers.
+from scoring.figures import (ENTRY_FIELD, FIGURES, BaselineFigures, Entry, Figure, FigureSource,  # noqa: F401
+                             directed, figure_of, present)
 from scoring.scores import Score, rank_sums, weighted_score
 
-__all__ = ["ENTRY_FIELD", "FIGURES", "BaselineFigures", "Entry", "Figure", "FigureSource", "figure_of"]
 
 RuleKind = Literal["bounded", "gate", "rank_sum", "weighted_score"]
 

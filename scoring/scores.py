@@ -21,18 +21,18 @@ class Score:
     """An entry's score on a track (lower is better) and its parts, by figure: a rank (rank sum)
     or Score_X (weighted score)."""
 
-    total: float
-    parts: dict[Figure, float] = field(default_factory=dict)
+    total: float | int
+    parts: dict[Figure, float | int] = field(default_factory=dict)
 
 
 def rank_sums(entries: Sequence[Entry], figures: Sequence[Figure]) -> dict[int, Score]:
     """By ``id(entry)``: the sum of its ranks on ``figures`` among ``entries`` (every one has them)."""
-    ranks: dict[int, dict[Figure, float]] = {id(e): {} for e in entries}
+    ranks: dict[int, dict[Figure, float | int]] = {id(e): {} for e in entries}
     for figure in figures:
         values = sorted(directed(figure_of(e, figure), figure) for e in entries)
         for e in entries:
             ranks[id(e)][figure] = values.index(directed(figure_of(e, figure), figure)) + 1
-    return {key: Score(float(sum(parts.values())), parts) for key, parts in ranks.items()}
+    return {key: Score(sum(parts.values()), parts) for key, parts in ranks.items()}
 
 
 def to_baseline(entry: Entry, figure: Figure, baseline: BaselineFigures) -> float | None:
@@ -47,7 +47,7 @@ def to_baseline(entry: Entry, figure: Figure, baseline: BaselineFigures) -> floa
 
 def weighted_score(entry: Entry, weights: dict[Figure, float], baseline: BaselineFigures) -> Score | None:
     """Σ wᵢ·exp(2·Xᵢ / Xᵢ_baseline), or None where a figure (the entry's or the baseline's) is missing."""
-    parts: dict[Figure, float] = {}
+    parts: dict[Figure, float | int] = {}
     for figure in weights:
         ratio = to_baseline(entry, figure, baseline)
         if ratio is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scoring.ranking import Entry, FigureSource, RankedRow
+from scoring.ranking import Entry, FigureSource, RankedRow, TrackRule, figure_of
 
 PROVENANCE: dict[str, str] = {"measured": "by organizers", "self_reported": "self-reported"}
 """How a figure was obtained, as the labels say it (the AIM 2019 report: "Running time (s) by organizers")."""
@@ -63,3 +63,44 @@ def ranking_notice(kind: str, source: FigureSource) -> str | None:
         return None
     return ("This phase ranks parameters and runtime measured by re-running your code: a results zip is "
             "scored for PSNR but stays unranked. Submit your code (model.py and weights) to be ranked.")
+
+
+_FIGURE_TITLES = {"params": "Params", "runtime": "Runtime", "psnr": "PSNR", "macs": "FLOPs", "activations": "Acts",
+                  "memory": "Memory"}
+
+
+def rule_columns(track: TrackRule) -> dict[str, str]:
+    """The columns a track's rule adds to the board, key → heading: the figure it ranks where the
+    AIM 2019 layout has no column for it (a ``gate`` on MACs, activations or memory); a rank sum's
+    ranks and their sum; a weighted score's Score_X and Score_Final. Every output shows them."""
+    if track.kind == "rank_sum":
+        return {**{f"rank_{f}": f"{_FIGURE_TITLES[f]} rank" for f in track.figures}, "score": "Rank sum"}
+    if track.kind == "weighted_score":
+        parts = {f"score_{f}": f"Score_{_FIGURE_TITLES[f]}" for f in track.weights}
+        return parts if len(parts) == 1 else {**parts, "score": "Score_Final"}
+    if track.rank_by in ("macs", "activations", "memory"):
+        return {track.rank_by: {"macs": "FLOPs (MACs)", "activations": "Activations",
+                                "memory": "Peak memory (bytes)"}[track.rank_by]}
+    return {}
+
+
+def rule_values(row: RankedRow, track: TrackRule) -> dict[str, float | int | None]:
+    """The values of ``rule_columns`` for one row (None where not computed)."""
+    columns = rule_columns(track)
+    score = row.score
+    values: dict[str, float | int | None] = {}
+    for key in columns:
+        if key == "score":
+            values[key] = score.total if score else None
+        elif key.startswith(("rank_", "score_")):
+            figure = key.split("_", 1)[1]
+            values[key] = score.parts.get(figure) if score else None  # type: ignore[call-overload]
+        else:
+            values[key] = figure_of(row.entry, key)  # type: ignore[arg-type]
+    return values
+
+
+def ranked_column(track: TrackRule) -> str | None:
+    """Where a report-layout table marks the rank: the last rule column, or None (the ranked figure's own)."""
+    columns = list(rule_columns(track))
+    return columns[-1] if columns else None

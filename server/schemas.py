@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from scoring.shown import rule_columns
 from pydantic import BaseModel
 
 from scoring.shown import ranking_notice
@@ -13,12 +14,16 @@ from server.services.schedule import phase_window
 class TrackOut(BaseModel):
     slug: str
     title: str
-    rank_by: str
+    kind: str = "bounded"
+    rank_by: str | None
+    rule_columns: dict[str, str] = {}
+    """Heading of each of the rule's columns (a row's ``rule`` has their values)."""
 
     @classmethod
     def of(cls, track: Track, **more) -> "TrackOut":
         """``more``: the fields a subclass adds (a leaderboard's rows)."""
-        return cls(slug=track.slug, title=track.title, rank_by=track.rank_by, **more)
+        return cls(slug=track.slug, title=track.title, kind=track.kind, rank_by=track.rank_by,
+                   rule_columns=rule_columns(track.rule), **more)
 
 
 class PhaseOut(BaseModel):

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
 from scoring.review import describe_stored
-from scoring.shown import figure_labels, shown_figures
+from scoring.shown import figure_labels, rule_columns, rule_values, shown_figures
 from server.deps import SessionDep
-from server.models import Phase, Submission
+from server.models import Phase, Submission, Track
 from server.services.competitions import get_competition, list_competitions
 from server.services.datasets import version_numbers
 from server.services.errors import NotFound, ServiceError
@@ -79,10 +79,13 @@ class BoardRow:
     submitted_at: datetime | None
     stored_numbers: int | None = None
     stale: str | None = None
+    rule: dict[str, float | int | None] | None = None
+    """The track rule's columns (``rule_columns``): a rank sum's ranks, a weighted score's parts."""
     """Set when the figures were scored on an older version of the hidden set (``stale_note``)."""
 
 
-def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versions: dict[str, int]) -> BoardRow:
+def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versions: dict[str, int],
+              track: Track) -> BoardRow:
     entry = row.entry
     shown = shown_figures(entry, phase.baseline_runtime, phase.ranking_figures)
     other = None
@@ -96,6 +99,7 @@ def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versi
         runtime_self=entry.runtime_self_reported, runtime_baseline_self=entry.runtime_baseline_self_reported,
         gpu=entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
         stored_numbers=entry.stored_numbers, stale=stale_note(entry, phase, versions),
+        rule=rule_values(row, track.rule),
     )
 
 
@@ -147,7 +151,8 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
     versions = version_numbers(session, chosen)
     tracks = []
     for board in boards:
-        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), chosen, versions) for r in board.rows]
+        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), chosen, versions, board.track)
+                for r in board.rows]
         tracks.append((board.track, sorted_rows(rows, column, descending) if column else rows))
     plotted = distinct_rows(r for b in boards for r in b.rows)
     base = f"/competitions/{slug}"
@@ -158,7 +163,7 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
 
     return {
         "competition": competition, "phase": chosen, "tracks": tracks, "selected": selected,
-        "columns": page_columns(chosen.ranking_figures), "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
+        "columns": page_columns(chosen.ranking_figures), "rule_columns": lambda t: rule_columns(t.rule), "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
         "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
         "phase_link": lambda p: page_url(base, phase=p),
         "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime")),
