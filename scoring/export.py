@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 from scoring.factsheet import yes_no
 from scoring.ranking import Entry, FigureSource, RankedRow, TrackRule
-from scoring.shown import baseline_runtime_of, figure_labels, ranked_column, rule_columns, rule_values, shown_figures
+from scoring.shown import (RuntimeUnit, baseline_runtime_of, figure_labels, ranked_column, rule_columns, rule_values,
+                           runtime_text, shown_figures, shows_team_runtime_apart)
 
 ExportFormat = Literal["table", "csv", "json", "markdown", "latex"]
 
@@ -40,34 +41,37 @@ _INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "
                "peak_memory_bytes"}
 _BOOL_FIELDS = {"extra_data", "is_baseline", "uses_gpu_self_reported"}
 _REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
-_TEXT_COLUMNS = {0, 6, 7, 8}  # team, GPU, extra data, reason: left-aligned; figures right-aligned
+_TEXT_TITLES = {"Team", "GPU", "Extra data", "Reason"}  # left-aligned; figures right-aligned
 
 
 def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat,
-                 source: FigureSource = "measured") -> str:
-    """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase ranks."""
-    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource], str]] = {
+                 source: FigureSource = "measured", unit: RuntimeUnit = "s") -> str:
+    """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase
+    ranks; ``unit``: the bundle's runtime unit for people (CSV and JSON keep seconds)."""
+    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource, RuntimeUnit], str]] = {
         "table": to_table,
-        "csv": lambda rows, _track, _source: to_csv(rows),  # a row's score carries its track's parts
+        "csv": lambda rows, _track, _source, _unit: to_csv(rows),  # a row's score carries its track's parts
         "json": to_json,
         "markdown": to_markdown,
         "latex": to_latex,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {sorted(renderers)}")
-    return renderers[fmt](rows, track, source)
+    return renderers[fmt](rows, track, source, unit)
 
 
-def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
+def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+             unit: RuntimeUnit = "s") -> str:
     """Aligned plain text (for a terminal or a log): the report's columns, then any reasons."""
-    header = _report_header(rows, source, track)
-    body = [_report_cells(row, track) for row in rows]
+    header = _report_header(rows, source, track, unit)
+    body = [_report_cells(row, track, source, unit) for row in rows]
     if any(row.reason for row in rows):
         header.append("Reason")
         body = [cells + [row.reason or ""] for cells, row in zip(body, rows)]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = [
-        "  ".join(cell.ljust(w) if i in _TEXT_COLUMNS else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        "  ".join(cell.ljust(w) if title in _TEXT_TITLES else cell.rjust(w)
+                  for title, cell, w in zip(header, line, widths))
         for line in [header, *body]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -88,9 +92,10 @@ def to_csv(rows: Sequence[RankedRow]) -> str:
     return out.getvalue()
 
 
-def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
-    """The track's rule, the headings of its figures, and its rows; datetimes as ISO 8601, missing
-    figures as null."""
+def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+            unit: RuntimeUnit = "s") -> str:
+    """The track's rule, the headings of its figures (as people see them, ``runtime_unit``), and its
+    rows; runtimes in seconds, datetimes as ISO 8601, missing figures as null."""
     baseline_runtime = baseline_runtime_of(rows)
     document = {
         "track": track.slug,
@@ -101,7 +106,8 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
         "bounded": list(track.bounds),
         "figures": list(track.figures),
         "weights": track.weights,
-        "labels": figure_labels(source),
+        "labels": figure_labels(source, unit),
+        "runtime_unit": unit,
         "rule_columns": rule_columns(track),
         "rows": [
             {
@@ -118,12 +124,13 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
+def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+                unit: RuntimeUnit = "s") -> str:
     """A GitHub-flavoured Markdown table in the report's layout. Team-written text is HTML-escaped
     (Markdown passes raw HTML through: a team name could carry a ``<script>``)."""
-    header = _report_header(rows, source, track)
-    align = [":---", *["---:"] * 5, ":---", ":---", *["---:"] * len(rule_columns(track))]
-    lines = [header, align, *(_report_cells(row, track) for row in rows)]
+    header = _report_header(rows, source, track, unit)
+    align = [":---" if title in _TEXT_TITLES else "---:" for title in header]
+    lines = [header, align, *(_report_cells(row, track, source, unit) for row in rows)]
     return "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
 
 
@@ -131,17 +138,19 @@ def _markdown_cell(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|")
 
 
-def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured") -> str:
+def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
+             unit: RuntimeUnit = "s") -> str:
     """A ``table`` environment in the report's layout; needs a Unicode-aware engine for "−"."""
-    body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track)) + r" \\" for row in rows]
+    header = _report_header(rows, source, track, unit)
+    body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track, source, unit)) + r" \\" for row in rows]
     return "\n".join(
         [
             r"\begin{table}",
             r"\centering",
             rf"\caption{{{_latex_escape(track.title or track.slug)}}}",
-            r"\begin{tabular}{lrrrrrll" + "r" * len(rule_columns(track)) + "}",
+            r"\begin{tabular}{" + "".join("l" if title in _TEXT_TITLES else "r" for title in header) + "}",
             r"\hline",
-            " & ".join(_latex_escape(c) for c in _report_header(rows, source, track)) + r" \\",
+            " & ".join(_latex_escape(c) for c in header) + r" \\",
             r"\hline",
             *body,
             r"\hline",
@@ -176,33 +185,34 @@ def read_entries_csv(text: str) -> list[Entry]:
     return entries
 
 
-def _report_header(rows: Sequence[RankedRow], source: FigureSource, track: TrackRule) -> list[str]:
+def _report_header(rows: Sequence[RankedRow], source: FigureSource, track: TrackRule, unit: RuntimeUnit) -> list[str]:
     """The report's column titles, then the track rule's (``rule_columns``); the baseline's name comes
-    from its row, as the report prints it. The ranked figures' titles say where they come from."""
+    from its row, as the report prints it. The ranked figures' titles say where they come from; the
+    authors' own runtime has a column only where it is not the ranked one (``shows_team_runtime_apart``)."""
     baseline = next((row.entry.description for row in rows if row.entry.is_baseline), "") or "the baseline"
-    labels = figure_labels(source)
+    labels = figure_labels(source, unit)
     return [
         "Team",
         "PSNR",
         labels["params"],
         labels["runtime"],
-        "Running time (s) by authors",
-        f"Running time (s) of {baseline}",
+        *([f"Running time ({unit}) by authors"] if shows_team_runtime_apart(source) else []),
+        f"Running time ({unit}) of {baseline}",
         "GPU",
         "Extra data",
         *rule_columns(track).values(),
     ]
 
 
-def _report_cells(row: RankedRow, track: TrackRule) -> list[str]:
+def _report_cells(row: RankedRow, track: TrackRule, source: FigureSource, unit: RuntimeUnit) -> list[str]:
     entry = row.entry
     cells = [
         entry.team,
         _figure(entry.psnr, "{:.2f}"),
         _figure(entry.params, "{:,}"),
-        _figure(entry.runtime, "{:.3f}"),
-        _figure(entry.runtime_self_reported, "{:.3f}"),
-        _figure(entry.runtime_baseline_self_reported, "{:.3f}"),
+        runtime_text(entry.runtime, unit, MISSING),
+        *([runtime_text(entry.runtime_self_reported, unit, MISSING)] if shows_team_runtime_apart(source) else []),
+        runtime_text(entry.runtime_baseline_self_reported, unit, MISSING),
         entry.gpu or MISSING,
         MISSING if entry.extra_data is None else ("Yes" if entry.extra_data else "No"),
     ]

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from scoring.ranking import Entry, FigureSource, RankedRow, TrackRule, figure_of
+
+RuntimeUnit = Literal["s", "ms"]
 
 PROVENANCE: dict[str, str] = {"measured": "by organizers", "self_reported": "self-reported"}
 """How a figure was obtained, as the labels say it (the AIM 2019 report: "Running time (s) by organizers")."""
@@ -48,12 +51,31 @@ def baseline_runtime_of(rows: Sequence[RankedRow]) -> float | None:
     return next((row.entry.runtime for row in rows if row.entry.is_baseline), None)
 
 
-def figure_labels(source: FigureSource) -> dict[str, str]:
-    """Column headings of the shown figures, saying where they come from."""
+def figure_labels(source: FigureSource, unit: RuntimeUnit = "s") -> dict[str, str]:
+    """Column headings of the shown figures, saying where they come from and the runtime's unit."""
     provenance = PROVENANCE[figure_source(source)]
     params = "Number of parameters" if source == "measured" else f"Number of parameters ({provenance})"
-    return {"params": params, "runtime": f"Running time (s) {provenance}",
+    return {"params": params, "runtime": f"Running time ({runtime_unit(unit)}) {provenance}",
             "runtime_ratio": f"Running time / baseline ({provenance})"}
+
+
+def runtime_unit(unit: str) -> RuntimeUnit:
+    if unit not in ("s", "ms"):
+        raise ValueError(f"unknown runtime unit {unit!r}")
+    return unit  # type: ignore[return-value]
+
+
+def runtime_text(seconds: float | None, unit: RuntimeUnit, missing: str) -> str:
+    """A runtime as the board prints it: seconds to 3 decimals (AIM 2019's tables) or milliseconds to 2 (NTIRE's)."""
+    if seconds is None:
+        return missing
+    return f"{seconds * 1000:.2f}" if runtime_unit(unit) == "ms" else f"{seconds:.3f}"
+
+
+def shows_team_runtime_apart(source: FigureSource) -> bool:
+    """Whether the team's own runtime gets a column of its own: not where the phase ranks
+    self-reported figures, whose ranked runtime is that one (a second column would repeat it)."""
+    return figure_source(source) == "measured"
 
 
 def ranking_notice(kind: str, source: FigureSource) -> str | None:

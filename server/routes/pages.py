@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
 from scoring.review import describe_stored
-from scoring.shown import figure_labels, rule_columns, rule_values, shown_figures
+from scoring.shown import figure_labels, rule_columns, rule_values, runtime_text, shown_figures, shows_team_runtime_apart
 from server.deps import SessionDep
 from server.models import Phase, Submission, Track
 from server.services.competitions import get_competition, list_competitions
 from server.services.datasets import version_numbers
 from server.services.errors import NotFound, ServiceError
+from server.services.exports import runtime_unit_of
 from server.services.leaderboard import phase_leaderboard, stale_note, standing_submissions
 from server.services.plot import distinct_rows, pareto_svg, plottable
 from server.services.review import REVIEW_LABELS
@@ -47,10 +48,15 @@ COLUMNS = {  # sortable column → (heading, direction of its first click)
 }
 
 
-def page_columns(source: str) -> dict[str, tuple[str, str]]:
-    """``COLUMNS`` with the ranked figures' headings saying where they come from (scoring/shown.py)."""
-    labels = figure_labels(source)  # type: ignore[arg-type]
-    return COLUMNS | {name: (labels[name], COLUMNS[name][1]) for name in ("params", "runtime", "runtime_ratio")}
+def page_columns(source: str, unit: str = "s") -> dict[str, tuple[str, str]]:
+    """``COLUMNS`` with the ranked figures' headings saying where they come from and the runtime's unit
+    (scoring/shown.py); the team's own runtime has no column where it is the ranked one."""
+    labels = figure_labels(source, unit)  # type: ignore[arg-type]
+    columns = COLUMNS | {name: (labels[name], COLUMNS[name][1]) for name in ("params", "runtime", "runtime_ratio")}
+    columns["runtime_self"] = (f"Self-reported runtime ({unit})", "asc")
+    if not shows_team_runtime_apart(source):  # type: ignore[arg-type]
+        del columns["runtime_self"]
+    return columns
 
 
 EXPORT_FORMATS = {"table": "Text", "csv": "CSV", "json": "JSON", "markdown": "Markdown", "latex": "LaTeX"}
@@ -144,6 +150,7 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
     if chosen is None:
         raise NotFound(f"competition {slug} has no phase {phase or 'yet'}")
     boards = phase_leaderboard(session, chosen)
+    unit = runtime_unit_of(competition)
     selected = track if any(b.track.slug == track for b in boards) else next((b.track.slug for b in boards), None)
     column = sort if sort in COLUMNS else None
     descending = (direction or COLUMNS.get(column or "", ("", "asc"))[1]) == "desc"
@@ -163,7 +170,8 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
 
     return {
         "competition": competition, "phase": chosen, "tracks": tracks, "selected": selected,
-        "columns": page_columns(chosen.ranking_figures), "rule_columns": lambda t: rule_columns(t.rule), "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
+        "columns": page_columns(chosen.ranking_figures, unit), "rule_columns": lambda t: rule_columns(t.rule),
+        "runtime": lambda seconds: runtime_text(seconds, unit, MISSING), "unit": unit, "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
         "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
         "phase_link": lambda p: page_url(base, phase=p),
         "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime")),

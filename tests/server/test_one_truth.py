@@ -80,6 +80,10 @@ def test_every_output_shows_the_same_figures_under_the_same_headings(session, ph
     assert seen == 9  # two teams and the baseline on three tracks
 
     rows = {r.team: r for r in page["tracks"][0][1]}
+    # where the ranked runtime is the team's own, no second column repeats it (page or exports)
+    repeated = phase.ranking_figures == "self_reported"
+    assert ("runtime_self" in page["columns"]) is not repeated
+    assert ("by authors" in exported["markdown"]) is not repeated
     if phase.ranking_figures == "self_reported":
         assert (rows["selfish"].params, rows["selfish"].runtime) == (1_000_000, 0.1)
         assert rows["selfish"].runtime_ratio == pytest.approx(0.1 / 0.130)  # what the constraint compares
@@ -126,7 +130,9 @@ def test_every_rule_kind_shows_the_same_ranks_and_rule_figures_everywhere(sessio
     csv_rows = list(csv.DictReader(io.StringIO(exported["csv"])))
     json_tracks = json.loads(exported["json"])["tracks"]
     checked = 0
+    assert "Running time (ms)" in page["columns"]["runtime"][0]  # the NTIRE bundles print milliseconds
     for (track, page_rows), api_track, json_track in zip(page["tracks"], api["tracks"], json_tracks):
+        assert json_track["labels"]["runtime"] == page["columns"]["runtime"][0]
         if track.kind != kind:
             continue
         text = {fmt: export_leaderboard(session, phase, fmt, track.slug).text for fmt in ("markdown", "table")}
@@ -147,6 +153,7 @@ def test_every_rule_kind_shows_the_same_ranks_and_rule_figures_everywhere(sessio
                 line = next(x for x in text[fmt].splitlines() if x.lstrip("| ").startswith(row.team + " "))
                 for value in row.rule.values():
                     assert _cell(value) in line
+                assert f"{row.runtime * 1000:.2f}" in line
                 assert (f"({row.rank})" if row.rank else "(−)") in line
             checked += 1
     assert checked >= 3  # two entries and the baseline on at least one track of the kind
