@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import object_session
 
 from scoring.archive import ArchiveLimits, extract_safely
+from scoring.baselines import not_timed_in_job
 from scoring.errors import SubmissionError
 from scoring.factsheet import parse_factsheet
 from scoring.naming import lr_name
@@ -97,7 +98,8 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
         result = evaluate_code_submission(
             code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
             sandbox_limits(settings, gpu), work / "run", hidden=hidden_paths(settings), gpu=gpu,
-            scale=phase.competition.scale, shave=phase.competition.shave_border)
+            scale=phase.competition.scale, shave=phase.competition.shave_border,
+            baseline=baseline_job(phase.competition), timing=phase.competition.timing or None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = {
@@ -109,6 +111,7 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
         "environment": result.environment, "file_hashes": result.file_hashes, "data_range": result.data_range,
         "export": result.export, "images": len(result.image_psnr),
     }
+    keep_comparable_baseline(figures, phase.competition)
     image_scores = {key: (value.db, value.capped) for key, value in result.image_psnr.items()}
     self_reported = {}
     if result.metadata.get("description") is not None:
@@ -116,6 +119,20 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     if isinstance(result.metadata.get("extra_data"), bool):
         self_reported["extra_data"] = result.metadata["extra_data"]
     return Outcome(figures, image_scores, self_reported, result.log)
+
+
+def baseline_job(competition) -> dict:
+    """The measuring job's baseline: the bundle's model at the bundle's scale."""
+    return {"name": competition.baseline_name, "scale": competition.baseline_scale or competition.scale}
+
+
+def keep_comparable_baseline(figures: dict, competition) -> None:
+    """Drop the same-job baseline figures where the sandbox did not time the bundle's baseline at its
+    scale (``not_timed_in_job``): the ranking then compares the runtime with the phase's baseline runtime."""
+    job = baseline_job(competition)
+    why = not_timed_in_job(job["name"], job["scale"])
+    if why:
+        figures.update(runtime_ratio=None, runtime_baseline=None, baseline_measurement=None, baseline_not_timed=why)
 
 
 def sandbox_limits(settings: Settings, gpu=None):
