@@ -1,11 +1,12 @@
 """Reading untrusted zip uploads: names, member types and sizes checked before any byte is used.
 
 Every member must have a plain relative name (no ``..``, no leading ``/``, no backslash, no
-drive letter), be a regular file (symlinks and devices are refused), be unencrypted, and fit
-the ``ArchiveLimits``. Sizes are checked from the central directory up front, and the directory
-is the team's to forge, so reading is bounded too: ``zipfile`` never returns more than a
-member's declared size (a member that holds more then fails its CRC and is refused as
-corrupt), and ``read_member_limited`` stops at the caller's limit whatever ``zipfile`` does.
+drive letter; at most 255 bytes a part and 1024 in all, as the file system takes them), be a
+regular file (symlinks and devices are refused), be unencrypted, and fit the ``ArchiveLimits``.
+Sizes are checked from the central directory up front, and the directory is the team's to forge,
+so reading is bounded too: ``zipfile`` never returns more than a member's declared size (a member
+that holds more then fails its CRC and is refused as corrupt), and ``read_member_limited`` stops
+at the caller's limit whatever ``zipfile`` does.
 
 Layout accepted for both results and code zips: files at the top level, or all of them inside
 one top-level folder (what zipping a folder produces); that folder is stripped. OS junk is
@@ -32,6 +33,10 @@ GiB = 1024 * MiB
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CHUNK = 1 * MiB
+NAME_PART_BYTES = 255
+"""The longest file or folder name Linux file systems take (NAME_MAX); a longer one fails to extract."""
+NAME_BYTES = 1024
+"""The longest member name: a path well within PATH_MAX once it lands under the work folder."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,11 @@ def _check_name(name: str) -> None:
     parts = name.rstrip("/").split("/")
     if any(part in ("", ".", "..") for part in parts) or any(ord(c) < 32 for c in name):
         raise SubmissionError(f"{name!r} in the zip is not a plain relative path")
+    longest = max(parts, key=lambda part: len(part.encode("utf-8", "surrogatepass")))
+    if len(longest.encode("utf-8", "surrogatepass")) > NAME_PART_BYTES:
+        raise SubmissionError(f"{longest[:40]}... in the zip has a name longer than {NAME_PART_BYTES} bytes")
+    if len(name.encode("utf-8", "surrogatepass")) > NAME_BYTES:
+        raise SubmissionError(f"{name[:40]}... in the zip has a path longer than {NAME_BYTES} bytes")
 
 
 def _check_member(info: zipfile.ZipInfo, limits: ArchiveLimits) -> None:

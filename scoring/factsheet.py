@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scoring.bounds import MAX_PARAMS, MAX_SECONDS_PER_IMAGE  # past them a typo or an attack (``inf`` ranks first)
 from scoring.errors import SubmissionError
 
 
@@ -44,11 +45,6 @@ class Factsheet:
     extra_data: bool | None = None
     description: str = ""
 
-
-# Bounds of a believable self-reported figure; past them a value is a typo or an attack (an
-# astronomic count overflows the database's 64-bit column, ``inf`` would rank first).
-MAX_PARAMS = 10**12
-MAX_SECONDS_PER_IMAGE = 3600.0
 
 _BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 _SECONDS = re.compile(r"^([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\s*(ms|s|sec|secs|seconds)?$", re.IGNORECASE)

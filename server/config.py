@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_image_pixels: int = 50_000_000
     upload_idle_timeout_seconds: float = 30.0
+    # Any other request body (JSON, and the web pages' forms) is read only past the route's token
+    # check and up to this size: 413 beyond (server/body_guard.py; a competition bundle is 3 KB).
+    max_json_body_bytes: int = Field(default=1024**2, ge=0)
     # Requests per minute per client: a team whose token authenticated, else the client's address
     # (server/ratelimit.py); 0 turns the limit off. Counters are shared through this store
     # (redis://...); unset: the broker's Redis if it is one, else each API process counts alone.
@@ -88,6 +91,12 @@ class Settings(BaseSettings):
     # hierarchy, e.g. /srchallenge-jobs, with the memory controller enabled); empty: the worker's own.
     # Where none can be made the job runs without one (rlimits only), with a note in the log.
     sandbox_cgroup_parent: str = ""
+    # The timing stage runs alone on its device: one measuring stage at a time per device of a host,
+    # under an exclusive lock in this folder (empty: <data_dir>/locks; every worker of a host must see
+    # the same folder), on these CPUs if set ("2-3" or "0,2": reserve them for timing and keep the
+    # other workers off them, e.g. compose's cpuset; empty: wherever the worker runs).
+    sandbox_timing_lock_dir: str = ""
+    sandbox_timing_cpus: str = ""
     # Share of the assigned GPU's memory the measuring stage may allocate (torch's per-process fraction).
     sandbox_gpu_memory_fraction: float = Field(default=0.9, gt=0, le=1)
     base_url: str = "http://127.0.0.1:8000"

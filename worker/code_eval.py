@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from scoring.bounds import check_figures
 from scoring.errors import SubmissionError
 from scoring.naming import lr_name
 from scoring.psnr import SHAVE_BORDER, ImagePSNR, mean_psnr, psnr
@@ -35,6 +36,7 @@ from scoring.timing import Measurement, runtime_ratio
 from worker.data_range_check import CHECKED_IMAGES, clipped_share, data_range_hint
 from worker.sandbox.gpu import GPU
 from worker.sandbox.launcher import GiB, SandboxLimits, SandboxRun, SandboxUnavailable, run_in_sandbox
+from worker.timing_slot import timing_slot
 
 SANDBOX_DIR = Path(__file__).with_name("sandbox")
 SCORING_DIR = Path(__file__).parent.parent / "scoring"
@@ -43,10 +45,11 @@ FLOPS_SHAPE = (256, 256)
 their "FLOPs" (RFDN: 27.10 G there; papers of the CARN era count "Mult-Adds" for a 1280×720 output)."""
 MACS_INPUT = "1×3×256×256"
 MACS_CONSISTENCY = 0.5
-"""The counted size's MACs per pixel may not fall below this share of the least on the images: a
-model can do less work at 256×256, where nothing is scored, than on every image it is timed and
-scored on (integer arithmetic on its input size needs no branch). Padding to a window leaves
-honest models near 1; only attention over the whole image grows faster than the pixels."""
+"""The counted size's MACs per pixel may not fall below this share of the least on the images, nor
+the timed images' below this share of the most on the scored images: a model can do less work at
+256×256, where nothing is scored, or at the timed sizes, than on the images it is scored on
+(integer arithmetic on its input size needs no branch). Padding to a window leaves honest models
+near 1; only attention over the whole image grows faster than the pixels."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
@@ -189,7 +192,7 @@ def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
                            f"(exit code {run.status['exit_code']}); see the log", run.log)
     try:
         result = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # stage 1's file is the team's: [[[[... too
         raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log) from None
     if not isinstance(result, dict):
         raise CodeRunError(f"the sandbox left an unreadable result while {doing}; see the log", run.log)
@@ -230,15 +233,31 @@ def check_device(measured: dict, gpu: GPU | None) -> None:
                                  f"but the job required {required}")
 
 
-def check_macs_size(measured: dict, log: str) -> None:
-    """The MACs figure describes the model only if it does, per pixel, the work it does on the images."""
+def check_macs_per_pixel(measured: dict, timed_shapes: set, scored_shapes: set, log: str) -> None:
+    """The MACs figure and the time describe the model only if it does, per pixel, the work it does on
+    the images it is scored on: at the counted size (1×3×256×256, where no image is scored), and at
+    the timed images' sizes (integer arithmetic on the input size can crop the network's input at one
+    width with no branch and no failing guard, so the timed images would cost a fraction of the rest)."""
+    by_size = {(h, w): flops for h, w, flops in measured["flops_per_pixel_by_size"]}
+    scored = max(by_size[shape] for shape in scored_shapes)
+    timed_shape = min(timed_shapes, key=lambda shape: by_size[shape])
+    if scored > 0 and by_size[timed_shape] < MACS_CONSISTENCY * scored:
+        scored_shape = max(scored_shapes, key=lambda shape: by_size[shape])
+        raise CodeRunError(
+            f"the model does {scored / max(by_size[timed_shape], 1e-9):,.1f}× less work per pixel on the timed "
+            f"images ({_size(timed_shape)}) than on the images it is scored on ({_size(scored_shape)}); its runtime "
+            "would not describe it, so it is refused (a network does the same work per pixel at every size)", log)
     counted = measured["flops"] / (FLOPS_SHAPE[0] * FLOPS_SHAPE[1])
-    on_images = measured["flops_per_pixel_images"]
+    on_images = min(by_size.values())
     if on_images > 0 and counted < MACS_CONSISTENCY * on_images:
         raise CodeRunError(
             f"the model does {on_images / max(counted, 1e-9):,.0f}× less work per pixel at {MACS_INPUT}, where MACs "
             "are counted, than on the images it is scored on; its MACs cannot be stated fairly, so it is refused "
             "(ask the organizers if the model really works so)", log)
+
+
+def _size(shape: tuple[int, int]) -> str:
+    return f"{shape[1]}×{shape[0]}"
 
 
 def _capped(text: str, cap: int) -> str:
@@ -306,12 +325,14 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     for key, image in lr.items():
         np.save(stage2_in / "lr" / f"{key}.npy", image)
         (stage2_in / "lr" / f"{key}.npy").chmod(0o644)
-    stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
-                            limits, hidden=secrets, outputs=STAGE2_OUTPUTS, gpu=gpu)
+    with timing_slot(limits.timing_lock_dir, gpu.uuid if gpu else None):  # the timing stage runs alone
+        stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
+                                limits, hidden=secrets, outputs=STAGE2_OUTPUTS, gpu=gpu, cpus=limits.timing_cpus)
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
     measured = _result(SandboxRun(stage2.status, log, stage2.result_dir, stage2.uid), limits, "being measured")
     check_device(measured, gpu)
-    check_macs_size(measured, log)
+    check_macs_per_pixel(measured, {lr[k].shape[:2] for k in runtime_keys}, {lr[k].shape[:2] for k in scoring_keys},
+                         log)
 
     image_psnr, clipped, checked_hr = {}, {}, {}
     for key in scoring_keys:
@@ -337,7 +358,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     device = measured["environment"]["device"]
     runtime, baseline = (_measurement(measured, f"{side}_image_seconds", device, len(runtime_keys), log)
                          for side in ("runtime", "baseline"))
-    return CodeEvaluation(
+    evaluation = CodeEvaluation(
         params=measured["params"], stored=measured["stored"], runtime=runtime, baseline_runtime=baseline,
         runtime_ratio=runtime_ratio(runtime, baseline), psnr=mean_psnr(list(image_psnr.values())),
         image_psnr=image_psnr, macs=measured["flops"] // 2,  # torch's FlopCounterMode counts 2 per multiply-accumulate
@@ -345,3 +366,19 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
         environment=measured["environment"], file_hashes=file_hashes, data_range=data_range,
         metadata=metadata, export=measured["export"], log=team_text(log),
     )
+    check_measured_figures(evaluation)
+    return evaluation
+
+
+def check_measured_figures(evaluation: CodeEvaluation) -> None:
+    """Each figure within what the platform records (scoring/bounds.py), else the team's failure:
+    MACs counted on the meta device can pass 2^63, which no database column holds."""
+    try:
+        check_figures({
+            "params": evaluation.params, "macs": evaluation.macs, "peak_memory_bytes": evaluation.peak_memory_bytes,
+            "stored": evaluation.stored, "psnr": evaluation.psnr, "runtime_ratio": evaluation.runtime_ratio,
+            "runtime": evaluation.runtime.best, "runtime_baseline": evaluation.baseline_runtime.best,
+            "runtime_measurement": evaluation.runtime.to_dict(),
+            "baseline_measurement": evaluation.baseline_runtime.to_dict()})
+    except SubmissionError as err:
+        raise CodeRunError(str(err), evaluation.log) from None

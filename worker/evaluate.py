@@ -13,6 +13,7 @@ from sqlalchemy.orm import object_session
 
 from scoring.archive import ArchiveLimits, extract_safely
 from scoring.baselines import not_timed_in_job
+from scoring.bounds import MAX_GPU_NAME
 from scoring.errors import SubmissionError
 from scoring.factsheet import parse_factsheet
 from scoring.naming import lr_name
@@ -181,7 +182,8 @@ def self_reported_from_readme(text: str | None, baseline_name: str = "MSRResNet"
         return {}
     sheet = parse_factsheet(text, baseline_name)
     figures = {"self_params": sheet.params, "self_runtime": sheet.runtime,
-               "self_runtime_baseline": sheet.runtime_baseline, "gpu": sheet.gpu, "self_uses_gpu": sheet.uses_gpu,
+               "self_runtime_baseline": sheet.runtime_baseline, "gpu": sheet.gpu and sheet.gpu[:MAX_GPU_NAME],
+               "self_uses_gpu": sheet.uses_gpu,
                "extra_data": sheet.extra_data,
                "description": sheet.description or None}
     return {name: value for name, value in figures.items() if value is not None}

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from server.body_guard import TokenFirstRoute
 from server.deps import OrganizerDep, SessionDep, SettingsDep
 from server.schemas_admin import (AdminSubmissionOut, CancelRequest, DecisionRequest, RescoreItemOut, RescoreRequest,
                                   RunOut, StatusOut)
@@ -17,7 +18,7 @@ from server.services.status import deployment_status
 from server.services.submission_admin import cancel_submission, list_submissions
 from server.services.submissions import get_submission
 
-router = APIRouter(prefix="/api/v1/admin", tags=["organizers"], responses={
+router = APIRouter(route_class=TokenFirstRoute, prefix="/api/v1/admin", tags=["organizers"], responses={
     401: {"description": "no organizer token, or an unknown or revoked one"},
     403: {"description": "a team token: the organizer API takes organizer tokens only"},
 })

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from server.body_guard import TokenFirstRoute
 from server.bundle import CompetitionBundle
 from server.deps import OrganizerDep, PhaseDep, SessionDep
 from server.schemas_admin import (AUDIT_MAX_EVENTS, AdminPhaseOut, AuditEventOut, BaselineMeasureRequest,
@@ -22,7 +23,7 @@ from server.services.bundle_update import update_competition
 from server.services.errors import Unprocessable
 from server.services.schedule import set_schedule
 
-router = APIRouter(prefix="/api/v1/admin", tags=["organizers"], responses={
+router = APIRouter(route_class=TokenFirstRoute, prefix="/api/v1/admin", tags=["organizers"], responses={
     401: {"description": "no organizer token, or an unknown or revoked one"},
     403: {"description": "a team token: the organizer API takes organizer tokens only"},
 })

@@ -3,10 +3,11 @@
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
+from server.body_guard import TokenFirstRoute
 from server.deps import PhaseDep, SessionDep, TeamDep
 from server.services.entries import choose_entry, clear_entry
 
-router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["entries"])
+router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["entries"], route_class=TokenFirstRoute)
 
 
 class EntryIn(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from server.body_guard import TokenFirstRoute
 from server.config import Settings
 from server.deps import SessionDep, SettingsDep, release_connection
 from server.models import SUBMISSION_PENDING
@@ -23,7 +24,7 @@ from server.services.teams import team_for_token
 from server.services.web_session import (SESSION_COOKIE, SESSION_MAX_AGE_S, WebSession, csrf_valid,
                                          load_web_session, new_web_session, server_secret)
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=TokenFirstRoute, tags=["pages"], include_in_schema=False)
 REFRESH_S = 5
 CSRF_REFUSED = Forbidden("this form expired or did not come from this site: reload the page and send it again")
 

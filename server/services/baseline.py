@@ -15,7 +15,7 @@ refused unless the organizer forces it. The job goes to the ``gpu`` queue with t
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.factsheet import MAX_PARAMS, MAX_SECONDS_PER_IMAGE
+from scoring.bounds import MAX_PARAMS, MAX_SECONDS_PER_IMAGE
 from scoring.timing import Measurement
 from server.models import BASELINE_PENDING, BaselineRecord, BaselineStatus, Phase, utcnow
 from server.queue import GPU_QUEUE, MEASURE_BASELINE_TASK, get_celery

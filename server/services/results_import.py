@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scoring.bounds import MAX_GPU_NAME, check_figures
+from scoring.errors import SubmissionError
 from scoring.export import read_entries_csv
 from scoring.ranking import Entry
 from server.models import Phase, ScoringRun, Status, Submission, Team, utcnow
@@ -58,6 +60,13 @@ def parse_import_csv(text: str, phase: Phase) -> list[Entry]:
         if entry.track not in tracks:
             raise ServiceError(f"line {line}: unknown track {entry.track!r}; "
                                f"{phase.path} has {', '.join(sorted(tracks))}")
+    for line, entry in enumerate(entries, start=2):
+        try:
+            check_figures({"psnr": entry.psnr, "params": entry.params, "runtime": entry.runtime,
+                           "self_params": entry.params_self_reported, "self_runtime": entry.runtime_self_reported,
+                           "self_runtime_baseline": entry.runtime_baseline_self_reported})
+        except SubmissionError as err:
+            raise ServiceError(f"line {line}: {err}") from None
     seen: set[tuple[str, str]] = set()
     for line, entry in enumerate(entries, start=2):
         if (entry.team, entry.track) in seen:
@@ -115,6 +124,7 @@ def imported_submission(phase: Phase, team: Team, entry: Entry, now: datetime, s
         tracks=[entry.track], psnr=entry.psnr, params=entry.params, runtime=entry.runtime, macs=entry.macs,
         activations=entry.activations, peak_memory_bytes=entry.peak_memory_bytes,
         self_params=entry.params_self_reported, self_runtime=entry.runtime_self_reported,
-        self_runtime_baseline=entry.runtime_baseline_self_reported, gpu=entry.gpu, extra_data=entry.extra_data,
+        self_runtime_baseline=entry.runtime_baseline_self_reported, gpu=entry.gpu and entry.gpu[:MAX_GPU_NAME],
+        extra_data=entry.extra_data,
         description=entry.description or None, runs=[run], dataset_version=phase.dataset_version,
     )

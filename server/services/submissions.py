@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from scoring.bounds import MAX_GPU_NAME
 from scoring.errors import SubmissionError
 from scoring.factsheet import parameter_count, seconds_per_image, yes_no
 from scoring.team_yaml import MAX_TEAM_YAML_BYTES, TeamYamlError, load_team_yaml
@@ -71,7 +72,7 @@ def parse_self_reported(fields: dict[str, str]) -> dict:
     except SubmissionError as err:
         raise Unprocessable(str(err)) from None
     if fields.get("gpu"):
-        out["gpu"] = fields["gpu"][:100]
+        out["gpu"] = fields["gpu"][:MAX_GPU_NAME]
     if fields.get("extra_data"):
         out["extra_data"] = yes_no(fields["extra_data"]) is True  # anything but a yes reads as no
     if fields.get("description"):

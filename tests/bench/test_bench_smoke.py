@@ -14,12 +14,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHES = ["score_zip", "scorer_memory", "dataset_import", "leaderboard_api", "upload", "upload_burst",
-           "end_to_end", "runtime_harness", "code_rerun"]
+           "end_to_end", "runtime_harness", "code_rerun", "same_network"]
 
 
 @pytest.mark.parametrize("bench", BENCHES)
 def test_bench_runs_and_prints_its_table(bench, tmp_path):
-    if bench in ("runtime_harness", "code_rerun") and (os.geteuid() != 0 or shutil.which("unshare") is None):
+    if bench in ("runtime_harness", "code_rerun", "same_network") and (os.geteuid() != 0 or shutil.which("unshare") is None):
         pytest.skip("the code-submission sandbox runs as root and needs util-linux unshare")
     env = {**os.environ, "SRCHALLENGE_BENCH_OUT": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", f"bench.{bench}", "--quick"], cwd=REPO, env=env,

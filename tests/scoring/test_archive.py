@@ -246,3 +246,25 @@ def test_extract_safely_needs_an_empty_destination(tmp_path):
     (dest / "left-over").write_text("")
     with pytest.raises(ValueError, match="not empty"):
         extract_safely(write_zip(tmp_path / "c.zip", [("model.py", b"x")]), dest, LIMITS)
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("a" * 253 + ".py", "a name longer than 255 bytes"),
+    ("é" * 127 + ".py", "a name longer than 255 bytes"),  # 2 bytes a character on disk
+    ("/".join(["d" * 200] * 5) + "/" + "m" * 17 + ".py", "a path longer than 1024 bytes"),
+], ids=["256 bytes", "257 bytes in UTF-8", "1,025 bytes"])
+def test_extract_safely_refuses_names_the_file_system_cannot_take(tmp_path, name, reason):
+    """Refused with a reason before anything is written; extracting them raised OSError (ENAMETOOLONG),
+    which the worker took for its own failure."""
+    path = write_zip(tmp_path / "c.zip", [("model.py", b"x"), (name, b"y")])
+    with pytest.raises(SubmissionError, match=reason):
+        extract_safely(path, tmp_path / "out", LIMITS)
+    assert not (tmp_path / "out").exists()
+
+
+def test_extract_safely_takes_the_longest_names_it_allows(tmp_path):
+    name = "/".join(["d" * 255] * 3 + ["e" * 127, "m" * 125 + ".py"])
+    assert len(name) == 1024
+    path = write_zip(tmp_path / "c.zip", [("model.py", b"x"), (name, b"y")])
+    extract_safely(path, tmp_path / "out", LIMITS)
+    assert (tmp_path / "out" / name).read_bytes() == b"y"

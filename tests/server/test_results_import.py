@@ -62,6 +62,9 @@ def test_a_bad_row_imports_nothing_and_names_its_line(session):
     ("team,track,psnr,params,runtime\n", "no rows"),
     ("team,track,psnr,params,runtime\na,psnr,fast,1,0.1\n", "line 2, column psnr"),
     ("team,track,psnr,params,runtime\na,psnr,28,1,0.1\na,psnr,29,1,0.1\n", "line 3: a second row"),
+    ("team,track,psnr,params,runtime\na,psnr,nan,1,0.1\n", r"line 2: the PSNR \(dB\) is nan"),
+    ("team,track,psnr,params,runtime\na,psnr,28,1,0.1\nb,psnr,28,100000000000000000000,0.1\n",
+     "line 3: the parameter count is 100,000,000,000,000,000,000"),
 ])
 def test_malformed_csv_is_refused_with_a_reason(session, text, message):
     with pytest.raises(ServiceError, match=message):

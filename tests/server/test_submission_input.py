@@ -27,12 +27,15 @@ def test_believable_figures_are_kept():
     assert parse_self_reported({"params": "0"}) == {"self_params": 0}, "no learned parameters (bicubic)"
 
 
-def test_an_alias_bomb_in_a_code_zips_yaml_is_a_422(tmp_path):
+@pytest.mark.parametrize("yaml_text, reason", [(alias_bomb(6), "aliases"), ("tracks: " + "[" * 20_000, "nest")],
+                         ids=["alias bomb", "deep nesting"])
+def test_a_hostile_yaml_in_a_code_zip_is_a_422(tmp_path, yaml_text, reason):
+    """Deep nesting was a RecursionError: a 500 for an upload without a tracks field."""
     path = tmp_path / "code.zip"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("model.py", "def build_model(): ...\n")
-        zf.writestr("submission.yaml", alias_bomb(6))
-    with pytest.raises(Unprocessable, match="aliases"):
+        zf.writestr("submission.yaml", yaml_text)
+    with pytest.raises(Unprocessable, match=reason):
         tracks_from_submission_yaml(path)
 
 

@@ -158,7 +158,8 @@ def evaluate(code_dir: Path, dataset: tuple[Path, Path], limits: SandboxLimits, 
     return evaluate_code_submission(code_dir, lr_dir, hr_dir, None, keys, limits, work_dir, scale=4)
 
 
-def failure(code_dir: Path, dataset: tuple[Path, Path], limits: SandboxLimits, work_dir: Path) -> CodeRunError:
+def failure(code_dir: Path, dataset: tuple[Path, Path], limits: SandboxLimits, work_dir: Path,
+            keys: list[str] = KEYS) -> CodeRunError:
     with pytest.raises(CodeRunError) as info:
-        evaluate(code_dir, dataset, limits, work_dir)
+        evaluate(code_dir, dataset, limits, work_dir, keys)
     return info.value

@@ -263,6 +263,42 @@ def test_megabytes_of_output_are_capped(make_submission, dataset, limits, tmp_pa
     assert "earlier" in evaluation.log and "dropped" in evaluation.log
 
 
+NESTED_RESULT = """
+import atexit, os
+
+
+def nest():  # stage 1's result, rewritten as it leaves: 200 kB of [[[[ under the 1 MiB cap
+    with open("/sandbox/out/result.json", "w") as f:
+        f.write('{"program": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+atexit.register(nest)
+leave = os._exit
+os._exit = lambda code: (nest(), leave(code))
+"""
+
+
+@pytest.mark.slow
+def test_a_deeply_nested_result_is_the_teams_failure(make_submission, dataset, limits, tmp_path):
+    """json.loads raised RecursionError on it, which the worker took for its own failure."""
+    error = failure(make_submission(NESTED_RESULT + TINY_MODEL), dataset, limits, tmp_path / "work")
+    assert "the sandbox left an unreadable result while building and exporting it" in str(error)
+
+
+OVERFLOWING_MACS = TINY_MODEL.replace("return self.up(self.conv(x))", """k = (x.shape[-1] // 256) * 2**62
+        waste = sum(torch.ones(1, 1).expand(1, k) @ torch.ones(1, 1).expand(k, 1) for _ in range(3))
+        return self.up(self.conv(x)) + 0 * waste.sum()""")
+
+
+@pytest.mark.slow
+def test_macs_past_what_the_database_holds_are_the_teams_failure(make_submission, dataset, limits, tmp_path):
+    """Three 2^62-long dot products at the counted 256×256 only (free on the meta device, none on the
+    images): 1.4e19 MACs overflowed the save, and the re-queued run ended as the platform's failure."""
+    error = failure(make_submission(OVERFLOWING_MACS), dataset, limits, tmp_path / "work", keys=KEYS[:1])
+    assert str(error) == ("the number of MACs (multiply-accumulates for one 1×3×256×256 input) is "
+                          "13,835,058,055,367,098,368, outside what the platform records (0 to 1,000,000,000,000,000)")
+
+
 # ---- broken submissions: a reason the team can act on ----------------------------------------------
 
 BROKEN = {

@@ -182,3 +182,35 @@ def test_a_model_that_does_less_work_where_macs_are_counted_is_refused(make_subm
     fewer MACs than the model spends on an image."""
     reason = refused(make_submission(CHEAP_AT_THE_COUNTED_SIZE), two_sizes, limits, tmp_path / "work")
     assert "less work per pixel at 1×3×256×256, where MACs are counted" in reason, reason
+
+
+CHEAP_AT_THE_TIMED_WIDTH = TINY_MODEL.replace("        return self.up(self.conv(x))", """
+        h, w = x.shape[-2:]
+        ew = w - (w - 1) * (16 // w) * (w // 16)  # 1 at the timed images' width 16, w elsewhere: no branch
+        y = self.up(self.conv(x[:, :, :, :ew]))
+        return torch.nn.functional.interpolate(y, size=(4 * h, 4 * w))""")
+
+
+def test_a_model_that_does_less_work_at_the_timed_size_is_refused(make_submission, two_sizes, limits, tmp_path):
+    """Issue 19.2: shape arithmetic crops the network's input to one column at the timed width only;
+    no guard fails, so it is one program, timed at a fraction of its work on the scored images."""
+    reason = refused(make_submission(CHEAP_AT_THE_TIMED_WIDTH), two_sizes, limits, tmp_path / "work")
+    assert "less work per pixel on the timed images (16×16) than on the images it is scored on (9×10)" in reason
+
+
+UNCOUNTED_WORK_SKIPPED_AT_THE_TIMED_WIDTH = TINY_MODEL.replace("        return self.up(self.conv(x))", """
+        w = x.shape[-1]
+        ew = w - (w - 1) * (16 // w) * (w // 16)  # 1 at the timed width, w elsewhere
+        z = x[:, :, :, :ew].repeat(1, 16, 48, 48)  # work no multiply-accumulate counts: elementwise only
+        for _ in range(6):
+            z = torch.sin(z) * 1.5
+        return self.up(self.conv(x)) + z.mean() * 0""")
+
+
+def test_a_model_that_skips_uncounted_work_at_the_timed_size_is_refused(make_submission, two_sizes, limits,
+                                                                         tmp_path):
+    """Issue 19.2: the MACs per pixel agree (the skipped work is elementwise), but the time per pixel
+    does not: the scored images' passes are timed too, and compared with the timed images'."""
+    reason = refused(make_submission(UNCOUNTED_WORK_SKIPPED_AT_THE_TIMED_WIDTH), two_sizes, limits,
+                     tmp_path / "work")
+    assert "less time per pixel on the timed images (16×16) than on the images it is scored on (9×10)" in reason

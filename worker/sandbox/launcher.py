@@ -76,6 +76,10 @@ class SandboxLimits:
     output_seconds: float = _setting("output_seconds")
     gpu_memory_fraction: float = _setting("gpu_memory_fraction")
     cgroup_parent: str = _setting("cgroup_parent")
+    timing_lock_dir: str = ""
+    """Where the measuring stage takes its device's lock (``worker/timing_slot.py``); empty: no lock."""
+    timing_cpus: tuple[int, ...] = ()
+    """The CPUs the measuring stage runs on; empty: the worker's."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, gpu: bool) -> "SandboxLimits":
@@ -90,6 +94,8 @@ class SandboxLimits:
             output_seconds=settings.sandbox_output_seconds,
             gpu_memory_fraction=settings.sandbox_gpu_memory_fraction,
             cgroup_parent=settings.sandbox_cgroup_parent,
+            timing_lock_dir=settings.sandbox_timing_lock_dir or str(settings.resolved_data_dir / "locks"),
+            timing_cpus=parse_cpu_list(settings.sandbox_timing_cpus),
         )
 
     def rlimits(self, address_space: bool = True) -> dict[str, object]:
@@ -188,15 +194,28 @@ class _TailBuffer:
         return head + kept.decode("utf-8", errors="replace")
 
 
+def parse_cpu_list(text: str) -> tuple[int, ...]:
+    """``"0,2-3"`` as the kernel and taskset write CPU lists; ``""`` is none."""
+    cpus: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()) or int(last or first) < int(first):
+            raise ValueError(f"not a CPU list: {text!r} (write it as 2-3 or 0,2)")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return tuple(sorted(cpus))
+
+
 def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: SandboxLimits,
-                   *, hidden: list[Path], outputs: list[str], gpu: "GPU | None" = None) -> SandboxRun:
+                   *, hidden: list[Path], outputs: list[str], gpu: "GPU | None" = None,
+                   cpus: tuple[int, ...] = ()) -> SandboxRun:
     """Run ``argv`` (paths as seen inside: inputs under /sandbox/in, cwd /sandbox/out).
 
     ``input_dir`` is shown read-only; the regular files the command leaves in /sandbox/out under
     the names ``outputs`` expects (``name`` or ``folder/name`` globs) come back in
     ``job_dir/result``. ``hidden`` paths (HR images, database) must not be reachable through any
     bind, or nothing runs. A ``gpu`` job sees that GPU's device node (and the driver's control
-    and memory nodes) and no other, with ``CUDA_VISIBLE_DEVICES`` naming it by UUID.
+    and memory nodes) and no other, with ``CUDA_VISIBLE_DEVICES`` naming it by UUID. ``cpus``: the
+    CPUs everything in the sandbox runs on (taskset, inherited by every process it starts).
     """
     uid, gid, userns = sandbox_identity()
     binds = readonly_binds()
@@ -240,13 +259,14 @@ def run_in_sandbox(argv: list[str], input_dir: Path, job_dir: Path, limits: Sand
     # setpriv's parent-death signal: if the worker dies (kill -9 included), the kernel kills unshare,
     # --kill-child then kills nsinit, and the death of a PID namespace's init kills everything in it.
     try:
-        proc = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "unshare", *namespaces,
+        pinned = ["taskset", "--cpu-list", ",".join(map(str, cpus))] if cpus else []
+        proc = subprocess.Popen([*pinned, "setpriv", "--pdeathsig", "KILL", "unshare", *namespaces,
                                  PYTHON, "-I", "-S", f"/proc/self/fd/{script_fd}", str(config_fd)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True, env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
                                 pass_fds=(script_fd, config_fd))
     except OSError as exc:
-        raise SandboxUnavailable(f"cannot start setpriv/unshare (util-linux): {exc}") from exc
+        raise SandboxUnavailable(f"cannot start setpriv/unshare{'/taskset' if cpus else ''} (util-linux): {exc}") from exc
     finally:
         os.close(script_fd)
         os.close(config_fd)

@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -48,6 +49,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 IN, OUT = Path("/sandbox/in"), Path("/sandbox/out")
 PROGRAM_BYTES = 64 << 20
+TIME_PER_PIXEL = 1 / 3
+"""The least share of the scored images' time per pixel that the timed images may take (see
+``check_time_per_pixel``); a third leaves room for a loaded machine and for small images' fixed costs,
+whose share the fixed cost per pass (``Runner.fixed_seconds``) does not remove."""
+INFORMATIVE = 10
+"""Scored passes shorter than this many fixed costs are not compared (tiny images or models)."""
 
 
 class TeamError(Exception):
@@ -88,6 +95,8 @@ class Runner:
 
     def __init__(self, name: str, program: Program, data_range: float, scale: int = 4) -> None:
         self.name, self.program, self.data_range, self.scale = name, program, data_range, scale
+        self.fixed_seconds = 0.0
+        """What a pass costs whatever the size: the interpreter over the same steps, on the meta device."""
 
     def run(self, lr: np.ndarray, device: torch.device, key: str) -> tuple[torch.Tensor, float]:
         """Forward one LR image; the input is a fresh tensor, made before the clock starts."""
@@ -144,19 +153,23 @@ def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise TeamError(f"the exported program is malformed: {exc!r}") from None
     limit = int(job["memory_gib"] * 2**30)
-    per_pixel = []
+    per_pixel, meta_seconds = [], []
     for h, w in sizes:
+        started = time.perf_counter()
         with torch.inference_mode(), FlopCounterMode(display=False) as counter:
             meta.peak_bytes((1, 3, h, w), limit)
-        per_pixel.append(counter.get_total_flops() / (h * w))
+        meta_seconds.append(time.perf_counter() - started)
+        per_pixel.append([h, w, counter.get_total_flops() / (h * w)])
+    submission = Runner("model", program, job["data_range"], job["scale"])
+    submission.fixed_seconds = min(meta_seconds)
     figures = {"params": count_unique(tensors[n] for n in program.param_names),
                "stored": stored_numbers([(graph, program)], tensors)}
     flops_h, flops_w = job["flops_shape"]
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         meta.peak_bytes((1, 3, flops_h, flops_w), 1 << 62)
     figures["flops"] = counter.get_total_flops()
-    figures["flops_per_pixel_images"] = min(per_pixel)  # the parent compares the counted size with it
-    return Runner("model", program, job["data_range"], job["scale"]), figures
+    figures["flops_per_pixel_by_size"] = per_pixel  # the parent compares the sizes with each other
+    return submission, figures
 
 
 def load_baseline(device: torch.device, example_hw: tuple[int, int]) -> Runner:
@@ -220,6 +233,7 @@ def environment(device: torch.device, job: dict) -> dict:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU: {cpu}",
         "device_type": device.type, "cpu": cpu, "torch": torch.__version__, "python": platform.python_version(),
         "cpu_threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+        "cpus": sorted(os.sched_getaffinity(0)),
         "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32},
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
@@ -269,6 +283,43 @@ def _pixels_digest(image: np.ndarray) -> tuple:
     return image.shape, hashlib.sha256(np.ascontiguousarray(image).data).digest()
 
 
+def _per_pixel(seconds: dict[str, float], lr: dict[str, np.ndarray], fixed: float) -> float:
+    """Seconds per LR pixel over ``seconds``' images, less each pass's fixed cost."""
+    return sum(max(s - fixed, 0) for s in seconds.values()) / sum(lr[k].shape[0] * lr[k].shape[1] for k in seconds)
+
+
+def _sizes(keys, lr: dict[str, np.ndarray]) -> str:
+    return ", ".join(dict.fromkeys(f"{lr[k].shape[1]}×{lr[k].shape[0]}" for k in keys))
+
+
+def check_time_per_pixel(submission: Runner, lr: dict[str, np.ndarray], runtime_keys: list[str], trials,
+                         scored_seconds: dict[str, float], device: torch.device) -> None:
+    """The timed images may not take less time per pixel than the images only scored, by more than
+    TIME_PER_PIXEL: a program can do less work at the timed sizes alone with no branch and no failing
+    guard (shape arithmetic that crops at one width), and the MACs it is counted for may not show it
+    where the skipped work is not multiply-accumulates. Each timed image counts with its best trial.
+    Each pass counts less its fixed cost (the same steps run at every size: the meta-device pass),
+    and scored passes under INFORMATIVE times it are not compared. A scored image ran once, and at
+    its size first, so a refusal is confirmed by a second pass over them (the faster of the two
+    counts): noise or a first-pass cost can slow them, never the cheat."""
+    fixed = submission.fixed_seconds
+    if not scored_seconds or statistics.median(scored_seconds.values()) < INFORMATIVE * fixed:
+        return  # passes that fixed costs dominate say nothing of the work per pixel
+    best = {key: min(trial[i] for trial in trials) for i, key in enumerate(runtime_keys)}
+    timed = _per_pixel(best, lr, fixed)
+    for attempt in range(2):
+        scored = _per_pixel(scored_seconds, lr, fixed)
+        if timed >= TIME_PER_PIXEL * scored:
+            return
+        if attempt == 0:
+            for key in scored_seconds:
+                scored_seconds[key] = min(scored_seconds[key], submission.run(lr[key], device, key)[1])
+    raise TeamError(
+        f"the model takes {scored / timed:.1f}× less time per pixel on the timed images ({_sizes(runtime_keys, lr)}) "
+        f"than on the images it is scored on ({_sizes(scored_seconds, lr)}); the time it is ranked by would not "
+        "describe it, so it is refused (a network does the same work per pixel at every size)")
+
+
 def save_output(runner: Runner, out: torch.Tensor, key: str) -> None:
     if not torch.isfinite(out).all():
         raise TeamError(f"output for {key} contains NaN or infinite values")
@@ -311,9 +362,12 @@ def measure(job: dict) -> dict:
             torch.cuda.reset_peak_memory_stats(device)
         warm_up(submission, lr, runtime_keys, device)
         (OUT / "sr").mkdir()
+        scored_seconds = {}
         for key in scoring_keys:
             if key not in sources:
-                save_output(submission, submission.run(lr[key], device, key)[0], key)
+                out, scored_seconds[key] = submission.run(lr[key], device, key)
+                save_output(submission, out, key)
+                del out
         submission.check_pure()
         figures["peak_memory_bytes"] = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
                                         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
@@ -323,6 +377,7 @@ def measure(job: dict) -> dict:
         gc.freeze()  # the collections around each trial then skip everything loaded so far (0.2-0.4 s each)
         trials = [interleaved_trial(from_trial if trial == 0 else {}) for trial in range(TRIALS)]
         sub_seconds, base_seconds = zip(*trials)
+        check_time_per_pixel(submission, lr, runtime_keys, sub_seconds, scored_seconds, device)
     env = environment(device, job)
     return {**figures, "runtime_image_seconds": sub_seconds, "baseline_image_seconds": base_seconds, "environment": env,
             "export": "one program for every image size"}

@@ -198,8 +198,8 @@ class Program:
             self.steps.append((fn, args, kwargs))
         if not 0 <= graph["output"] < len(self.inputs) + len(self.steps):
             raise ProgramError("the program's output refers to nothing")
-        self.output = graph["output"]
-        self.released = _last_uses(self.steps, len(self.inputs), self.output)
+        self.plan, self.output = execution_plan(self.steps, len(self.inputs), graph["output"])
+        self.released = _last_uses(self.plan, len(self.inputs), self.output)
 
     def _decode(self, value, defined: int):
         """JSON to call arguments; a reference becomes a ``_Ref`` that must point to an earlier value.
@@ -225,10 +225,10 @@ class Program:
         raise ProgramError(f"unexpected value {value!r} in the program")
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the steps; each intermediate value is dropped after its last use, as eager PyTorch
+        """Run the plan; each intermediate value is dropped after its last use, as eager PyTorch
         frees it, so memory is reused (holding every value made MSRResNet ~17 % slower on CPU)."""
         values = [x if v is None else v for v in self.inputs]
-        for (fn, args, kwargs), released in zip(self.steps, self.released):
+        for (fn, args, kwargs), released in zip(self.plan, self.released):
             values.append(fn(*_fill(args, values), **{k: _fill(v, values) for k, v in kwargs.items()}))
             for index in released:
                 values[index] = None
@@ -262,7 +262,7 @@ class Program:
             hold(value)
         peak = live
         size = "×".join(map(str, shape))
-        for index, ((fn, args, kwargs), released) in enumerate(zip(self.steps, self.released)):
+        for index, ((fn, args, kwargs), released) in enumerate(zip(self.plan, self.released)):
             try:
                 value = fn(*_fill(args, values), **{k: _fill(v, values) for k, v in kwargs.items()})
             except Exception as exc:  # noqa: BLE001 - any failure to propagate shapes is the program's
@@ -293,6 +293,7 @@ def _storages(value) -> list[tuple[int, int]]:
 
 
 def _step_name(fn) -> str:
+    fn = fn.functional if isinstance(fn, _Overwrite) else fn
     return fn._schema.name if isinstance(fn, torch._ops.OpOverload) else getattr(fn, "__name__", "?")
 
 
@@ -338,3 +339,161 @@ def _fill(template, values):
     if isinstance(template, list):
         return [_fill(t, values) for t in template]
     return template
+
+
+# The execution plan: how the platform runs a graph, whichever way its author wrote it.
+#
+# The same network must be timed alike however its author wrote it: ``F.leaky_relu(x)`` and
+# ``nn.LeakyReLU(inplace=True)`` export to different graphs (the out-of-place one allocates a fresh
+# output for every activation and residual sum, 5-11 % of MSRResNet on a CPU), so the baseline, written
+# in place, was timed faster than its own network written out of place. The plan first undoes the
+# author's in-place writes where nothing else sees the written value (``relu_`` becomes ``relu``),
+# then writes in place wherever an elementwise step's operand dies there and nothing aliases it: the
+# platform's choice, the same for every program. Outputs are bit for bit those of the graph (the same
+# kernel computes each element either way). Written here because torch.export's own functionalization
+# (``run_decompositions``) also decomposes ops (conv2d, interpolation), which changes what is timed.
+
+_UNARY = ("relu leaky_relu hardtanh gelu silu sigmoid tanh hardsigmoid hardswish elu selu celu mish neg abs "
+          "sqrt rsqrt exp reciprocal clamp clamp_min clamp_max").split()
+_BINARY = ("add", "sub", "mul", "div")
+_COMMUTATIVE = ("add", "mul")
+
+
+class _Overwrite:
+    """An elementwise step run in place on one of its operands (a dead, unaliased intermediate), when
+    the shapes and dtype allow it at run time; else the functional op."""
+
+    def __init__(self, functional, in_place, position: int) -> None:
+        self.functional, self.in_place, self.position = functional, in_place, position
+
+    def __call__(self, *args, **kwargs):
+        target = args[self.position]
+        if self.position == 0 and self._fits(target, args[1:]):
+            return self.in_place(*args, **kwargs)
+        if self.position == 1 and self._fits(target, args[:1]):
+            return self.in_place(target, args[0], **kwargs)  # add/mul only: a + b == b + a exactly
+        return self.functional(*args, **kwargs)
+
+    @staticmethod
+    def _fits(target, others) -> bool:
+        if not (isinstance(target, torch.Tensor) and target.is_floating_point()):
+            return False
+        for other in others[:1]:
+            if isinstance(other, torch.Tensor):
+                if torch.broadcast_shapes(target.shape, other.shape) != target.shape:
+                    return False
+            elif not isinstance(other, (int, float, bool)):
+                return False
+            if torch.result_type(target, other) != target.dtype:
+                return False
+        return True
+
+
+def _in_place_twin(fn):
+    """``aten::relu_.default`` for ``aten::relu.default``, if it is an allowed op."""
+    if not isinstance(fn, torch._ops.OpOverload):
+        return None
+    base = fn._schema.name.removeprefix("aten::")
+    if base not in _UNARY and base not in _BINARY:
+        return None
+    twin = getattr(getattr(torch.ops.aten, base + "_", None), fn._overloadname, None)
+    return twin if f"aten::{base}_" in ALLOWED_OPS and isinstance(twin, torch._ops.OpOverload) else None
+
+
+def _functional_twin(fn):
+    """``aten::relu.default`` for ``aten::relu_.default``: an allowed in-place op writing to its first argument."""
+    if not isinstance(fn, torch._ops.OpOverload) or not fn._schema.name.endswith("_"):
+        return None
+    first = fn._schema.arguments[0] if fn._schema.arguments else None
+    if first is None or first.alias_info is None or not first.alias_info.is_write:
+        return None
+    base = fn._schema.name.removeprefix("aten::")[:-1]
+    twin = getattr(getattr(torch.ops.aten, base, None), fn._overloadname, None)
+    if f"aten::{base}" not in ALLOWED_OPS or not isinstance(twin, torch._ops.OpOverload):
+        return None
+    return twin if _in_place_twin(twin) is not None else None  # only the elementwise families planned here
+
+
+def _aliased_inputs(fn, args: list, kwargs: dict) -> set[int]:
+    """The values a step's result may share memory with: those its schema marks as aliased, the list
+    an indexing picks from, or every tensor argument of an op known to alias without saying so."""
+    if not isinstance(fn, torch._ops.OpOverload):
+        return _refs(args[:1]) if fn is operator.getitem else set()
+    schema = fn._schema
+    if schema.name in _UNANNOTATED_ALIASES:
+        return _refs([args, list(kwargs.values())])
+    if not any(r.alias_info is not None for r in schema.returns):
+        return set()
+    bound = {**dict(zip((a.name for a in schema.arguments), args)), **kwargs}
+    return set().union(*(_refs(bound.get(a.name)) for a in schema.arguments if a.alias_info is not None))
+
+
+class _AliasGroups:
+    """Values that may share memory, as the plan is walked step by step (union-find)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+        self.members: dict[int, set[int]] = {}
+
+    def root(self, value: int) -> int:
+        while self.parent.get(value, value) != value:
+            value = self.parent[value]
+        return value
+
+    def group(self, value: int) -> set[int]:
+        return self.members.get(self.root(value), {value})
+
+    def join(self, value: int, others: set[int]) -> None:
+        for other in others:
+            a, b = self.root(value), self.root(other)
+            if a != b:
+                self.parent[b] = a
+                self.members[a] = self.group(a) | self.members.pop(b, {b})
+
+
+def _remap(template, mapping: dict[int, int]):
+    if isinstance(template, _Ref):
+        return _Ref(mapping.get(int(template), int(template)))
+    if isinstance(template, list):
+        return [_remap(t, mapping) for t in template]
+    return template
+
+
+def execution_plan(steps: list, first: int, output: int) -> tuple[list, int]:
+    """The steps as the platform runs them, and the output's index (see the comment above)."""
+    functional, mapping, groups = [], {}, _AliasGroups()
+    for step, (fn, args, kwargs) in enumerate(steps, start=first):
+        args, kwargs = _remap(args, mapping), {k: _remap(v, mapping) for k, v in kwargs.items()}
+        written = args[0] if args else None
+        twin = _functional_twin(fn)
+        if twin is not None and isinstance(written, _Ref) and written >= first and groups.group(written) == {written}:
+            fn = twin  # nothing else sees the written value: later readers of it read this step's result
+            mapping[int(written)] = step
+        else:
+            groups.join(step, _aliased_inputs(fn, args, kwargs))
+        functional.append((fn, args, kwargs))
+    output = mapping.get(output, output)
+
+    last_use = {value: step for step, (_fn, args, kwargs) in enumerate(functional, start=first)
+                for value in _refs([args, list(kwargs.values())])}
+    last_use[output] = math.inf
+    plan, groups = [], _AliasGroups()
+    for step, (fn, args, kwargs) in enumerate(functional, start=first):
+        in_place = _in_place_twin(fn)
+        for position in (0, 1) if in_place is not None else ():
+            if position == 1 and (fn._schema.name.removeprefix("aten::") not in _COMMUTATIVE
+                                  or kwargs.get("alpha", 1) != 1 or len(args) < 2):
+                break
+            target = args[position] if position < len(args) else None
+            if not isinstance(target, _Ref) or target < first:
+                continue
+            group = groups.group(int(target))
+            others = _refs([args[:position] + args[position + 1:], list(kwargs.values())]) - {int(target)}
+            if min(group) >= first and max(last_use.get(v, -1) for v in group) == step and not others & group:
+                fn = _Overwrite(fn, in_place, position)
+                groups.join(step, {int(target)})
+                break
+        if not isinstance(fn, _Overwrite):
+            groups.join(step, _aliased_inputs(fn, args, kwargs))
+        plan.append((fn, args, kwargs))
+    return plan, output
