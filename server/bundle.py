@@ -12,6 +12,7 @@ import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scoring.baselines import BaselineName
+from scoring.bounds import MAX_MACS, MAX_MEMORY_BYTES, MAX_PARAMS
 from scoring.ranking import Tolerances, TrackRule
 from scoring.review import ReviewLimits
 from server.services.errors import ServiceError
@@ -34,10 +35,10 @@ class BaselineSpec(Strict):
 
     name: BaselineName
     scale: int | None = Field(default=None, ge=2, le=8)
-    params: int = Field(gt=0)
-    macs: int | None = Field(default=None, gt=0)
-    activations: int | None = Field(default=None, gt=0)
-    peak_memory_bytes: int | None = Field(default=None, gt=0)
+    params: int = Field(gt=0, le=MAX_PARAMS)
+    macs: int | None = Field(default=None, gt=0, le=MAX_MACS)
+    activations: int | None = Field(default=None, gt=0, le=MAX_MACS)
+    peak_memory_bytes: int | None = Field(default=None, gt=0, le=MAX_MEMORY_BYTES)
 
 
 class TimingSpec(Strict):

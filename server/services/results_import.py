@@ -64,7 +64,8 @@ def parse_import_csv(text: str, phase: Phase) -> list[Entry]:
         try:
             check_figures({"psnr": entry.psnr, "params": entry.params, "runtime": entry.runtime,
                            "self_params": entry.params_self_reported, "self_runtime": entry.runtime_self_reported,
-                           "self_runtime_baseline": entry.runtime_baseline_self_reported})
+                           "self_runtime_baseline": entry.runtime_baseline_self_reported, "macs": entry.macs,
+                           "activations": entry.activations, "peak_memory_bytes": entry.peak_memory_bytes})
         except SubmissionError as err:
             raise ServiceError(f"line {line}: {err}") from None
     seen: set[tuple[str, str]] = set()

@@ -143,6 +143,7 @@ def write(tmp_path, name, change):
     (lambda b: b["baseline"].update(name="IMDM"), "baseline.name"),
     (lambda b: b["baseline"].update(scale=2), "baseline.scale 2"),
     (lambda b: b["baseline"].pop("macs"), "baseline.macs"),
+    (lambda b: b["baseline"].update(macs=2**63), "baseline.macs"),  # past BIGINT: a 500 when saved
     (lambda b: b["tracks"][0].update(weights={"psnr": 1}), "PSNR cannot be weighed"),
     (lambda b: b["tracks"][0].update(kind="rank_sum", weights={}, figures=["params"]), "two or more figures"),
     (lambda b: b["tracks"][0].update(rank_by="runtime"), "rank_by"),

@@ -65,6 +65,9 @@ def test_a_bad_row_imports_nothing_and_names_its_line(session):
     ("team,track,psnr,params,runtime\na,psnr,nan,1,0.1\n", r"line 2: the PSNR \(dB\) is nan"),
     ("team,track,psnr,params,runtime\na,psnr,28,1,0.1\nb,psnr,28,100000000000000000000,0.1\n",
      "line 3: the parameter count is 100,000,000,000,000,000,000"),
+    ("team,track,psnr,params,runtime,activations\na,psnr,28,1,0.1,10000000000000000000\n",
+     r"line 2: the number of activations \(elements"),  # past 64 bits: PostgreSQL's BIGINT refused it, a 500
+    ("team,track,psnr,params,runtime,macs\na,psnr,28,1,0.1,-5\n", r"line 2: the number of MACs"),
 ])
 def test_malformed_csv_is_refused_with_a_reason(session, text, message):
     with pytest.raises(ServiceError, match=message):
