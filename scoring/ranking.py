@@ -144,7 +144,8 @@ class TrackRule:
             raise ValueError(f"track {self.slug!r}: kind 'rank_sum' needs two or more figures")
 
     def _check_weighted_score(self) -> None:
-        if not self.weights or any(not (isinstance(w, (int, float)) and 0 < w < math.inf) for w in self.weights.values()):
+        if not self.weights or any(not (isinstance(w, (int, float)) and 0 < w < math.inf)
+                                   for w in self.weights.values()):
             raise ValueError(f"track {self.slug!r}: kind 'weighted_score' needs weights, each a positive number")
         if "psnr" in self.weights:
             raise ValueError(f"track {self.slug!r}: PSNR cannot be weighed (exp(2·X/X_baseline) is for figures "

@@ -95,6 +95,7 @@ def render_leaderboard(session: Session, phase: Phase, track: str | None) -> byt
                    extra_data=row.entry.extra_data, submitted_at=row.entry.submitted_at,
                    stored_numbers=row.entry.stored_numbers, literals=row.entry.literals, macs=row.entry.macs,
                    activations=row.entry.activations, peak_memory_bytes=row.entry.peak_memory_bytes,
-                   rule=rule_values(row, b.track.rule), unranked_reason=row.reason, stale=stale_note(row.entry, phase, numbers))
+                   rule=rule_values(row, b.track.rule), unranked_reason=row.reason,
+                   stale=stale_note(row.entry, phase, numbers))
             for row in b.rows]) for b in boards],
     ).model_dump_json().encode()

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
 from scoring.review import describe_stored
-from scoring.shown import figure_labels, rule_columns, rule_values, runtime_text, shown_figures, shows_team_runtime_apart
+from scoring.shown import (figure_labels, rule_columns, rule_values, runtime_text, shown_figures,
+                           shows_team_runtime_apart)
 from server.deps import SessionDep
 from server.models import Phase, Submission, Track
 from server.services.competitions import get_competition, list_competitions
@@ -171,7 +172,8 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
     return {
         "competition": competition, "phase": chosen, "tracks": tracks, "selected": selected,
         "columns": page_columns(chosen.ranking_figures, unit), "rule_columns": lambda t: rule_columns(t.rule),
-        "runtime": lambda seconds: runtime_text(seconds, unit, MISSING), "unit": unit, "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
+        "runtime": lambda seconds: runtime_text(seconds, unit, MISSING), "unit": unit,
+        "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
         "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
         "phase_link": lambda p: page_url(base, phase=p),
         "plot": Markup(pareto_svg(plotted, f"{chosen.title}: PSNR against runtime")),

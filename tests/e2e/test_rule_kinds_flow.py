@@ -36,7 +36,7 @@ def test_a_code_submission_is_ranked_by_the_ntire2024_weighted_score(stack, tmp_
     assert body["status"] == "scored", body
     # the sandbox times MSRResNet x4, not RLFN: no same-job ratio is kept, the phase's RLFN runtime is used
     assert body["runtime_ratio"] is None and "does not build RLFN" in body["measurement"]["baseline_not_timed"]
-    assert body["measurement"]["runtime_protocol"] == "mean of 3 trials"  # the bundle's mean_of, over the runner's trials
+    assert body["measurement"]["runtime_protocol"] == "mean of 3 trials"  # the bundle's mean_of over the trials run
 
     with stack.client() as client:
         board = client.get("/api/v1/phases/ntire2024-e2e/test/leaderboard").json()

@@ -98,7 +98,8 @@ def test_ntire2026_published_figures_imported_rank_as_the_pure_rule_ranks_them(s
                        runtime=float(r["ave_time_ms"]) / 1000, macs=round(float(r["flops_g"]) * 1e9),
                        activations=round(float(r["acts_m"]) * 1e6), peak_memory_bytes=round(float(r["mem_mb"]) * 2**20))
         entries.append(figures)
-        lines += [",".join(str(v) for v in (figures["team"], t.slug, *list(figures.values())[1:])) for t in loaded.tracks]
+        lines += [",".join(str(v) for v in (figures["team"], t.slug, *list(figures.values())[1:]))
+                  for t in loaded.tracks]
     import_results(session, phase, "\n".join(lines) + "\n", "ntire2026_results.csv")
     imported = {b.track.slug: [(row.entry.team, row.rank) for row in b.rows] for b in phase_leaderboard(session, phase)}
     pure = board(loaded, "test", entries, runtime=float(base["ave_time_ms"]) / 1000, psnr=phase.baseline_psnr)

@@ -26,7 +26,8 @@ def competitions(tmp_path):
 
 def run_figures():
     """What a re-run of an x2 model reports: timed beside MSRResNet x4 (run on the x2 inputs)."""
-    return {"runtime": 0.010, "runtime_baseline": 0.050, "runtime_ratio": 0.2, "baseline_measurement": {"trials": [0.05]}}
+    return {"runtime": 0.010, "runtime_baseline": 0.050, "runtime_ratio": 0.2,
+            "baseline_measurement": {"trials": [0.05]}}
 
 
 def test_the_job_names_the_bundles_baseline_at_the_bundles_scale(competitions):
