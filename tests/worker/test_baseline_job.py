@@ -60,5 +60,7 @@ def test_the_built_baseline_keeps_its_same_job_ratio(tmp_path):
 
 def test_measuring_a_baseline_the_sandbox_cannot_build_is_refused_before_it_runs(competitions):
     _, made = competitions
+    stages: list[str] = []
     with pytest.raises(BaselineNotBuilt, match="does not build RLFN at ×3"):
-        measure_baseline_runtime(made["ntire2024-esr-x3"].phases[0])
+        measure_baseline_runtime(made["ntire2024-esr-x3"].phases[0], stages.append)
+    assert stages == []  # no stage started
