@@ -4,8 +4,9 @@
 column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked, and
 below the table a note per row that is unranked or stale says why. ``table`` is the same layout
 as aligned text plus those remarks as a last column. ``csv`` and ``json`` carry every Entry field,
-rank, reason, ``stale``, the rule's ``score`` and ``score_parts`` and ``runtime_to_baseline``, the ratio the runtime constraint compares
-(scoring/shown.py decides it and every heading that names a figure's source). ``stale`` maps a
+rank, reason, ``stale``, the rule's ``score`` and ``score_parts``, and ``runtime_to_baseline``, the
+ratio the runtime constraint compares (scoring/shown.py decides it and every heading that names a
+figure's source). ``stale`` maps a
 submission id to why its figures await a rescore (the server knows the hidden set's versions);
 ``read_entries_csv`` reads that CSV (and the report's
 data in tests/data, which has a subset of its columns) back into entries.
