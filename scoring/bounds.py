@@ -31,6 +31,8 @@ INT64_MAX = 2**63 - 1
 _INTEGERS = {
     "params": ("the parameter count", MAX_PARAMS),
     "macs": ("the number of MACs (multiply-accumulates for one 1×3×256×256 input)", MAX_MACS),
+    "activations": ("the number of activations (elements of every convolution's output for one 1×3×256×256 input)",
+                    MAX_MACS),
     "peak_memory_bytes": ("the peak memory (bytes)", MAX_MEMORY_BYTES),
     "images": ("the number of images", INT64_MAX),
     "capped_images": ("the number of capped images", INT64_MAX),

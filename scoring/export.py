@@ -4,8 +4,9 @@
 column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked, and
 below the table a note per row that is unranked or stale says why. ``table`` is the same layout
 as aligned text plus those remarks as a last column. ``csv`` and ``json`` carry every Entry field,
-rank, reason, ``stale`` and ``runtime_to_baseline``, the ratio the runtime constraint compares
-(scoring/shown.py decides it and every heading that names a figure's source). ``stale`` maps a
+rank, reason, ``stale``, the rule's ``score`` and ``score_parts``, and ``runtime_to_baseline``, the
+ratio the runtime constraint compares (scoring/shown.py decides it and every heading that names a
+figure's source). ``stale`` maps a
 submission id to why its figures await a rescore (the server knows the hidden set's versions);
 ``read_entries_csv`` reads that CSV (and the report's
 data in tests/data, which has a subset of its columns) back into entries.
@@ -25,7 +26,8 @@ from typing import Any, Literal
 
 from scoring.factsheet import yes_no
 from scoring.ranking import Entry, FigureSource, RankedRow, TrackRule
-from scoring.shown import baseline_runtime_of, figure_labels, shown_figures
+from scoring.shown import (RuntimeUnit, baseline_runtime_of, figure_labels, ranked_column, rule_columns, rule_values,
+                           runtime_text, shown_figures, shows_team_runtime_apart)
 
 ExportFormat = Literal["table", "csv", "json", "markdown", "latex"]
 
@@ -35,14 +37,15 @@ UNRANKED = "−"
 MISSING = "n/a"
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
-CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "stale", "reason")
-_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "stale", "reason"}
+CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "score", "score_parts", "stale", "reason")
+_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "score", "score_parts", "stale", "reason"}
 """Written for readers, ignored when read back: the ranking derives them again."""
 _FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
-_INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "peak_memory_bytes"}
+_INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "activations",
+               "peak_memory_bytes"}
 _BOOL_FIELDS = {"extra_data", "is_baseline", "uses_gpu_self_reported"}
 _REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
-_TEXT_COLUMNS = {0, 6, 7, 8}  # team, GPU, extra data, reason: left-aligned; figures right-aligned
+_TEXT_TITLES = {"Team", "GPU", "Extra data", "Reason"}  # left-aligned; figures right-aligned
 
 
 Stale = Mapping[str, str]
@@ -51,18 +54,20 @@ NO_STALE: Stale = MappingProxyType({})
 
 
 def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat,
-                 source: FigureSource = "measured", stale: Stale | None = None) -> str:
-    """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase ranks."""
-    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource, Stale], str]] = {
+                 source: FigureSource = "measured", unit: RuntimeUnit = "s", stale: Stale | None = None) -> str:
+    """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase
+    ranks; ``unit``: the bundle's runtime unit for people (CSV and JSON keep seconds); ``stale``: see
+    the module's docstring."""
+    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource, RuntimeUnit, Stale], str]] = {
         "table": to_table,
-        "csv": lambda rows, _track, _source, stale: to_csv(rows, stale),
+        "csv": lambda rows, _track, _source, _unit, stale: to_csv(rows, stale),  # a row's score carries its parts
         "json": to_json,
         "markdown": to_markdown,
         "latex": to_latex,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {sorted(renderers)}")
-    return renderers[fmt](rows, track, source, NO_STALE if stale is None else stale)
+    return renderers[fmt](rows, track, source, unit, NO_STALE if stale is None else stale)
 
 
 def _stale_of(row: RankedRow, stale: Stale) -> str | None:
@@ -75,16 +80,17 @@ def _remarks(row: RankedRow, stale: Stale) -> str:
 
 
 def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-             stale: Stale = NO_STALE) -> str:
+             unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
     """Aligned plain text (for a terminal or a log): the report's columns, then any remarks."""
-    header = _report_header(rows, source)
-    body = [_report_cells(row, track) for row in rows]
+    header = _report_header(rows, source, track, unit)
+    body = [_report_cells(row, track, source, unit) for row in rows]
     if any(_remarks(row, stale) for row in rows):
         header.append("Reason")
         body = [cells + [_remarks(row, stale)] for cells, row in zip(body, rows)]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = [
-        "  ".join(cell.ljust(w) if i in _TEXT_COLUMNS else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        "  ".join(cell.ljust(w) if title in _TEXT_TITLES else cell.rjust(w)
+                  for title, cell, w in zip(header, line, widths))
         for line in [header, *body]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -100,27 +106,37 @@ def to_csv(rows: Sequence[RankedRow], stale: Stale = NO_STALE) -> str:
     for row in rows:
         values = [getattr(row.entry, name) for name in _ENTRY_FIELDS]
         ratio = shown_figures(row.entry, baseline_runtime, "measured").runtime_ratio
-        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, _stale_of(row, stale), row.reason)])
+        score, parts = (row.score.total, json.dumps(row.score.parts)) if row.score else (None, None)
+        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, score, parts, _stale_of(row, stale),
+                                                 row.reason)])
     return out.getvalue()
 
 
 def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-            stale: Stale = NO_STALE) -> str:
-    """The track's rule, the headings of its figures, and its rows; datetimes as ISO 8601, missing
-    figures as null."""
+            unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
+    """The track's rule, the headings of its figures (as people see them, ``runtime_unit``), and its
+    rows; runtimes in seconds, datetimes as ISO 8601, missing figures as null."""
     baseline_runtime = baseline_runtime_of(rows)
     document = {
         "track": track.slug,
         "title": track.title,
         "rank_by": track.rank_by,
         "tie_break": list(track.tie_break),
-        "labels": figure_labels(source),
+        "kind": track.kind,
+        "bounded": list(track.bounds),
+        "figures": list(track.figures),
+        "weights": track.weights,
+        "labels": figure_labels(source, unit),
+        "runtime_unit": unit,
+        "rule_columns": rule_columns(track),
         "rows": [
             {
                 "rank": row.rank,
                 "reason": row.reason,
                 **{name: _json_value(getattr(row.entry, name)) for name in _ENTRY_FIELDS},
                 "runtime_to_baseline": shown_figures(row.entry, baseline_runtime, source).runtime_ratio,
+                "score": row.score.total if row.score else None,
+                "score_parts": dict(row.score.parts) if row.score else None,
                 "stale": _stale_of(row, stale),
             }
             for row in rows
@@ -130,13 +146,13 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
 
 
 def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-                stale: Stale = NO_STALE) -> str:
+                unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
     """A GitHub-flavoured Markdown table in the report's layout, then a list of the remarks (why a
     row is unranked or stale). Team-written text is HTML-escaped (Markdown passes raw HTML through:
     a team name could carry a ``<script>``)."""
-    header = _report_header(rows, source)
-    align = [":---", *["---:"] * 5, ":---", ":---"]
-    lines = [header, align, *(_report_cells(row, track) for row in rows)]
+    header = _report_header(rows, source, track, unit)
+    align = [":---" if title in _TEXT_TITLES else "---:" for title in header]
+    lines = [header, align, *(_report_cells(row, track, source, unit) for row in rows)]
     table = "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
     notes = [f"- {_markdown_cell(team)}: {_markdown_cell(remark)}" for team, remark in _notes(rows, stale)]
     return table + ("\n" + "\n".join(notes) + "\n" if notes else "")
@@ -151,10 +167,11 @@ def _markdown_cell(text: str) -> str:
 
 
 def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-             stale: Stale = NO_STALE) -> str:
+             unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
     """A ``table`` environment in the report's layout, the remarks in small type below the
     tabular; needs a Unicode-aware engine for "−"."""
-    body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track)) + r" \\" for row in rows]
+    header = _report_header(rows, source, track, unit)
+    body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track, source, unit)) + r" \\" for row in rows]
     notes = [rf"{_latex_escape(team)}: {_latex_escape(remark)}\\" for team, remark in _notes(rows, stale)]
     if notes:
         notes = [r"\par\smallskip\footnotesize", *notes]
@@ -163,9 +180,9 @@ def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource =
             r"\begin{table}",
             r"\centering",
             rf"\caption{{{_latex_escape(track.title or track.slug)}}}",
-            r"\begin{tabular}{lrrrrrll}",
+            r"\begin{tabular}{" + "".join("l" if title in _TEXT_TITLES else "r" for title in header) + "}",
             r"\hline",
-            " & ".join(_latex_escape(c) for c in _report_header(rows, source)) + r" \\",
+            " & ".join(_latex_escape(c) for c in header) + r" \\",
             r"\hline",
             *body,
             r"\hline",
@@ -201,36 +218,40 @@ def read_entries_csv(text: str) -> list[Entry]:
     return entries
 
 
-def _report_header(rows: Sequence[RankedRow], source: FigureSource) -> list[str]:
-    """The report's column titles; the baseline's name comes from its row, as the report prints it.
-    The ranked figures' titles say where they come from (``figure_labels``)."""
+def _report_header(rows: Sequence[RankedRow], source: FigureSource, track: TrackRule, unit: RuntimeUnit) -> list[str]:
+    """The report's column titles, then the track rule's (``rule_columns``); the baseline's name comes
+    from its row, as the report prints it. The ranked figures' titles say where they come from; the
+    authors' own runtime has a column only where it is not the ranked one (``shows_team_runtime_apart``)."""
     baseline = next((row.entry.description for row in rows if row.entry.is_baseline), "") or "the baseline"
-    labels = figure_labels(source)
+    labels = figure_labels(source, unit)
     return [
         "Team",
         "PSNR",
         labels["params"],
         labels["runtime"],
-        "Running time (s) by authors",
-        f"Running time (s) of {baseline}",
+        *([f"Running time ({unit}) by authors"] if shows_team_runtime_apart(source) else []),
+        f"Running time ({unit}) of {baseline}",
         "GPU",
         "Extra data",
+        *rule_columns(track).values(),
     ]
 
 
-def _report_cells(row: RankedRow, track: TrackRule) -> list[str]:
+def _report_cells(row: RankedRow, track: TrackRule, source: FigureSource, unit: RuntimeUnit) -> list[str]:
     entry = row.entry
     cells = [
         entry.team,
         _figure(entry.psnr, "{:.2f}"),
         _figure(entry.params, "{:,}"),
-        _figure(entry.runtime, "{:.3f}"),
-        _figure(entry.runtime_self_reported, "{:.3f}"),
-        _figure(entry.runtime_baseline_self_reported, "{:.3f}"),
+        runtime_text(entry.runtime, unit, MISSING),
+        *([runtime_text(entry.runtime_self_reported, unit, MISSING)] if shows_team_runtime_apart(source) else []),
+        runtime_text(entry.runtime_baseline_self_reported, unit, MISSING),
         entry.gpu or MISSING,
         MISSING if entry.extra_data is None else ("Yes" if entry.extra_data else "No"),
     ]
-    column = _REPORT_FIGURE_COLUMN[track.rank_by]
+    cells += [_figure(value, "{:,}" if isinstance(value, int) else "{:.4f}")
+              for value in rule_values(row, track).values()]
+    column = len(cells) - 1 if ranked_column(track) else _REPORT_FIGURE_COLUMN[track.rank_by]  # type: ignore[index]
     cells[column] += f"({row.rank})" if row.rank is not None else f"({UNRANKED})"
     return cells
 

@@ -1,11 +1,22 @@
 """Per-track eligibility and ranking: a pure function of stored figures.
 
-The AIM 2019 rule (report §3): each track ranks one figure, and "solutions with worse fidelity
-(PSNR), inference time, or number of parameters than the MSRResNet baseline are not ranked" — on
-every track, the ranked figure included (Table 2 leaves neptuneai unranked for its runtime alone).
-"Worse" allows a tolerance per figure, set in the competition bundle; docs/ranking.md derives the
-values from the report's Tables 1–3. The baseline is a row of its own and takes a rank like any
-entry. A missing figure makes an entry unranked with a reason; it never sorts to the top.
+A track's rule has a kind (``RULE_KINDS``, docs/ranking.md has one example of each):
+
+- ``bounded`` — the AIM 2019 rule (report §3): the track ranks one figure, and "solutions with
+  worse fidelity (PSNR), inference time, or number of parameters than the MSRResNet baseline are
+  not ranked" — on every track, the ranked figure included (Table 2 leaves neptuneai unranked for
+  its runtime alone). "Worse" allows a tolerance per figure, set in the competition bundle;
+  docs/ranking.md derives the values from the report's Tables 1–3.
+- ``gate`` — a gate, then one figure ranked (NTIRE 2022 main track, AIM 2020): the gate is the
+  phase's fixed PSNR threshold and the figures the track names in ``bounded``.
+- ``rank_sum`` — the gate, then the sum of the entry's ranks on each of ``figures`` (NTIRE
+  2022/2023 sub-tracks); ``scores.rank_sums``.
+- ``weighted_score`` — the gate, then Σ wᵢ·exp(2·Xᵢ / Xᵢ of the baseline) over ``weights``
+  (NTIRE 2024+; a one-figure weight is a sub-track's Score_X); ``scores.weighted_scores``.
+
+Every kind applies the phase's PSNR threshold when it has one. The baseline is a row of its own
+and takes a rank like any entry unless the competition says it does not. A missing figure makes
+an entry unranked with a reason; it never sorts to the top.
 """
 
 from __future__ import annotations
@@ -14,86 +25,31 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-Figure = Literal["params", "runtime", "psnr"]
-FigureSource = Literal["measured", "self_reported"]
+# Entry, BaselineFigures and the figures live in scoring/figures.py; they are the ranking's vocabulary,
+# imported from here by its callers.
+from scoring.figures import (ENTRY_FIELD, FIGURES, BaselineFigures, Entry, Figure, FigureSource,  # noqa: F401
+                             directed, figure_of, present)
+from scoring.scores import Score, rank_sums, weighted_score
 
-FIGURES: tuple[Figure, ...] = ("params", "runtime", "psnr")
-"""Every figure a track may rank or break ties by; only PSNR is better when larger."""
+
+RuleKind = Literal["bounded", "gate", "rank_sum", "weighted_score"]
+
+RULE_KINDS: tuple[RuleKind, ...] = ("bounded", "gate", "rank_sum", "weighted_score")
+
+BOUNDED_BY_AIM2019: tuple[Figure, ...] = ("params", "runtime", "psnr")
+"""What the ``bounded`` kind holds every entry to: no worse than the baseline on each."""
 
 TRACK_SLUG = r"[a-z0-9][a-z0-9-]{0,31}"
 
 BASELINE_TEAM = "Baseline"
 """The baseline row's team name, as the report's tables print it."""
 
-_MISSING = {"params": "no parameter count", "runtime": "no runtime measured", "psnr": "no PSNR measured"}
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One team's standing submission on one track, with the figures the ranking uses.
-
-    ``psnr`` is in dB, ``runtime`` in seconds per image, ``params`` a count. ``runtime_ratio`` is
-    runtime / baseline runtime measured on the same device in the same job; it is what the runtime
-    constraint uses when present. The ``*_self_reported`` figures are the team's own (readme.txt);
-    ``select_figures`` swaps them in for phases that rank self-reported figures.
-    ``stored_numbers`` and ``literals`` count what a re-run model carries besides its parameters
-    (numbers in buffers and constant tensors; numbers written into its graph); ``held`` is the
-    remark of an entry kept unranked by the organizers' review (scoring/review.py).
-    Shown, never ranked: ``macs`` (multiply-accumulates for a 1×3×256×256 input, the efficient-SR
-    tables' "FLOPs"), ``peak_memory_bytes`` and the ``device`` they were measured on, from a code
-    re-run; ``uses_gpu_self_reported``, the readme's CPU/GPU flag.
-    """
-
-    team: str
-    track: str
-    psnr: float | None
-    params: int | None
-    runtime: float | None
-    runtime_ratio: float | None = None
-    params_self_reported: int | None = None
-    runtime_self_reported: float | None = None
-    runtime_baseline_self_reported: float | None = None
-    gpu: str | None = None
-    extra_data: bool | None = None
-    description: str = ""
-    submitted_at: datetime | None = None
-    is_baseline: bool = False
-    submission_id: str | None = None
-    dataset_version: str | None = None
-    """Which version of the hidden set the figures were scored on (shown, never ranked on)."""
-    stored_numbers: int | None = None
-    literals: int | None = None
-    held: str | None = None
-    macs: int | None = None
-    peak_memory_bytes: int | None = None
-    device: str | None = None
-    uses_gpu_self_reported: bool | None = None
-
-
-@dataclass(frozen=True)
-class BaselineFigures:
-    """The baseline's figures on this phase (test phase: 28.70 dB, 1,517,571, 0.130 s).
-
-    ``psnr`` is None where the baseline was not measured on the phase's images (its DIV2K figure
-    says nothing about other photos); ``psnr_note`` says why. Then no entry is held to a PSNR
-    bound, and the baseline row takes no rank on a track that ranks PSNR.
-    """
-
-    psnr: float | None
-    params: int
-    runtime: float
-    name: str = "MSRResNet"
-    gpu: str | None = None
-    extra_data: bool | None = None
-    psnr_note: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.runtime > 0:
-            raise ValueError(f"the baseline runtime must be positive seconds, got {self.runtime!r}")
+_MISSING = {"params": "no parameter count", "runtime": "no runtime measured", "psnr": "no PSNR measured",
+            "macs": "no FLOPs (MACs) counted", "activations": "no activations counted",
+            "memory": "no peak memory measured"}
 
 
 @dataclass(frozen=True)
@@ -128,48 +84,115 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class TrackRule:
-    """What a track ranks, and the figures that break ties on it, in order.
+    """How a track ranks (its ``kind``, see the module docstring) and what it holds entries to.
 
+    ``rank_by`` and ``tie_break`` serve ``bounded`` and ``gate``; ``figures`` (two or more) serve
+    ``rank_sum``; ``weights`` (figure → weight) serve ``weighted_score``. ``bounded`` names the
+    figures an entry must be no worse than the baseline on (``gate``, ``rank_sum``,
+    ``weighted_score``; ``bounded`` always holds to ``BOUNDED_BY_AIM2019``).
     This is the bundle's ``tracks:`` entry itself (server/bundle.py validates the YAML into it), so
     a rule the ranking would refuse is refused when the bundle is loaded.
     """
 
     slug: str
     title: str
-    rank_by: Figure
+    rank_by: Figure | None = None
     tie_break: tuple[Figure, ...] = ()
+    kind: RuleKind = "bounded"
+    bounded: tuple[Figure, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    weights: dict[Figure, float] = field(default_factory=dict)
     __pydantic_config__ = {"extra": "forbid"}  # a misspelt key in the bundle is an error, not a default
 
     def __post_init__(self) -> None:
         if not re.fullmatch(TRACK_SLUG, self.slug):
             raise ValueError(f"track slug {self.slug!r} must match {TRACK_SLUG} (it is part of URLs)")
-        order = (self.rank_by, *self.tie_break)
-        unknown = [f for f in order if f not in FIGURES]
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"track {self.slug!r}: kind must be one of {RULE_KINDS}, not {self.kind!r}")
+        named = [*([self.rank_by] if self.rank_by else []), *self.tie_break, *self.bounded, *self.figures,
+                 *self.weights]
+        unknown = [f for f in named if f not in FIGURES]
         if unknown:
-            raise ValueError(f"track {self.slug!r}: rank_by and tie_break must be figures of {FIGURES}, not {unknown}")
-        repeated = [f for f, n in Counter(order).items() if n > 1]
+            raise ValueError(f"track {self.slug!r}: rank_by, tie_break, bounded, figures and weights must name "
+                             f"figures of {FIGURES}, not {unknown}")
+        wrong = [key for key, given in self._keys_of_other_kinds().items() if given]
+        if wrong:
+            raise ValueError(f"track {self.slug!r}: {', '.join(wrong)} do(es) not apply to kind {self.kind!r}")
+        getattr(self, f"_check_{self.kind}")()
+        repeated = [f for group in ((self.rank_by, *self.tie_break), self.bounded, self.figures)
+                    for f, n in Counter(x for x in group if x).items() if n > 1]
         if repeated:
-            raise ValueError(f"track {self.slug!r}: tie_break repeats {', '.join(map(repr, repeated))}; rank_by and "
-                             f"tie_break must be distinct figures")
+            raise ValueError(f"track {self.slug!r}: {', '.join(map(repr, repeated))} named twice; rank_by and "
+                             f"tie_break must be distinct figures, as must bounded and figures")
+
+    def _keys_of_other_kinds(self) -> dict[str, bool]:
+        ordered = self.kind in ("bounded", "gate")
+        return {"rank_by": not ordered and self.rank_by is not None, "tie_break": not ordered and bool(self.tie_break),
+                "bounded": self.kind == "bounded" and bool(self.bounded),
+                "figures": self.kind != "rank_sum" and bool(self.figures),
+                "weights": self.kind != "weighted_score" and bool(self.weights)}
+
+    def _check_bounded(self) -> None:
+        self._check_gate()
+
+    def _check_gate(self) -> None:
+        if self.rank_by is None:
+            raise ValueError(f"track {self.slug!r}: kind {self.kind!r} needs rank_by")
+
+    def _check_rank_sum(self) -> None:
+        if len(self.figures) < 2:
+            raise ValueError(f"track {self.slug!r}: kind 'rank_sum' needs two or more figures")
+
+    def _check_weighted_score(self) -> None:
+        if not self.weights or any(not (isinstance(w, (int, float)) and 0 < w < math.inf)
+                                   for w in self.weights.values()):
+            raise ValueError(f"track {self.slug!r}: kind 'weighted_score' needs weights, each a positive number")
+        if "psnr" in self.weights:
+            raise ValueError(f"track {self.slug!r}: PSNR cannot be weighed (exp(2·X/X_baseline) is for figures "
+                             "where smaller is better); gate it with the phase's psnr_threshold")
+
+    @property
+    def bounds(self) -> tuple[Figure, ...]:
+        """The figures an entry must be no worse than the baseline on."""
+        return BOUNDED_BY_AIM2019 if self.kind == "bounded" else self.bounded
+
+    @property
+    def ranked_figures(self) -> tuple[Figure, ...]:
+        """The figures the order is computed from (a missing one leaves the entry unranked)."""
+        if self.kind == "rank_sum":
+            return self.figures
+        if self.kind == "weighted_score":
+            return tuple(self.weights)
+        return (self.rank_by,)  # type: ignore[return-value]
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> TrackRule:
-        """Read one entry of the bundle's ``tracks:`` list."""
+        """Read one entry of the bundle's ``tracks:`` list (or a stored track's rule)."""
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown track keys: {sorted(unknown)}")
         return cls(
             slug=values["slug"],
             title=values.get("title", ""),
-            rank_by=values["rank_by"],
+            rank_by=values.get("rank_by"),
             tie_break=tuple(values.get("tie_break", ())),
+            kind=values.get("kind", "bounded"),
+            bounded=tuple(values.get("bounded", ())),
+            figures=tuple(values.get("figures", ())),
+            weights=dict(values.get("weights", {})),
         )
 
 
 @dataclass(frozen=True)
 class RankedRow:
-    """A leaderboard row: ``rank`` is None exactly when ``reason`` says which constraint failed."""
+    """A leaderboard row: ``rank`` is None exactly when ``reason`` says which constraint failed.
+    ``score`` is the rank sum or weighted score the track orders by (None for ``bounded`` and
+    ``gate`` tracks, and where it cannot be computed)."""
 
     entry: Entry
     rank: int | None
     reason: str | None = None
+    score: Score | None = None
 
 
 def select_figures(entry: Entry, source: FigureSource) -> Entry:
@@ -183,7 +206,7 @@ def select_figures(entry: Entry, source: FigureSource) -> Entry:
     if source != "self_reported":
         raise ValueError(f"unknown figure source {source!r}")
     own, base = entry.runtime_self_reported, entry.runtime_baseline_self_reported
-    ratio = own / base if _present(own) and _present(base) and base > 0 else None
+    ratio = own / base if present(own) and present(base) and base > 0 else None
     return replace(entry, params=entry.params_self_reported, runtime=own, runtime_ratio=ratio)
 
 
@@ -203,65 +226,98 @@ def baseline_entry(baseline: BaselineFigures, track: str) -> Entry:
         extra_data=baseline.extra_data,
         description=baseline.name,
         is_baseline=True,
+        macs=baseline.macs,
+        activations=baseline.activations,
+        peak_memory_bytes=baseline.peak_memory_bytes,
     )
 
 
-def broken_constraints(entry: Entry, track: TrackRule, baseline: BaselineFigures, tolerances: Tolerances) -> list[str]:
+def broken_constraints(entry: Entry, track: TrackRule, baseline: BaselineFigures, tolerances: Tolerances,
+                       psnr_threshold: float | None = None) -> list[str]:
     """Why ``entry`` cannot be ranked on ``track``, one reason per missing figure or broken bound.
 
     Runtime compares the same-device ratio where the entry has one, else runtime over the
-    phase's baseline runtime. Comparisons allow 1e-9 of float slack, so a figure exactly at the
-    tolerance (0.143 s against 0.130 s at ratio 1.1) counts as within it.
+    phase's baseline runtime; a ratio also suffices for a weighted score. ``psnr_threshold`` is the
+    phase's fixed fidelity gate, apart from the baseline's own PSNR. Comparisons allow 1e-9 of
+    float slack, so a figure exactly at the tolerance (0.143 s against 0.130 s at ratio 1.1) counts
+    as within it.
     """
     reasons = [entry.held] if entry.held else []
-    has_ratio = _present(entry.runtime_ratio)
+    has_ratio = present(entry.runtime_ratio)
+    ranked = track.ranked_figures
+    needed_figures = {*ranked, *track.bounds, *(("psnr",) if psnr_threshold is not None else ())}
     for figure in FIGURES:
-        needed = figure != "runtime" or not has_ratio or track.rank_by == "runtime"
-        if entry.is_baseline and figure == "psnr" and track.rank_by != "psnr":
+        if figure not in needed_figures:
+            continue
+        needed = figure != "runtime" or not has_ratio or ("runtime" in ranked and track.kind != "weighted_score")
+        if entry.is_baseline and figure == "psnr" and "psnr" not in ranked:
             needed = False  # its own PSNR bounds nothing when it is unknown
-        if needed and not _present(getattr(entry, figure)):
+        if needed and not present(figure_of(entry, figure)):
             reasons.append(_baseline_psnr_missing(baseline) if entry.is_baseline and figure == "psnr"
                            else _MISSING[figure])
-    if _present(entry.params) and not _at_most(entry.params - baseline.params, tolerances.params):
-        reasons.append(
-            f"{entry.params:,} parameters exceed the baseline's {baseline.params:,} "
-            f"by {entry.params - baseline.params:,} ({tolerances.params:,} tolerated)"
-        )
-    if has_ratio and not _at_most(entry.runtime_ratio, tolerances.runtime_ratio):
-        reasons.append(
-            f"runtime is {entry.runtime_ratio:.2f}× the baseline's on the same device "
-            f"({tolerances.runtime_ratio:g}× tolerated)"
-        )
-    elif not has_ratio and _present(entry.runtime):
-        ratio = entry.runtime / baseline.runtime
-        if not _at_most(ratio, tolerances.runtime_ratio):
-            reasons.append(
-                f"runtime {entry.runtime:.3f} s is {ratio:.2f}× the baseline's {baseline.runtime:.3f} s "
-                f"({tolerances.runtime_ratio:g}× tolerated)"
-            )
-    if _present(entry.psnr) and _present(baseline.psnr) and not _at_most(baseline.psnr - entry.psnr,
-                                                                         tolerances.psnr_db):
-        reasons.append(
-            f"PSNR {entry.psnr:.2f} dB is {round(baseline.psnr - entry.psnr, 4):g} dB below the baseline's "
-            f"{baseline.psnr:.2f} dB ({tolerances.psnr_db:g} dB tolerated)"
-        )
+    for figure in track.bounds:
+        reasons.extend(_bound_broken(entry, figure, baseline, tolerances))
+    if psnr_threshold is not None and present(entry.psnr) and not _at_most(psnr_threshold, entry.psnr):
+        reasons.append(f"PSNR {entry.psnr:.2f} dB is below the threshold of {psnr_threshold:.2f} dB")
     return reasons
+
+
+def _bound_broken(entry: Entry, figure: Figure, baseline: BaselineFigures, tolerances: Tolerances) -> list[str]:
+    """Why ``entry`` is worse than the baseline on ``figure`` (none where it is not, or lacks it)."""
+    if figure == "runtime":
+        if present(entry.runtime_ratio):
+            if _at_most(entry.runtime_ratio, tolerances.runtime_ratio):
+                return []
+            return [f"runtime is {entry.runtime_ratio:.2f}× the baseline's on the same device "
+                    f"({tolerances.runtime_ratio:g}× tolerated)"]
+        if not present(entry.runtime):
+            return []
+        ratio = entry.runtime / baseline.runtime
+        if _at_most(ratio, tolerances.runtime_ratio):
+            return []
+        return [f"runtime {entry.runtime:.3f} s is {ratio:.2f}× the baseline's {baseline.runtime:.3f} s "
+                f"({tolerances.runtime_ratio:g}× tolerated)"]
+    value, base = figure_of(entry, figure), figure_of(baseline, figure)
+    if not present(value) or (figure == "psnr" and not present(base)):
+        return []  # a missing figure has its reason; an unmeasured baseline PSNR bounds nothing
+    if not present(base):
+        return [f"the baseline has no {_NAMES[figure]} to compare with"]
+    if figure == "psnr":
+        if _at_most(base - value, tolerances.psnr_db):
+            return []
+        return [f"PSNR {value:.2f} dB is {round(base - value, 4):g} dB below the baseline's "
+                f"{base:.2f} dB ({tolerances.psnr_db:g} dB tolerated)"]
+    slack = tolerances.params if figure == "params" else 0
+    if _at_most(value - base, slack):
+        return []
+    if figure == "params":
+        return [f"{value:,} parameters exceed the baseline's {base:,} by {value - base:,} ({slack:,} tolerated)"]
+    return [f"{_NAMES[figure]} {value:,} exceed the baseline's {base:,}"]
+
+
+_NAMES = {"macs": "FLOPs (MACs)", "activations": "activations", "memory": "peak memory (bytes)", "psnr": "PSNR"}
 
 
 def _baseline_psnr_missing(baseline: BaselineFigures) -> str:
     return "PSNR not measured on this phase's images" + (f": {baseline.psnr_note}" if baseline.psnr_note else "")
 
 
+NOT_RANKED_BASELINE = "the reference: this challenge does not rank its baseline"
+
+
 def rank_track(
-    entries: Iterable[Entry], track: TrackRule, baseline: BaselineFigures, tolerances: Tolerances
+    entries: Iterable[Entry], track: TrackRule, baseline: BaselineFigures, tolerances: Tolerances, *,
+    psnr_threshold: float | None = None, baseline_ranked: bool = True,
 ) -> list[RankedRow]:
     """Rank one track: ranked rows in rank order (1, 2, …), then unranked rows.
 
     Only entries whose ``track`` is ``track.slug`` take part, so one list serves every track of
-    a phase; the baseline row is added here from ``baseline``. Ties on the ranked figure are broken
-    by ``track.tie_break`` in order, then the baseline ahead of an entry that merely equals it,
-    then the earlier submission, then the team name — so ranks are always distinct. Unranked rows
-    follow in the same order, as in the report's Tables 2 and 3.
+    a phase; the baseline row is added here from ``baseline`` (unranked, with its figures shown,
+    where ``baseline_ranked`` is false). Ties on what the track orders by are broken by
+    ``track.tie_break`` in order (a rank sum: by the ranks on its figures in order), then the
+    baseline ahead of an entry that merely equals it, then the earlier submission, then the team
+    name — so ranks are always distinct. Unranked rows follow in the same order, as in the AIM 2019
+    report's Tables 2 and 3.
     """
     pool = [e for e in entries if e.track == track.slug]
     if any(e.is_baseline for e in pool):
@@ -270,30 +326,32 @@ def rank_track(
     if repeated:
         raise ValueError(f"track {track.slug!r}: more than one entry for {sorted(repeated)}")
     pool.append(baseline_entry(baseline, track.slug))
-    pool.sort(key=lambda e: _order_key(e, track))
-    judged = [(e, broken_constraints(e, track, baseline, tolerances)) for e in pool]
-    ranked = [RankedRow(e, rank, None) for rank, e in enumerate((e for e, why in judged if not why), 1)]
-    return ranked + [RankedRow(e, None, "; ".join(why)) for e, why in judged if why]
-
-
-def _present(value: float | int | None) -> bool:
-    """A figure that can be compared: NaN counts as missing, so it cannot sort anywhere by accident."""
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
+    judged = {id(e): broken_constraints(e, track, baseline, tolerances, psnr_threshold) for e in pool}
+    if not baseline_ranked:
+        judged[id(pool[-1])].append(NOT_RANKED_BASELINE)
+    eligible = [e for e in pool if not judged[id(e)]]
+    scores: dict[int, Score | None] = {}
+    if track.kind == "rank_sum":
+        scores.update(rank_sums(eligible, track.figures))
+    elif track.kind == "weighted_score":
+        scores.update({id(e): weighted_score(e, track.weights, baseline) for e in pool})
+    pool.sort(key=lambda e: _order_key(e, track, scores.get(id(e))))
+    rows = [(e, judged[id(e)], scores.get(id(e))) for e in pool]
+    ranked = [RankedRow(e, rank, None, score)
+              for rank, (e, _, score) in enumerate(((e, w, s) for e, w, s in rows if not w), 1)]
+    return ranked + [RankedRow(e, None, "; ".join(why), score) for e, why, score in rows if why]
 
 
 def _at_most(value: float, limit: float) -> bool:
     return value <= limit + 1e-9
 
 
-def _order_key(entry: Entry, track: TrackRule) -> tuple:
-    figures = tuple(_directed(entry, f) for f in (track.rank_by, *track.tie_break))
+def _order_key(entry: Entry, track: TrackRule, score: Score | None) -> tuple:
+    if track.kind in ("bounded", "gate"):
+        order = tuple(directed(figure_of(entry, f), f) for f in (track.rank_by, *track.tie_break))
+    else:
+        order = ((score is None, score.total if score else 0.0),
+                 *((False, score.parts[f]) if score and track.kind == "rank_sum" else (True, 0.0)
+                   for f in track.figures))
     submitted = entry.submitted_at.timestamp() if entry.submitted_at else math.inf
-    return (*figures, not entry.is_baseline, submitted, entry.team)
-
-
-def _directed(entry: Entry, figure: Figure) -> tuple[bool, float]:
-    """Smaller is better; a missing figure sorts after every present one."""
-    value = getattr(entry, figure)
-    if not _present(value):
-        return (True, 0.0)
-    return (False, -value if figure == "psnr" else value)
+    return (*order, not entry.is_baseline, submitted, entry.team)

@@ -75,6 +75,18 @@ class Measurement:
                    image_seconds=tuple(tuple(t) for t in data.get("image_seconds", ())))
 
 
+def runtime_figure(measurement: Measurement, protocol: str = "best_of") -> tuple[float, str]:
+    """The runtime a bundle's ``timing.protocol`` makes of the trials, and how it was made, as it is
+    recorded with the figures: ``best_of`` the fastest trial (AIM 2019), ``mean_of`` their mean
+    (NTIRE 2024+: "the average results of these five runs")."""
+    trials = len(measurement.trials)
+    if protocol == "best_of":
+        return measurement.best, f"best of {trials} trials"
+    if protocol == "mean_of":
+        return statistics.fmean(measurement.trials), f"mean of {trials} trials"
+    raise ValueError(f"unknown timing protocol {protocol!r}")
+
+
 def trial_mean(image_seconds: Sequence[float]) -> float:
     """One trial's figure: the mean forward time per image."""
     if not image_seconds:

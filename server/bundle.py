@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from scoring.baselines import BaselineName
+from scoring.bounds import MAX_MACS, MAX_MEMORY_BYTES, MAX_PARAMS
 from scoring.ranking import Tolerances, TrackRule
 from scoring.review import ReviewLimits
 from server.services.errors import ServiceError
@@ -20,18 +22,47 @@ class BundleError(ServiceError):
     """The bundle file is not a valid competition description."""
 
 
-class BaselineSpec(BaseModel):
-    name: str
-    params: int = Field(gt=0)
+class Strict(BaseModel):
+    """Every part of the bundle: a misspelt key is an error naming it, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class PhaseSpec(BaseModel):
+class BaselineSpec(Strict):
+    """The baseline model (one the platform ships, ``scoring.baselines``) at the bundle's scale, and
+    its figures that do not depend on the device: parameters, and where a track weighs or bounds
+    them, MACs ("FLOPs"), activations and peak memory as the organizers published them."""
+
+    name: BaselineName
+    scale: int | None = Field(default=None, ge=2, le=8)
+    params: int = Field(gt=0, le=MAX_PARAMS)
+    macs: int | None = Field(default=None, gt=0, le=MAX_MACS)
+    activations: int | None = Field(default=None, gt=0, le=MAX_MACS)
+    peak_memory_bytes: int | None = Field(default=None, gt=0, le=MAX_MEMORY_BYTES)
+
+
+class TimingSpec(Strict):
+    """How a runtime is made from timed trials: the best of K (AIM 2019) or the mean of N (NTIRE 2024+)."""
+
+    protocol: Literal["best_of", "mean_of"] = "best_of"
+    runs: int = Field(default=3, ge=1, le=20)
+
+
+class DisplaySpec(Strict):
+    """How the board prints figures: runtimes in seconds (AIM 2019's tables) or milliseconds (NTIRE's)."""
+
+    runtime_unit: Literal["s", "ms"] = "s"
+
+
+class PhaseSpec(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     title: str
     ranking_figures: Literal["self_reported", "measured"] = "measured"
     per_image_scores_visible: bool = True
     baseline_psnr: float | None = None
     baseline_runtime: float | None = Field(default=None, gt=0)
+    # a fixed fidelity gate of every track (NTIRE 2024: 26.90 dB valid, 26.99 dB test), apart from the baseline's PSNR
+    psnr_threshold: float | None = Field(default=None, gt=0, lt=100)
     max_submissions_per_day: int | None = Field(default=None, gt=0)
     max_submissions_total: int | None = Field(default=None, gt=0)
     failed_submissions_count: bool = True
@@ -46,7 +77,7 @@ class PhaseSpec(BaseModel):
         return self
 
 
-class CompetitionBundle(BaseModel):
+class CompetitionBundle(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     title: str
     description: str = ""
@@ -59,6 +90,25 @@ class CompetitionBundle(BaseModel):
     review: ReviewLimits = ReviewLimits()
     # the phase whose LR images code re-runs are timed on (the report: validation, in every phase)
     runtime_phase: str | None = None
+    # whether the baseline row takes a rank (AIM 2019's tables rank it; NTIRE's list it as the reference)
+    baseline_ranked: bool = True
+    timing: TimingSpec = TimingSpec()
+    display: DisplaySpec = DisplaySpec()
+
+    @model_validator(mode="after")
+    def _baseline_fits(self) -> "CompetitionBundle":
+        if self.baseline.scale is not None and self.baseline.scale != self.scale:
+            raise ValueError(f"baseline.scale {self.baseline.scale} is not the competition's scale {self.scale}: "
+                             "the baseline is timed at the bundle's scale")
+        given = {"macs": self.baseline.macs, "activations": self.baseline.activations,
+                 "memory": self.baseline.peak_memory_bytes}
+        for track in self.tracks:
+            lacking = [f for f in (*track.bounds, *track.weights) if f in given and given[f] is None]
+            if lacking:
+                key = {"memory": "peak_memory_bytes"}
+                raise ValueError(f"track {track.slug} compares {', '.join(lacking)} with the baseline's: give "
+                                 f"baseline.{', baseline.'.join(key.get(f, f) for f in lacking)}")
+        return self
 
 
 def load_bundle(path: Path) -> CompetitionBundle:

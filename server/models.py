@@ -82,7 +82,16 @@ class Competition(Base):
     shave_border: Mapped[int] = mapped_column(Integer, default=4)
     baseline_name: Mapped[str] = mapped_column(String(100))
     baseline_params: Mapped[int] = mapped_column(BigInteger)
+    # the baseline's scale (the competition's) and its device-free figures the bundle gives
+    baseline_scale: Mapped[int | None] = mapped_column(Integer)
+    baseline_macs: Mapped[int | None] = mapped_column(BigInteger)
+    baseline_activations: Mapped[int | None] = mapped_column(BigInteger)
+    baseline_peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    baseline_ranked: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     tolerances: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the bundle's timing protocol ({"protocol": "best_of" | "mean_of", "runs": n}) and display ({"runtime_unit"})
+    timing: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    display: Mapped[dict[str, Any]] = mapped_column(default=dict)
     bundle: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     phases: Mapped[list["Phase"]] = relationship(back_populates="competition", order_by="Phase.id")
@@ -105,6 +114,8 @@ class Phase(Base):
     baseline_runtime: Mapped[float | None] = mapped_column(Float)
     # How baseline_runtime was measured (trials, spread, device), when a worker measured it.
     baseline_runtime_note: Mapped[str | None] = mapped_column(Text)
+    # a fixed PSNR every track of the phase gates on, apart from the baseline's own PSNR
+    psnr_threshold: Mapped[float | None] = mapped_column(Float)
     # The device class ("gpu" | "cpu") this phase's runtimes are comparable on, and the device
     # the current baseline runtime was taken on (None: the bundle's figure, device not recorded).
     runtime_device_class: Mapped[str] = mapped_column(String(8), default="gpu", server_default="gpu")
@@ -134,14 +145,35 @@ class Track(Base):
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"))
     slug: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
-    rank_by: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(20), default="bounded", server_default="bounded")
+    rank_by: Mapped[str | None] = mapped_column(String(32))
     tie_break: Mapped[list[str]] = mapped_column(default=list)
+    bounded: Mapped[list[str]] = mapped_column(default=list)
+    figures: Mapped[list[str]] = mapped_column(default=list)
+    weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
     phase: Mapped[Phase] = relationship(back_populates="tracks")
 
     @property
     def rule(self) -> TrackRule:
-        return TrackRule(slug=self.slug, title=self.title, rank_by=self.rank_by, tie_break=tuple(self.tie_break))
+        return TrackRule(slug=self.slug, title=self.title, rank_by=self.rank_by, tie_break=tuple(self.tie_break),
+                         kind=self.kind, bounded=tuple(self.bounded or ()), figures=tuple(self.figures or ()),
+                         weights=dict(self.weights or {}))
+
+    @classmethod
+    def of_rule(cls, rule: TrackRule, position: int) -> "Track":
+        return cls(position=position, **rule_columns(rule))
+
+
+RULE_COLUMNS = ("title", "kind", "rank_by", "tie_break", "bounded", "figures", "weights")
+"""The Track columns a bundle's track rule sets (``rule_columns``)."""
+
+
+def rule_columns(rule: TrackRule) -> dict[str, Any]:
+    """A track rule as Track column values (the slug and ``RULE_COLUMNS``)."""
+    return {"slug": rule.slug, "title": rule.title, "kind": rule.kind, "rank_by": rule.rank_by,
+            "tie_break": list(rule.tie_break), "bounded": list(rule.bounded), "figures": list(rule.figures),
+            "weights": dict(rule.weights)}
 
 
 class Team(Base):
@@ -179,6 +211,7 @@ class Submission(Base):
     stored_numbers: Mapped[int | None] = mapped_column(BigInteger)
     literals: Mapped[int | None] = mapped_column(BigInteger)
     macs: Mapped[int | None] = mapped_column(BigInteger)  # multiply-accumulates for a 1×3×256×256 input
+    activations: Mapped[int | None] = mapped_column(BigInteger)  # elements of every conv output at that input
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     device: Mapped[str | None] = mapped_column(String(200))  # where the figures were measured
     # What the team says about its own entry (form fields or readme.txt).

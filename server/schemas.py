@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from scoring.shown import rule_columns
 from pydantic import BaseModel
 from sqlalchemy.orm import object_session
 
@@ -17,12 +18,16 @@ from server.services.schedule import phase_window
 class TrackOut(BaseModel):
     slug: str
     title: str
-    rank_by: str
+    kind: str = "bounded"
+    rank_by: str | None
+    rule_columns: dict[str, str] = {}
+    """Heading of each of the rule's columns (a row's ``rule`` has their values)."""
 
     @classmethod
     def of(cls, track: Track, **more) -> "TrackOut":
         """``more``: the fields a subclass adds (a leaderboard's rows)."""
-        return cls(slug=track.slug, title=track.title, rank_by=track.rank_by, **more)
+        return cls(slug=track.slug, title=track.title, kind=track.kind, rank_by=track.rank_by,
+                   rule_columns=rule_columns(track.rule), **more)
 
 
 class PhaseOut(BaseModel):
@@ -39,6 +44,8 @@ class PhaseOut(BaseModel):
     baseline_params: int
     baseline_runtime: float | None
     baseline_runtime_device: str | None = None
+    psnr_threshold: float | None = None
+    """A fixed PSNR every track gates on (dB), apart from the baseline's own PSNR."""
     tracks: list[TrackOut]
 
     @classmethod
@@ -49,7 +56,7 @@ class PhaseOut(BaseModel):
             image_count=phase.image_count, ranking_figures=phase.ranking_figures,
             baseline_psnr=phase.baseline_psnr, baseline_psnr_note=phase.baseline_psnr_note,
             baseline_params=phase.baseline_params, baseline_runtime=phase.baseline_runtime,
-            baseline_runtime_device=phase.baseline_runtime_device,
+            baseline_runtime_device=phase.baseline_runtime_device, psnr_threshold=phase.psnr_threshold,
             tracks=[TrackOut.of(t) for t in phase.tracks],
         )
 
@@ -83,7 +90,8 @@ class ImageScoreOut(BaseModel):
 
 
 MEASUREMENT_FIGURES = ("macs_input", "products", "environment", "data_range", "export",
-                       "runtime_measurement", "baseline_measurement")
+                       "runtime_measurement", "runtime_protocol", "baseline_measurement",
+                       "baseline_not_timed")
 """What a code re-run measured beyond the headline figures, shown to the team as to the organizers."""
 
 

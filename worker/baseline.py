@@ -15,6 +15,7 @@ from pathlib import Path
 from celery import Task
 
 import scoring.msrresnet
+from scoring.baselines import not_timed_in_job
 from server.config import Settings, get_settings
 from server.db import session_scope
 from server.models import BaselineStatus, Phase
@@ -22,7 +23,7 @@ from server.queue import MEASURE_BASELINE_TASK, get_celery
 from server.services.baseline import fail_measurement, finish_measurement, start_measurement
 from server.services.progress import StageReport, baseline_stage_reporter
 from server.services.storage import Storage
-from worker.evaluate import hidden_paths, job_gpu, sandbox_limits, stage_lr_inputs, times_on_gpu
+from worker.evaluate import baseline_job, hidden_paths, job_gpu, sandbox_limits, stage_lr_inputs, times_on_gpu
 
 log = logging.getLogger("srchallenge.worker")
 
@@ -47,6 +48,10 @@ def measure_baseline(task: Task, record_id: int) -> str:
         return record.status
 
 
+class BaselineNotBuilt(Exception):
+    """The sandbox cannot build the bundle's baseline at its scale (scoring/baselines.py)."""
+
+
 def worker_device_class(settings: Settings) -> str:
     """The class of device this worker times on, chosen as for code re-runs (SRCHALLENGE_SANDBOX_DEVICE)."""
     return "gpu" if times_on_gpu(settings) else "cpu"
@@ -62,8 +67,14 @@ def failure_reason(err: Exception, settings: Settings) -> str:
 
 
 def measure_baseline_runtime(phase: Phase, on_stage: StageReport):
-    """Run MSRResNet (random weights: they do not change its time) as a code submission."""
+    """Run MSRResNet (random weights: they do not change its time) as a code submission. Refused
+    where the bundle names another baseline or scale: its figure would be MSRResNet ×4's."""
     from worker.code_eval import evaluate_code_submission
+
+    job = baseline_job(phase.competition)
+    why = not_timed_in_job(job["name"], job["scale"])
+    if why:
+        raise BaselineNotBuilt(why.split(":")[0] + "; set its runtime with `srchallenge baseline set --runtime`")
 
     settings = get_settings()
     storage = Storage.from_settings(settings)

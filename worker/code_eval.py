@@ -305,6 +305,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
                              scoring_keys: list[str], limits: SandboxLimits, work_dir: Path,
                              *, scale: int, hidden: tuple[Path, ...] = (),
                              shave: int = SHAVE_BORDER, gpu: GPU | None = None,
+                             baseline: dict | None = None, timing: dict | None = None,
                              on_stage: Callable[[str], None] = lambda _stage: None) -> CodeEvaluation:
     """Build, export, measure and score the model in ``code_dir``.
 
@@ -315,6 +316,9 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     remove. ``hidden`` names more paths (database, data dir) that the sandbox must not be able
     to reach; the call refuses to run if any could be. ``gpu``: the GPU this worker times on (None:
     a CPU job); the measuring stage must run on it, else the run is the platform's failure.
+    ``baseline`` ({"name", "scale"}) and ``timing`` ({"protocol", "runs"}) are the bundle's, written
+    into the measuring job for the sandbox (which builds MSRResNet ×4 and times best of three today:
+    scoring/baselines.py).
     ``on_stage`` hears each stage as this (trusted) side starts it, and each image it scores.
     """
     runtime_keys = list(runtime_keys or scoring_keys)
@@ -341,6 +345,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
 
     job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
            **programs, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info,
+           "baseline": baseline or {"name": "MSRResNet", "scale": scale}, "timing": timing or {},
            **device_job(gpu, limits)}
     stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
     for sub in ("exported", "lr"):

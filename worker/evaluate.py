@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.orm import object_session
 
 from scoring.archive import ArchiveLimits, extract_safely
+from scoring.baselines import not_timed_in_job
 from scoring.bounds import MAX_GPU_NAME
 from scoring.errors import SubmissionError
 from scoring.factsheet import parse_factsheet
 from scoring.naming import lr_name
+from scoring.timing import runtime_figure
 from server.config import Settings
 from server.models import Phase, Submission
 from server.services.datasets import hr_keys, retired_keys
@@ -87,8 +89,9 @@ def stage_lr_inputs(storage: Storage, phase: Phase, dest: Path) -> tuple[list[st
 
 
 def evaluate_code(settings: Settings, submission: Submission, on_stage: StageReport = _quiet) -> Outcome:
-    """Re-run a code submission in the sandbox: parameters, best-of-three runtime against the
-    baseline timed in the same job, and PSNR of the model's own outputs."""
+    """Re-run a code submission in the sandbox: parameters, runtime (the bundle's timing protocol
+    over the runner's trials, recorded as ``runtime_protocol``) against the baseline timed in the
+    same job, and PSNR of the model's own outputs."""
     from worker.code_eval import MACS_INPUT, evaluate_code_submission
 
     storage = Storage.from_settings(settings)
@@ -106,11 +109,14 @@ def evaluate_code(settings: Settings, submission: Submission, on_stage: StageRep
         result = evaluate_code_submission(
             code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
             sandbox_limits(settings, gpu), work / "run", hidden=hidden_paths(settings), gpu=gpu,
-            scale=phase.competition.scale, shave=phase.competition.shave_border, on_stage=on_stage)
+            scale=phase.competition.scale, shave=phase.competition.shave_border,
+            baseline=baseline_job(phase.competition), timing=phase.competition.timing or None,
+            on_stage=on_stage)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    runtime, protocol = runtime_figure(result.runtime, (phase.competition.timing or {}).get("protocol", "best_of"))
     figures = {
-        "psnr": result.psnr, "params": result.params, "runtime": result.runtime.best,
+        "psnr": result.psnr, "params": result.params, "runtime": runtime, "runtime_protocol": protocol,
         "runtime_baseline": result.baseline_runtime.best, "runtime_ratio": result.runtime_ratio,
         "stored": result.stored, "macs": result.macs, "macs_input": MACS_INPUT,
         "products": result.products,
@@ -119,6 +125,7 @@ def evaluate_code(settings: Settings, submission: Submission, on_stage: StageRep
         "environment": result.environment, "file_hashes": result.file_hashes, "data_range": result.data_range,
         "export": result.export, "images": len(result.image_psnr),
     }
+    keep_comparable_baseline(figures, phase.competition)
     image_scores = {key: (value.db, value.capped) for key, value in result.image_psnr.items()}
     self_reported = {}
     if result.metadata.get("description") is not None:
@@ -126,6 +133,20 @@ def evaluate_code(settings: Settings, submission: Submission, on_stage: StageRep
     if isinstance(result.metadata.get("extra_data"), bool):
         self_reported["extra_data"] = result.metadata["extra_data"]
     return Outcome(figures, image_scores, self_reported, result.log)
+
+
+def baseline_job(competition) -> dict:
+    """The measuring job's baseline: the bundle's model at the bundle's scale."""
+    return {"name": competition.baseline_name, "scale": competition.baseline_scale or competition.scale}
+
+
+def keep_comparable_baseline(figures: dict, competition) -> None:
+    """Drop the same-job baseline figures where the sandbox did not time the bundle's baseline at its
+    scale (``not_timed_in_job``): the ranking then compares the runtime with the phase's baseline runtime."""
+    job = baseline_job(competition)
+    why = not_timed_in_job(job["name"], job["scale"])
+    if why:
+        figures.update(runtime_ratio=None, runtime_baseline=None, baseline_measurement=None, baseline_not_timed=why)
 
 
 def sandbox_limits(settings: Settings, gpu=None):

@@ -79,8 +79,10 @@ def competition_state(competition) -> dict:
     from server.schemas_admin import AdminPhaseOut
 
     return {"slug": competition.slug, "title": competition.title, "baseline_name": competition.baseline_name,
-            "baseline_params": competition.baseline_params, "scale": competition.scale,
+            "baseline_params": competition.baseline_params, "baseline_scale": competition.baseline_scale,
+            "baseline_ranked": competition.baseline_ranked, "scale": competition.scale,
             "shave_border": competition.shave_border, "tolerances": competition.tolerances,
+            "timing": competition.timing, "display": competition.display,
             "phases": [AdminPhaseOut.of(p).model_dump(mode="json") for p in competition.phases]}
 
 
@@ -95,8 +97,9 @@ def show(slug: str, as_json: JsonOpt = False):
         print_json(shown)
         return
     console.print(f"[bold]{shown['slug']}[/bold]: {shown['title']}\nbaseline {shown['baseline_name']}, "
-                  f"{shown['baseline_params']:,} parameters; ×{shown['scale']}, border {shown['shave_border']}; "
-                  f"tolerances {shown['tolerances']}")
+                  f"{shown['baseline_params']:,} parameters at ×{shown['baseline_scale'] or shown['scale']}"
+                  f"{'' if shown['baseline_ranked'] else ' (not ranked)'}; ×{shown['scale']}, border "
+                  f"{shown['shave_border']}; tolerances {shown['tolerances']}; timing {shown['timing'] or 'best of 3'}")
     table = Table()
     for column in ("phase", "state", "opens", "closes", "images", "figures", "baseline PSNR", "baseline runtime",
                    "per day", "total", "tracks"):

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from scoring.shown import shown_figures
+from scoring.shown import rule_values, shown_figures
 from server.db import OUTAGE_ERRORS, get_sessionmaker
 from server.models import Phase
 from server.schemas import TrackOut
@@ -46,6 +46,11 @@ class RowOut(BaseModel):
     submitted_at: datetime | None
     stored_numbers: int | None
     literals: int | None
+    macs: int | None = None
+    activations: int | None = None
+    peak_memory_bytes: int | None = None
+    rule: dict[str, float | int | None] = {}
+    """The track rule's columns (scoring/shown.py ``rule_columns``): a rank sum's ranks, a weighted score's parts."""
     unranked_reason: str | None
     stale: str | None = None
     """Set when the figures were scored on an older version of the hidden set: why they may not hold."""
@@ -103,7 +108,9 @@ def render_leaderboard(session: Session, phase: Phase, track: str | None) -> byt
                    runtime_self_reported=row.entry.runtime_self_reported,
                    runtime_baseline_self_reported=row.entry.runtime_baseline_self_reported, gpu=row.entry.gpu,
                    extra_data=row.entry.extra_data, submitted_at=row.entry.submitted_at,
-                   stored_numbers=row.entry.stored_numbers, literals=row.entry.literals,
-                   unranked_reason=row.reason, stale=stale_note(row.entry, phase, numbers))
+                   stored_numbers=row.entry.stored_numbers, literals=row.entry.literals, macs=row.entry.macs,
+                   activations=row.entry.activations, peak_memory_bytes=row.entry.peak_memory_bytes,
+                   rule=rule_values(row, b.track.rule), unranked_reason=row.reason,
+                   stale=stale_note(row.entry, phase, numbers))
             for row in b.rows]) for b in boards],
     ).model_dump_json().encode()

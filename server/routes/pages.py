@@ -20,14 +20,16 @@ from sqlalchemy.orm import Session
 from scoring.export import MISSING, UNRANKED
 from scoring.ranking import RankedRow
 from scoring.review import describe_stored
-from scoring.shown import baseline_runtime_of, figure_labels, shown_figures
+from scoring.shown import (baseline_runtime_of, figure_labels, rule_columns, rule_values, runtime_text, shown_figures,
+                           shows_team_runtime_apart)
 from server.config import get_settings
 from server.db import OUTAGE_ERRORS, get_sessionmaker
 from server.deps import SessionDep
-from server.models import Phase, Submission
+from server.models import Phase, Submission, Track
 from server.services.competitions import get_competition, list_competitions
 from server.services.datasets import inputs_unavailable, version_numbers
 from server.services.errors import NotFound, ServiceError
+from server.services.exports import runtime_unit_of
 from server.services.leaderboard import memoized, phase_leaderboard, stale_note, standing_submissions
 from server.services.plot import distinct_rows, pareto_svg, plottable
 from server.services.review import REVIEW_LABELS
@@ -51,10 +53,15 @@ COLUMNS = {  # sortable column → (heading, direction of its first click)
 }
 
 
-def page_columns(source: str) -> dict[str, tuple[str, str]]:
-    """``COLUMNS`` with the ranked figures' headings saying where they come from (scoring/shown.py)."""
-    labels = figure_labels(source)  # type: ignore[arg-type]
-    return COLUMNS | {name: (labels[name], COLUMNS[name][1]) for name in ("params", "runtime", "runtime_ratio")}
+def page_columns(source: str, unit: str = "s") -> dict[str, tuple[str, str]]:
+    """``COLUMNS`` with the ranked figures' headings saying where they come from and the runtime's unit
+    (scoring/shown.py); the team's own runtime has no column where it is the ranked one."""
+    labels = figure_labels(source, unit)  # type: ignore[arg-type]
+    columns = COLUMNS | {name: (labels[name], COLUMNS[name][1]) for name in ("params", "runtime", "runtime_ratio")}
+    columns["runtime_self"] = (f"Self-reported runtime ({unit})", "asc")
+    if not shows_team_runtime_apart(source):  # type: ignore[arg-type]
+        del columns["runtime_self"]
+    return columns
 
 
 INFO_PAGES = {"overview": "Overview", "rules": "Rules", "data": "Data"}
@@ -88,11 +95,14 @@ class BoardRow:
     stored_numbers: int | None = None
     stale: str | None = None
     """Set when the figures were scored on an older version of the hidden set (``stale_note``)."""
+    rule: dict[str, float | int | None] | None = None
+    """The track rule's columns (``rule_columns``): a rank sum's ranks, a weighted score's parts."""
     runtime_baseline_same_job: float | None = None
     """A code re-run's baseline seconds, timed in its own job on its device: what its ratio divides by."""
 
 
-def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versions: dict[str, int]) -> BoardRow:
+def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versions: dict[str, int],
+              track: Track) -> BoardRow:
     entry = row.entry
     shown = shown_figures(entry, phase.baseline_runtime, phase.ranking_figures)
     other = None
@@ -108,6 +118,7 @@ def board_row(row: RankedRow, submission: Submission | None, phase: Phase, versi
         runtime_self=entry.runtime_self_reported, runtime_baseline_self=entry.runtime_baseline_self_reported,
         gpu=device or entry.gpu, extra_data=entry.extra_data, submitted_at=entry.submitted_at,
         stored_numbers=entry.stored_numbers, stale=stale_note(entry, phase, versions),
+        rule=rule_values(row, track.rule),
         runtime_baseline_same_job=submission.runtime_baseline if measured and submission is not None else None,
     )
 
@@ -168,6 +179,7 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
     if chosen is None:
         raise NotFound(f"competition {slug} has no phase {phase or 'yet'}")
     boards = phase_leaderboard(session, chosen)
+    unit = runtime_unit_of(competition)
     selected = track if any(b.track.slug == track for b in boards) else next((b.track.slug for b in boards), None)
     column = sort if sort in COLUMNS else None
     descending = (direction or COLUMNS.get(column or "", ("", "asc"))[1]) == "desc"
@@ -182,7 +194,9 @@ def leaderboard_context(session: Session, slug: str, phase: str | None, track: s
 
     return {
         "competition": competition, "phase": chosen, "tracks": tracks, "selected": selected,
-        "columns": page_columns(chosen.ranking_figures), "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
+        "columns": page_columns(chosen.ranking_figures, unit), "rule_columns": lambda t: rule_columns(t.rule),
+        "runtime": lambda seconds: runtime_text(seconds, unit, MISSING), "unit": unit,
+        "formats": EXPORT_FORMATS, "sort": column, "descending": descending, "sort_link": sort_link,
         "tab_link": lambda t: page_url(base, phase=chosen.slug, track=t, sort=column, dir=direction),
         "phase_link": lambda p: page_url(base, phase=p),
         "plot": plot, "unplotted": unplotted,
@@ -198,7 +212,8 @@ def board_tables(session: Session, phase: Phase, boards, column: str | None, des
     versions = version_numbers(session, phase)
     tracks = {}
     for board in boards:
-        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), phase, versions) for r in board.rows]
+        rows = [board_row(r, submissions.get(r.entry.submission_id or ""), phase, versions, board.track)
+                for r in board.rows]
         tracks[board.track.slug] = sorted_rows(rows, column, descending) if column else rows
     plotted = distinct_rows(r for b in boards for r in b.rows)
     return (tracks, Markup(pareto_svg(plotted, f"{phase.title}: PSNR against runtime / baseline")),

@@ -14,15 +14,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.bundle import CompetitionBundle, PhaseSpec
-from server.models import Competition, Phase, Submission, Track, TrackEntry
+from server.models import RULE_COLUMNS, Competition, Phase, Submission, Track, TrackEntry
 from server.services.audit import record_event
 from server.services.baseline import record_bundle_baseline, set_baseline
-from server.services.competitions import get_competition
+from server.services.competitions import bundle_settings, get_competition
 from server.services.errors import Conflict
 
 PHASE_SETTINGS = ("title", "ranking_figures", "per_image_scores_visible", "max_submissions_per_day",
-                  "max_submissions_total", "failed_submissions_count", "opens_at", "closes_at")
-TRACK_SETTINGS = ("title", "rank_by", "tie_break")
+                  "max_submissions_total", "failed_submissions_count", "opens_at", "closes_at", "psnr_threshold")
+TRACK_SETTINGS = RULE_COLUMNS
+COMPETITION_BLOCKS = ("baseline", "baseline_ranked", "timing", "display")
+"""Bundle keys whose change rewrites ``bundle_settings``' columns."""
 
 
 @dataclass
@@ -94,6 +96,12 @@ def _competition_settings(competition: Competition, old: dict, new: dict, change
     if new["baseline"]["name"] != old.get("baseline", {}).get("name"):
         competition.baseline_name = new["baseline"]["name"]
         changes.lines.append(f"baseline name: {old.get('baseline', {}).get('name')!r} → {new['baseline']['name']!r}")
+    for name in COMPETITION_BLOCKS:
+        if new[name] != old.get(name):
+            for column, value in bundle_settings(CompetitionBundle.model_validate(new)).items():
+                setattr(competition, column, value)
+            if name != "baseline":  # the baseline's name and parameters have lines of their own
+                changes.lines.append(f"{name}: {old.get(name)!r} → {new[name]!r}")
     if new.get("runtime_phase") != old.get("runtime_phase"):
         changes.lines.append(f"runtime_phase: {old.get('runtime_phase')!r} → {new.get('runtime_phase')!r}")
 
@@ -110,18 +118,17 @@ def _tracks(session: Session, competition: Competition, old: dict, new: dict, ch
         for slug, (position, spec) in wanted.items():
             track = present.get(slug)
             if track is None:
-                phase.tracks.append(Track(slug=slug, position=position, title=spec["title"], rank_by=spec["rank_by"],
-                                          tie_break=list(spec["tie_break"])))
+                phase.tracks.append(Track(position=position, **spec))
                 continue
             track.position = position
             for name in TRACK_SETTINGS:
                 if spec[name] != before.get(slug, {}).get(name):
-                    setattr(track, name, list(spec[name]) if name == "tie_break" else spec[name])
+                    setattr(track, name, spec[name])
     for slug in before.keys() - wanted.keys():
         changes.lines.append(f"track {slug} removed")
     for slug, (_, spec) in wanted.items():
         if slug not in before:
-            changes.lines.append(f"track {slug} added ({spec['title']}, ranks {spec['rank_by']})")
+            changes.lines.append(f"track {slug} added ({spec['title']}, {spec['kind']} rule)")
             continue
         for name in TRACK_SETTINGS:
             if spec[name] != before[slug].get(name):
@@ -161,8 +168,7 @@ def _phases(session: Session, competition: Competition, phases: dict[str, Phase]
 def _add_phase(session: Session, competition: Competition, bundle: CompetitionBundle, spec: PhaseSpec,
                actor: str) -> None:
     phase = Phase(**spec.model_dump(), baseline_params=bundle.baseline.params)
-    phase.tracks = [Track(position=i, slug=t.slug, title=t.title, rank_by=t.rank_by, tie_break=list(t.tie_break))
-                    for i, t in enumerate(bundle.tracks)]
+    phase.tracks = [Track.of_rule(t, i) for i, t in enumerate(bundle.tracks)]
     competition.phases.append(phase)
     session.flush()
     record_bundle_baseline(session, phase, actor)

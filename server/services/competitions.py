@@ -25,11 +25,11 @@ def create_competition(session: Session, bundle: CompetitionBundle, actor: str =
         baseline_params=bundle.baseline.params,
         tolerances=asdict(bundle.tolerances),
         bundle=bundle.model_dump(mode="json"),
+        **bundle_settings(bundle),
     )
     for spec in bundle.phases:
         phase = Phase(**spec.model_dump(), baseline_params=bundle.baseline.params)
-        phase.tracks = [Track(position=i, slug=track.slug, title=track.title, rank_by=track.rank_by,
-                              tie_break=list(track.tie_break)) for i, track in enumerate(bundle.tracks)]
+        phase.tracks = [Track.of_rule(track, i) for i, track in enumerate(bundle.tracks)]
         competition.phases.append(phase)
     session.add(competition)
     session.flush()
@@ -39,6 +39,15 @@ def create_competition(session: Session, bundle: CompetitionBundle, actor: str =
                  f"competition {competition.slug} created from its bundle with phases "
                  f"{', '.join(p.slug for p in competition.phases)}", {"bundle": competition.bundle})
     return competition
+
+
+def bundle_settings(bundle: CompetitionBundle) -> dict:
+    """The competition's columns that come from the bundle's baseline, timing and display blocks."""
+    baseline = bundle.baseline
+    return {"baseline_scale": baseline.scale or bundle.scale, "baseline_macs": baseline.macs,
+            "baseline_activations": baseline.activations, "baseline_peak_memory_bytes": baseline.peak_memory_bytes,
+            "baseline_ranked": bundle.baseline_ranked, "timing": bundle.timing.model_dump(),
+            "display": bundle.display.model_dump()}
 
 
 def list_competitions(session: Session) -> list[Competition]:

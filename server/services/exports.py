@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from scoring.export import render_track, to_csv
-from server.models import Phase
+from scoring.shown import RuntimeUnit, runtime_unit
+from server.models import Competition, Phase
 from server.services.entries import phase_track
 from server.services.errors import NotFound
 from server.services.datasets import version_numbers
@@ -25,6 +26,11 @@ FORMATS = {  # format → (file extension, media type)
     "markdown": ("md", "text/markdown; charset=utf-8"),
     "latex": ("tex", "application/x-latex; charset=utf-8"),
 }
+
+
+def runtime_unit_of(competition: Competition) -> RuntimeUnit:
+    """The bundle's ``display.runtime_unit`` (seconds for a competition created before it existed)."""
+    return runtime_unit((competition.display or {}).get("runtime_unit", "s"))
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ def export_leaderboard(session: Session, phase: Phase, fmt: str, track: str | No
     if track is not None:
         phase_track(phase, track)
     boards = phase_leaderboard(session, phase, track)
+    unit = runtime_unit_of(phase.competition)
     numbers = version_numbers(session, phase)
     stale = {row.entry.submission_id: note for board in boards for row in board.rows
              if row.entry.submission_id and (note := stale_note(row.entry, phase, numbers))}
@@ -48,14 +55,13 @@ def export_leaderboard(session: Session, phase: Phase, fmt: str, track: str | No
     elif fmt == "json":
         text = json.dumps({
             "competition": phase.competition.slug, "phase": phase.slug, "ranking_figures": phase.ranking_figures,
-            "tracks": [json.loads(render_track(b.rows, b.track.rule, "json", phase.ranking_figures, stale))
+            "tracks": [json.loads(render_track(b.rows, b.track.rule, "json", phase.ranking_figures, unit, stale))
                        for b in boards],
         }, indent=2, ensure_ascii=False) + "\n"
     else:
         heading = {"table": "{}\n\n", "markdown": "## {}\n\n", "latex": ""}[fmt]
-        text = "\n".join(heading.format(b.track.title or b.track.slug) + render_track(b.rows, b.track.rule, fmt,
-                                                                                phase.ranking_figures, stale)
-                         for b in boards)
+        text = "\n".join(heading.format(b.track.title or b.track.slug)
+                         + render_track(b.rows, b.track.rule, fmt, phase.ranking_figures, unit, stale) for b in boards)
     extension, media_type = FORMATS[fmt]
     stem = "-".join([phase.competition.slug, phase.slug, *([track] if track else []), "leaderboard"])
     return LeaderboardFile(text, f"{stem}.{extension}", media_type)

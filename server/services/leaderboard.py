@@ -44,7 +44,9 @@ def phase_baseline(phase: Phase) -> BaselineFigures:
         raise Conflict(f"phase {phase.path} has no baseline PSNR and runtime yet: set them in the bundle "
                        "or with `srchallenge baseline set`")
     return BaselineFigures(psnr=phase.baseline_psnr, params=phase.baseline_params, runtime=phase.baseline_runtime,
-                           name=competition.baseline_name, psnr_note=phase.baseline_psnr_note)
+                           name=competition.baseline_name, psnr_note=phase.baseline_psnr_note,
+                           macs=competition.baseline_macs, activations=competition.baseline_activations,
+                           peak_memory_bytes=competition.baseline_peak_memory_bytes)
 
 
 def standing_submissions(session: Session, phase: Phase) -> dict[str, list[Submission]]:
@@ -79,7 +81,8 @@ def entry_of(submission: Submission, track: str) -> Entry:
         extra_data=submission.extra_data, description=submission.description or "",
         submitted_at=submission.created_at, submission_id=submission.public_id,
         stored_numbers=submission.stored_numbers, literals=submission.literals, held=unranked_remark(submission),
-        macs=submission.macs, peak_memory_bytes=submission.peak_memory_bytes, device=submission.device,
+        macs=submission.macs, activations=submission.activations,
+        peak_memory_bytes=submission.peak_memory_bytes, device=submission.device,
         uses_gpu_self_reported=submission.self_uses_gpu,
         dataset_version=submission.dataset_version,
     )
@@ -103,8 +106,10 @@ def scored_on_older_set(dataset_version: str | None, phase: Phase, numbers: dict
 
 _VERSION = (
     select(Phase.baseline_psnr, Phase.baseline_psnr_note, Phase.baseline_params, Phase.baseline_runtime,
-           Phase.ranking_figures, Phase.dataset_version,
-           Competition.baseline_name, Competition.tolerances,
+           Phase.ranking_figures, Phase.dataset_version, Phase.psnr_threshold,
+           Competition.baseline_name, Competition.baseline_macs, Competition.baseline_activations,
+           Competition.baseline_peak_memory_bytes, Competition.baseline_ranked, Competition.display,
+           Competition.tolerances,
            select(func.max(Submission.id)).scalar_subquery(), select(func.max(ScoringRun.id)).scalar_subquery(),
            select(func.count()).where(ScoringRun.status.in_(RUN_PENDING)).scalar_subquery(),
            select(func.max(ReviewDecision.id)).scalar_subquery())
@@ -112,7 +117,8 @@ _VERSION = (
     .where(Phase.id == bindparam("phase_id"))
 )
 _TRACKS_AND_ENTRIES = (
-    select(Track.id, Track.slug, Track.rank_by, Track.tie_break, Track.title, TrackEntry.id, TrackEntry.submission_id)
+    select(Track.id, Track.slug, Track.kind, Track.rank_by, Track.tie_break, Track.bounded, Track.figures,
+           Track.weights, Track.title, TrackEntry.id, TrackEntry.submission_id)
     .outerjoin(TrackEntry, TrackEntry.track_id == Track.id)
     .where(Track.phase_id == bindparam("phase_id"))
     .order_by(Track.id, TrackEntry.id)
@@ -122,12 +128,11 @@ _TRACKS_AND_ENTRIES = (
 
 def board_version(session: Session, phase: Phase) -> tuple:
     """Changes whenever the phase's ranked rows may change (see the module docstring)."""
-    *settings, tolerances, newest_submission, newest_run, unfinished, newest_review = session.execute(
+    *settings, display, tolerances, newest_submission, newest_run, unfinished, newest_review = session.execute(
         _VERSION, {"phase_id": phase.id}).one()
     tracks = session.execute(_TRACKS_AND_ENTRIES, {"phase_id": phase.id}).all()
-    return (tuple(settings), json.dumps(tolerances, sort_keys=True), newest_submission, newest_run, unfinished,
-            newest_review,
-            tuple((*row[:3], tuple(row[3]), *row[4:]) for row in tracks))
+    return (tuple(settings), json.dumps([display, tolerances], sort_keys=True), newest_submission, newest_run,
+            unfinished, newest_review, tuple(json.dumps(row[:-2]) + repr(row[-2:]) for row in tracks))
 
 
 _memo: WeakKeyDictionary[Engine, dict[int, tuple[tuple, dict[Hashable, Any]]]] = WeakKeyDictionary()
@@ -154,7 +159,8 @@ def _rank_phase(session: Session, phase: Phase) -> dict[str, list[RankedRow]]:
     ranked = {}
     for track in phase.tracks:
         entries = [select_figures(entry_of(s, track.slug), phase.ranking_figures) for s in standing[track.slug]]
-        ranked[track.slug] = rank_track(entries, track.rule, baseline, tolerances)
+        ranked[track.slug] = rank_track(entries, track.rule, baseline, tolerances, psnr_threshold=phase.psnr_threshold,
+                                        baseline_ranked=phase.competition.baseline_ranked)
     return ranked
 
 

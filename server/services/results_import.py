@@ -26,7 +26,7 @@ from server.services.teams import create_team
 
 REQUIRED_COLUMNS = ("team", "track", "psnr", "params", "runtime")
 OPTIONAL_COLUMNS = ("runtime_self_reported", "runtime_baseline_self_reported", "params_self_reported", "gpu",
-                    "extra_data", "description")
+                    "extra_data", "description", "macs", "activations", "peak_memory_bytes")
 IMPORTED_KIND = "imported"
 
 Progress = Callable[[int, int], None]
@@ -64,7 +64,8 @@ def parse_import_csv(text: str, phase: Phase) -> list[Entry]:
         try:
             check_figures({"psnr": entry.psnr, "params": entry.params, "runtime": entry.runtime,
                            "self_params": entry.params_self_reported, "self_runtime": entry.runtime_self_reported,
-                           "self_runtime_baseline": entry.runtime_baseline_self_reported})
+                           "self_runtime_baseline": entry.runtime_baseline_self_reported, "macs": entry.macs,
+                           "activations": entry.activations, "peak_memory_bytes": entry.peak_memory_bytes})
         except SubmissionError as err:
             raise ServiceError(f"line {line}: {err}") from None
     seen: set[tuple[str, str]] = set()
@@ -113,14 +114,16 @@ def import_results(session: Session, phase: Phase, text: str, source_name: str,
 
 def imported_submission(phase: Phase, team: Team, entry: Entry, now: datetime, source_name: str, line: int,
                         digest: str) -> Submission:
-    figures = {"psnr": entry.psnr, "params": entry.params, "runtime": entry.runtime}
+    figures = {"psnr": entry.psnr, "params": entry.params, "runtime": entry.runtime, "macs": entry.macs,
+               "activations": entry.activations, "peak_memory_bytes": entry.peak_memory_bytes}
     run = ScoringRun(attempt=1, status=Status.SCORED, requested_by="import", queued_at=now, started_at=now,
                      finished_at=now, code_version=code_version(), dataset_version=phase.dataset_version,
                      figures=figures, log=f"imported from {source_name}, line {line}")
     return Submission(
         public_id=new_public_id(), phase=phase, team=team, kind=IMPORTED_KIND, status=Status.SCORED,
         created_at=now, finished_at=now, filename=source_name[:255], file_size=0, file_sha256=digest,
-        tracks=[entry.track], psnr=entry.psnr, params=entry.params, runtime=entry.runtime,
+        tracks=[entry.track], psnr=entry.psnr, params=entry.params, runtime=entry.runtime, macs=entry.macs,
+        activations=entry.activations, peak_memory_bytes=entry.peak_memory_bytes,
         self_params=entry.params_self_reported, self_runtime=entry.runtime_self_reported,
         self_runtime_baseline=entry.runtime_baseline_self_reported, gpu=entry.gpu and entry.gpu[:MAX_GPU_NAME],
         extra_data=entry.extra_data,

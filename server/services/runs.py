@@ -22,7 +22,8 @@ from server.queue import QUEUE_OF_KIND
 from server.services.fair_share import fair_order
 from server.services.review import hold_if_needed
 
-SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio", "macs", "peak_memory_bytes")
+SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio", "macs", "activations",
+                      "peak_memory_bytes")
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 

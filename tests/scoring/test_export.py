@@ -138,3 +138,13 @@ def test_markdown_carries_no_raw_html_from_team_text():
     markdown = to_markdown(rows, TRACK_1)
     assert "<script>" not in markdown and "<img" not in markdown
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+
+
+def test_runtimes_print_in_the_bundles_unit_and_a_self_reported_phase_has_no_repeated_runtime_column():
+    rows = rank_track([Entry("fast", "params", 28.8, 800_000, 0.0123, runtime_self_reported=0.0123,
+                             runtime_baseline_self_reported=0.13)], TRACK_1, BASELINE, TOLERANCES)
+    in_ms = to_markdown(rows, TRACK_1, "measured", "ms")
+    assert "Running time (ms) by organizers" in in_ms and "| 12.30 |" in in_ms
+    self_reported = to_markdown(rows, TRACK_1, "self_reported").splitlines()
+    assert "by authors" not in self_reported[0]  # its ranked runtime is the authors' own: a second column repeated it
+    assert self_reported[0].count("|") == self_reported[2].count("|")

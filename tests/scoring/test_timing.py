@@ -2,7 +2,7 @@
 
 import pytest
 
-from scoring.timing import TRIALS, Measurement, runtime_ratio, trial_mean
+from scoring.timing import TRIALS, Measurement, runtime_figure, runtime_ratio, trial_mean
 
 
 def test_best_median_and_spread():
@@ -71,3 +71,12 @@ def test_trial_mean_and_trial_count():
 def test_refuses_empty_or_non_positive_trials(trials):
     with pytest.raises(ValueError):
         Measurement(trials=trials, device="cpu", images=1)
+
+
+def test_the_bundles_timing_protocol_makes_the_figure_and_says_how():
+    measured = Measurement((0.12, 0.10, 0.14), "cpu", 10)
+    assert runtime_figure(measured, "best_of") == (0.10, "best of 3 trials")
+    figure, how = runtime_figure(measured, "mean_of")  # NTIRE 2024+: the mean of the runs
+    assert figure == pytest.approx(0.12) and how == "mean of 3 trials"
+    with pytest.raises(ValueError, match="unknown timing protocol"):
+        runtime_figure(measured, "median_of")

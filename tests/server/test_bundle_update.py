@@ -11,6 +11,7 @@ from server.services.baseline import set_baseline
 from server.services.bundle_update import update_competition
 from server.services.competitions import get_competition, get_phase_by_path
 from server.services.errors import Conflict
+from server.services.leaderboard import phase_leaderboard
 
 
 def edited(**changes) -> dict:
@@ -73,3 +74,25 @@ def test_what_would_orphan_data_is_refused_and_nothing_changes(session):
     assert "track psnr holds 1 submission(s)" in message and "scale 4 → 2" in message
     assert get_competition(session, "aim2019").title != "changed too"
     assert [p.slug for p in get_competition(session, "aim2019").phases] == ["validation", "test"]
+
+
+def test_a_tracks_rule_a_phases_threshold_and_the_baselines_figures_are_applied_and_rank(session):
+    """An organizer turns AIM 2019's runtime track into a weighted score with a PSNR threshold."""
+    raw = edited(baseline={"name": "MSRResNet", "scale": 4, "params": 1517571, "macs": 166_000_000_000},
+                 baseline_ranked=False, display={"runtime_unit": "ms"})
+    raw["tracks"][1].update(kind="weighted_score", rank_by=None, tie_break=[], weights={"runtime": 0.5, "macs": 0.5})
+    raw["phases"][1]["psnr_threshold"] = 28.5
+    lines = apply(session, raw)
+    assert any(line.startswith("track runtime: kind 'bounded' → 'weighted_score'") for line in lines)
+    assert any(line.startswith("phase test: psnr_threshold None → 28.5") for line in lines)
+    assert any(line.startswith("display: ") for line in lines)
+    competition = get_competition(session, "aim2019")
+    assert (competition.baseline_macs, competition.baseline_ranked, competition.display) == (
+        166_000_000_000, False, {"runtime_unit": "ms"})
+    test = get_phase_by_path(session, "aim2019/test")
+    track = next(t for t in test.tracks if t.slug == "runtime")
+    assert (track.rule.kind, track.rule.weights, test.psnr_threshold) == ("weighted_score",
+                                                                          {"runtime": 0.5, "macs": 0.5}, 28.5)
+    board = next(b for b in phase_leaderboard(session, test) if b.track.slug == "runtime")
+    [baseline] = [row for row in board.rows if row.entry.is_baseline]
+    assert baseline.rank is None and baseline.score.total == pytest.approx(2.718281828 ** 2)

@@ -6,12 +6,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from server.bundle import load_bundle
 from server.models import ScoringRun, Submission
-from server.services.competitions import get_phase_by_path
+from server.services.baseline import set_baseline
+from server.services.competitions import create_competition, get_phase_by_path
 from server.services.errors import ServiceError
 from server.services.leaderboard import phase_leaderboard
 from server.services.results_import import import_results
 from tests.scoring.test_ranking import REPORT
+from tests.server.test_bundle_rules import COMPETITIONS, board, ntire2026_table
 
 REPORT_CSV = Path(__file__).resolve().parents[1] / "data" / "aim2019_test_phase.csv"
 
@@ -62,6 +65,9 @@ def test_a_bad_row_imports_nothing_and_names_its_line(session):
     ("team,track,psnr,params,runtime\na,psnr,nan,1,0.1\n", r"line 2: the PSNR \(dB\) is nan"),
     ("team,track,psnr,params,runtime\na,psnr,28,1,0.1\nb,psnr,28,100000000000000000000,0.1\n",
      "line 3: the parameter count is 100,000,000,000,000,000,000"),
+    ("team,track,psnr,params,runtime,activations\na,psnr,28,1,0.1,10000000000000000000\n",
+     r"line 2: the number of activations \(elements"),  # past 64 bits: PostgreSQL's BIGINT refused it, a 500
+    ("team,track,psnr,params,runtime,macs\na,psnr,28,1,0.1,-5\n", r"line 2: the number of MACs"),
 ])
 def test_malformed_csv_is_refused_with_a_reason(session, text, message):
     with pytest.raises(ServiceError, match=message):
@@ -72,3 +78,35 @@ def test_the_same_file_twice_is_refused(session):
     import_report(session)
     with pytest.raises(ServiceError, match="already imported"):
         import_report(session)
+
+
+def test_ntire2026_published_figures_imported_rank_as_the_pure_rule_ranks_them(session):
+    """The organizers' results.txt (tests/data/ntire2026_esr_results.csv) through the import service into
+    the shipped NTIRE 2026 bundle: the board ranks as the pure rule does on the same figures
+    (tests/server/test_bundle_rules.py), with MACs, activations and memory imported."""
+    table = ntire2026_table()
+    base = next(r for r in table if r["model"] == "00_SPAN")
+    loaded = load_bundle(COMPETITIONS / "ntire2026-esr.yaml")
+    phase = next(p for p in create_competition(session, loaded).phases if p.slug == "test")
+    set_baseline(session, phase, "test", runtime=float(base["ave_time_ms"]) / 1000)
+    lines = ["team,track,psnr,params,runtime,macs,activations,peak_memory_bytes"]
+    entries = []
+    for r in table:
+        if r is base:
+            continue
+        figures = dict(team=r["model"], psnr=float(r["test_psnr"]), params=round(float(r["params_m"]) * 1e6),
+                       runtime=float(r["ave_time_ms"]) / 1000, macs=round(float(r["flops_g"]) * 1e9),
+                       activations=round(float(r["acts_m"]) * 1e6), peak_memory_bytes=round(float(r["mem_mb"]) * 2**20))
+        entries.append(figures)
+        lines += [",".join(str(v) for v in (figures["team"], t.slug, *list(figures.values())[1:]))
+                  for t in loaded.tracks]
+    import_results(session, phase, "\n".join(lines) + "\n", "ntire2026_results.csv")
+    imported = {b.track.slug: [(row.entry.team, row.rank) for row in b.rows] for b in phase_leaderboard(session, phase)}
+    pure = board(loaded, "test", entries, runtime=float(base["ave_time_ms"]) / 1000, psnr=phase.baseline_psnr)
+    for track, rows in imported.items():
+        ranked = sorted((r.rank, t) for t, r in pure[track].items() if r.rank)
+        assert [(t, rank) for t, rank in rows if rank] == [(t, rank) for rank, t in ranked], track
+        assert {t for t, rank in rows if rank is None} == {"Baseline", "009_RFDN_SPAN", "21_SAFMN"}, track
+    [row] = [r for b in phase_leaderboard(session, phase) for r in b.rows if b.track.slug == "overall"
+             and r.entry.team == "22_SPANV2_ESR_C2"]
+    assert (row.entry.macs, row.entry.activations) == (1_590_000_000, 42_990_000)

@@ -1,0 +1,66 @@
+"""The measuring job names the bundle's baseline and its scale; where the sandbox cannot build that
+baseline yet (only MSRResNet ×4 today), no figure of the MSRResNet it times is kept as the baseline's."""
+
+from pathlib import Path
+
+import pytest
+
+from scoring.ranking import BaselineFigures, Entry, Tolerances, TrackRule, rank_track
+from server.bundle import load_bundle
+from server.services.competitions import create_competition
+from tests.server.conftest import seeded_session
+from worker.baseline import BaselineNotBuilt, measure_baseline_runtime
+from worker.evaluate import baseline_job, keep_comparable_baseline
+
+COMPETITIONS = Path(__file__).resolve().parents[2] / "competitions"
+
+
+@pytest.fixture
+def competitions(tmp_path):
+    with seeded_session(f"sqlite:///{tmp_path / 'jobs.db'}") as session:
+        made = {name: create_competition(session, load_bundle(COMPETITIONS / f"{name}.yaml"))
+                for name in ("ntire2024-esr-x2", "ntire2024-esr-x3")}
+        session.commit()
+        yield session, made
+
+
+def run_figures():
+    """What a re-run of an x2 model reports: timed beside MSRResNet x4 (run on the x2 inputs)."""
+    return {"runtime": 0.010, "runtime_baseline": 0.050, "runtime_ratio": 0.2,
+            "baseline_measurement": {"trials": [0.05]}}
+
+
+def test_the_job_names_the_bundles_baseline_at_the_bundles_scale(competitions):
+    _, made = competitions
+    assert baseline_job(made["ntire2024-esr-x2"]) == {"name": "RLFN", "scale": 2}
+    assert baseline_job(made["ntire2024-esr-x3"]) == {"name": "RLFN", "scale": 3}
+
+
+def test_a_ratio_against_another_baseline_is_not_kept_so_a_x2_model_is_held_to_the_phases_runtime(competitions):
+    _, made = competitions
+    figures = run_figures()
+    keep_comparable_baseline(figures, made["ntire2024-esr-x2"])
+    assert figures["runtime_ratio"] is None and figures["runtime_baseline"] is None
+    assert "does not build RLFN at ×2" in figures["baseline_not_timed"]
+    # before, the 0.2 ratio against MSRResNet x4 let this x2 model pass a runtime bound it breaks
+    track = TrackRule("runtime", "Runtime", "runtime", kind="gate", bounded=("runtime",))
+    entry = Entry("x2", "runtime", 27.0, 300_000, figures["runtime"], runtime_ratio=figures["runtime_ratio"])
+    rlfn_x2 = BaselineFigures(psnr=None, params=302_278, runtime=0.008, name="RLFN")
+    row = next(r for r in rank_track([entry], track, rlfn_x2, Tolerances()) if r.entry.team == "x2")
+    assert row.rank is None and "1.25× the baseline's 0.008 s" in row.reason
+
+
+def test_the_built_baseline_keeps_its_same_job_ratio(tmp_path):
+    with seeded_session(f"sqlite:///{tmp_path / 'aim.db'}") as session:
+        from server.services.competitions import get_competition
+        figures = run_figures()
+        keep_comparable_baseline(figures, get_competition(session, "aim2019"))
+        assert figures == run_figures()
+
+
+def test_measuring_a_baseline_the_sandbox_cannot_build_is_refused_before_it_runs(competitions):
+    _, made = competitions
+    stages: list[str] = []
+    with pytest.raises(BaselineNotBuilt, match="does not build RLFN at ×3"):
+        measure_baseline_runtime(made["ntire2024-esr-x3"].phases[0], stages.append)
+    assert stages == []  # no stage started
