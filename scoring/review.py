@@ -77,7 +77,7 @@ def hold_reasons(stored: Mapping[str, Any] | None, limits: ReviewLimits) -> list
             f"buffers and constant tensors hold {stored_total(stored):,} numbers that are not parameters, "
             f"{stored['information']:,} float32 numbers' worth once compressed "
             f"(more than {limits.non_parameter_storage:,})")
-    if stored["literal_information"] > limits.literal_information:
+    if stored.get("literal_information", 0) > limits.literal_information:  # absent from runs before it was counted
         reasons.append(
             f"the graph has {stored['value_literals']:,} numbers written into it as literals, "
             f"{stored['literal_information']:,} float32 numbers' worth once compressed "

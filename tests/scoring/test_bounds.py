@@ -9,7 +9,7 @@ from scoring.bounds import INT64_MAX, MAX_MACS, MAX_MEMORY_BYTES, MAX_PARAMS, MA
 from scoring.errors import SubmissionError
 
 STORED = {"buffers": {"float": 10}, "constants": {}, "literals": {"float": 2, "integer": 3}, "information": 10,
-          "value_literals": 2}
+          "value_literals": 2, "literal_information": 1}
 AT_THE_BOUNDS = {"params": MAX_PARAMS, "macs": MAX_MACS, "peak_memory_bytes": MAX_MEMORY_BYTES, "psnr": 100.0,
                  "runtime": MAX_SECONDS_PER_IMAGE, "runtime_baseline": 1e-6, "runtime_ratio": 1e9, "images": 100,
                  "self_params": 0, "self_runtime": 0.01, "stored": STORED, "macs_input": "1×3×256×256",
