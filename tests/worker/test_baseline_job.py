@@ -73,3 +73,33 @@ def test_the_job_times_the_bundles_baseline_where_built_else_the_stand_in_whose_
     assert timed_baseline("RLFN", 3) == {"name": "RLFN", "scale": 3}
     assert timed_baseline("EFDN", 4) == STAND_IN == {"name": "MSRResNet", "scale": 4}
     assert timed_baseline("SPAN", 8) == STAND_IN
+
+
+@pytest.mark.slow
+def test_srchallenge_baseline_measure_times_rlfn_at_x3_over_the_bundles_runs(competitions, tmp_path, monkeypatch):
+    """Before, measuring the x3 bundle's baseline was refused (only MSRResNet x4 was built)."""
+    import os
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from server.config import get_settings
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("the sandbox runs as root (per-job uids) and needs util-linux unshare")
+    monkeypatch.setenv("SRCHALLENGE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    phase = competitions[1]["ntire2024-esr-x3"].phases[0]
+    hr_dir = tmp_path / "data" / "private" / "ntire2024-esr-x3" / phase.slug / "hr"
+    lr_dir = tmp_path / "data" / "public" / "ntire2024-esr-x3" / phase.slug / "lr"
+    hr_dir.mkdir(parents=True)
+    lr_dir.mkdir(parents=True)
+    hr = np.random.default_rng(3).integers(0, 256, (48, 60, 3), dtype=np.uint8)
+    np.save(hr_dir / "0801.npy", hr)
+    Image.fromarray(hr.reshape(16, 3, 20, 3, 3).mean(axis=(1, 3)).round().astype(np.uint8)).save(lr_dir / "0801x3.png")
+    try:
+        measurement = measure_baseline_runtime(phase)
+    finally:
+        get_settings.cache_clear()
+    assert len(measurement.trials) == 5  # the bundle's timing: mean_of 5
