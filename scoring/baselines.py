@@ -3,8 +3,8 @@
 Each challenge holds entries to (or normalises them by) one of these, timed in the same job on the
 same device at the bundle's scale. The bundle names one and its scale; the measuring sandbox
 builds it (worker/sandbox/measure_runner.py, from the definitions in scoring/: msrresnet.py,
-imdn.py, rfdn.py, rlfn.py, span.py), with random seeded weights: its time does not depend on them.
-EFDN is not built yet.
+imdn.py, rfdn.py, rlfn.py, efdn.py, span.py), with random seeded weights: its time does not depend
+on them.
 """
 
 from typing import Literal
@@ -21,11 +21,11 @@ SHIPPED_BASELINES: dict[str, str] = {
 }
 """Name → the challenge that uses it and where it comes from."""
 
-BUILT_IN_SANDBOX: dict[str, tuple[int, ...]] = {name: (2, 3, 4)
-                                               for name in ("MSRResNet", "IMDN", "RFDN", "RLFN", "SPAN")}
+BUILT_IN_SANDBOX: dict[str, tuple[int, ...]] = {name: (2, 3, 4) for name in SHIPPED_BASELINES}
 """The baselines the measuring sandbox builds, and at which scales."""
 STAND_IN = {"name": "MSRResNet", "scale": 4}
-"""What the job times where the bundle's baseline is not built: its figures are dropped (``not_timed_in_job``)."""
+"""What the job times where the bundle's baseline is not built at its scale (above ×4): its figures are
+dropped (``not_timed_in_job``)."""
 
 
 def not_timed_in_job(name: str, scale: int) -> str | None:

@@ -54,7 +54,8 @@ near 1; only attention over the whole image grows faster than the pixels."""
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SCORING_DIR / "params.py", SCORING_DIR / "msrresnet.py",
-                SCORING_DIR / "imdn.py", SCORING_DIR / "rfdn.py", SCORING_DIR / "rlfn.py", SCORING_DIR / "span.py",
+                SCORING_DIR / "imdn.py", SCORING_DIR / "rfdn.py", SCORING_DIR / "rlfn.py", SCORING_DIR / "efdn.py",
+                SCORING_DIR / "span.py",
                 SCORING_DIR / "timing.py"]
 PROGRAM_NAME = re.compile(r"^program-[0-9a-z]+\.json$")
 RESULT_BYTES = 1 << 20

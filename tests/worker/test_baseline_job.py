@@ -1,5 +1,5 @@
 """The measuring job names the bundle's baseline and its scale; where the sandbox cannot build that
-baseline (EFDN), no figure of the stand-in it times is kept as the baseline's."""
+baseline at that scale (above ×4), no figure of the stand-in it times is kept as the baseline's."""
 
 from pathlib import Path
 
@@ -17,9 +17,13 @@ COMPETITIONS = Path(__file__).resolve().parents[2] / "competitions"
 
 @pytest.fixture
 def competitions(tmp_path):
+    x8 = tmp_path / "ntire2025-esr-x8.yaml"  # EFDN at a scale no challenge used: not built
+    x8.write_text((COMPETITIONS / "ntire2025-esr.yaml").read_text().replace("slug: ntire2025-esr", "slug: esr-x8")
+                  .replace("scale: 4", "scale: 8"))
     with seeded_session(f"sqlite:///{tmp_path / 'jobs.db'}") as session:
         made = {name: create_competition(session, load_bundle(COMPETITIONS / f"{name}.yaml"))
-                for name in ("ntire2024-esr-x2", "ntire2024-esr-x3", "ntire2025-esr")}
+                for name in ("ntire2024-esr-x2", "ntire2024-esr-x3")}
+        made["esr-x8"] = create_competition(session, load_bundle(x8))
         session.commit()
         yield session, made
 
@@ -39,9 +43,9 @@ def test_the_job_names_the_bundles_baseline_at_the_bundles_scale(competitions):
 def test_a_ratio_against_another_baseline_is_not_kept_so_the_model_is_held_to_the_phases_runtime(competitions):
     _, made = competitions
     figures = run_figures()
-    keep_comparable_baseline(figures, made["ntire2025-esr"])
+    keep_comparable_baseline(figures, made["esr-x8"])
     assert figures["runtime_ratio"] is None and figures["runtime_baseline"] is None
-    assert "does not build EFDN at ×4" in figures["baseline_not_timed"]
+    assert "does not build EFDN at ×8" in figures["baseline_not_timed"]
     # the 0.2 ratio against the stand-in MSRResNet x4 would let this model pass a runtime bound it breaks
     track = TrackRule("runtime", "Runtime", "runtime", kind="gate", bounded=("runtime",))
     entry = Entry("x2", "runtime", 27.0, 300_000, figures["runtime"], runtime_ratio=figures["runtime_ratio"])
@@ -64,14 +68,15 @@ def test_the_built_baseline_keeps_its_same_job_ratio(tmp_path, competitions):
 
 def test_measuring_a_baseline_the_sandbox_cannot_build_is_refused_before_it_runs(competitions):
     _, made = competitions
-    with pytest.raises(BaselineNotBuilt, match="does not build EFDN at ×4"):
-        measure_baseline_runtime(made["ntire2025-esr"].phases[0])
+    with pytest.raises(BaselineNotBuilt, match="does not build EFDN at ×8"):
+        measure_baseline_runtime(made["esr-x8"].phases[0])
 
 
 def test_the_job_times_the_bundles_baseline_where_built_else_the_stand_in_whose_figures_are_dropped():
     from scoring.baselines import STAND_IN, timed_baseline
     assert timed_baseline("RLFN", 3) == {"name": "RLFN", "scale": 3}
-    assert timed_baseline("EFDN", 4) == STAND_IN == {"name": "MSRResNet", "scale": 4}
+    assert timed_baseline("EFDN", 4) == {"name": "EFDN", "scale": 4}
+    assert timed_baseline("EFDN", 8) == STAND_IN == {"name": "MSRResNet", "scale": 4}
     assert timed_baseline("SPAN", 8) == STAND_IN
 
 

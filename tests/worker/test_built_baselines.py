@@ -11,7 +11,7 @@ import torch
 
 from scoring.baselines import BUILT_IN_SANDBOX
 
-CASES = [("MSRResNet", 2), ("MSRResNet", 3), ("IMDN", 3), ("RFDN", 2), ("RLFN", 3), ("SPAN", 2)]
+CASES = [("MSRResNet", 2), ("MSRResNet", 3), ("IMDN", 3), ("RFDN", 2), ("RLFN", 3), ("EFDN", 4), ("SPAN", 2)]
 
 
 def test_the_sandbox_builds_exactly_the_listed_baselines(measure_runner):
@@ -34,5 +34,5 @@ def test_a_listed_baseline_runs_at_its_scale_in_the_interpreter_as_the_eager_net
 
 
 def test_a_baseline_the_sandbox_does_not_build_is_the_platforms_failure(measure_runner):
-    with pytest.raises(measure_runner.PlatformError, match="does not build the baseline EFDN"):
-        measure_runner.load_baseline({"baseline": {"name": "EFDN", "scale": 4}}, torch.device("cpu"), (20, 24))
+    with pytest.raises(measure_runner.PlatformError, match="does not build the baseline ESRGAN"):
+        measure_runner.load_baseline({"baseline": {"name": "ESRGAN", "scale": 4}}, torch.device("cpu"), (20, 24))

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from efdn import EFDN
 from imdn import IMDN
 from msrresnet import MSRResNet
 from params import count_unique
@@ -177,7 +178,7 @@ def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]
     return submission, figures
 
 
-BASELINES = {"MSRResNet": MSRResNet, "IMDN": IMDN, "RFDN": RFDN, "RLFN": RLFN, "SPAN": SPAN}
+BASELINES = {"MSRResNet": MSRResNet, "IMDN": IMDN, "RFDN": RFDN, "RLFN": RLFN, "EFDN": EFDN, "SPAN": SPAN}
 """The networks a bundle's ``baseline.name`` builds here (scoring/baselines.py lists them with their scales)."""
 
 
