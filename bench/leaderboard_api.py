@@ -13,7 +13,8 @@ route with a database session) and of ``/healthz``: 200 requests/s need well und
 each from one server process. The first request, which ranks the phase, is shown against the
 later ones. The server runs with its defaults: the JSON board is served from a render at most
 ``leaderboard_max_age_seconds`` (1 s) old (server/recent.py); a second server with max age 0 shows
-what each request costs when it asks the database for the board's version.
+what each request costs when it asks the database for the board's version. The competition's
+HTML page is timed the same two ways.
 """
 
 import argparse
@@ -38,6 +39,7 @@ from server.models import Phase, ScoringRun, Submission, Team
 from server.services.teams import create_team
 
 P99_GOAL_MS = 50.0
+PAGE = "/competitions/aim2019?phase=validation"
 
 
 def seed_submissions(url: str, submissions: int, teams: int) -> None:
@@ -123,16 +125,17 @@ def measure(backend: str, submissions: int, teams: int, rate: float, seconds: fl
             cold = time.perf_counter() - start
             one = {name: one_at_a_time(f"{base}{path}", pid, 200) for name, path in (
                 ("board", "/api/v1/phases/aim2019/validation/leaderboard"),
-                ("phase", "/api/v1/phases/aim2019/validation"), ("health", "/healthz"))}
+                ("phase", "/api/v1/phases/aim2019/validation"), ("health", "/healthz"), ("page", PAGE))}
             reference, _ = asyncio.run(open_loop(f"{base}/healthz", rate, seconds))
             latencies, failed = asyncio.run(open_loop(board, rate, seconds))
         with api_server(url, data_dir, LEADERBOARD_MAX_AGE_SECONDS="0") as (base, pid):
             fresh_wall, fresh_cpu = one_at_a_time(f"{base}/api/v1/phases/aim2019/validation/leaderboard", pid, 200)
+            page_fresh_wall, page_fresh_cpu = one_at_a_time(f"{base}{PAGE}", pid, 50)
     p50, p99 = percentile(latencies, 50) * 1e3, percentile(latencies, 99) * 1e3
     ref50, ref99 = percentile(reference, 50) * 1e3, percentile(reference, 99) * 1e3
     what = f"{backend}, {submissions:,} submissions, {rows_per_board} rows"
     load = f"{what}, {rate:g} req/s for {seconds:g} s"
-    (board_wall, board_cpu), (phase_wall, phase_cpu), (health_wall, health_cpu) = one.values()
+    (board_wall, board_cpu), (phase_wall, phase_cpu), (health_wall, health_cpu), (page_wall, page_cpu) = one.values()
     return [
         Row(f"leaderboard, first request: ranks the phase ({what})", f"{cold * 1e3:.0f} ms",
             f"later ones: {board_wall * 1e3:.1f} ms ({cold / board_wall:.0f}× more)", "—", None),
@@ -143,6 +146,10 @@ def measure(backend: str, submissions: int, teams: int, rate: float, seconds: fl
         Row(f"leaderboard with max age 0: each request asks the database for the board's version ({what})",
             f"{fresh_wall * 1e3:.1f} ms, server CPU {fresh_cpu * 1e3:.1f} ms",
             f"served from the recent render (max age 1 s): CPU {board_cpu * 1e3:.1f} ms", "—", None),
+        Row(f"competition page (HTML), one request at a time ({what})",
+            f"{page_wall * 1e3:.1f} ms, server CPU {page_cpu * 1e3:.1f} ms (a recent render)",
+            f"max age 0 (its tables memoized per board version): {page_fresh_wall * 1e3:.1f} ms, "
+            f"CPU {page_fresh_cpu * 1e3:.1f} ms", "—", None),
         Row(f"leaderboard p50 ({load})", f"{p50:.1f} ms", f"/healthz p50 {ref50:.1f} ms", "—", None),
         Row(f"leaderboard p99 ({load}; {failed} failed)", f"{p99:.1f} ms", f"/healthz p99 {ref99:.1f} ms",
             f"< {P99_GOAL_MS:g} ms", p99 < P99_GOAL_MS and not failed),

@@ -9,7 +9,8 @@ that holds more then fails its CRC and is refused as corrupt), and ``read_member
 at the caller's limit whatever ``zipfile`` does.
 
 Layout accepted for both results and code zips: files at the top level, or all of them inside
-one top-level folder (what zipping a folder produces); that folder is stripped. OS junk is
+one top-level folder (what zipping a folder produces); that folder is stripped. A results zip may
+also keep ``readme.txt`` at the top and its images in one folder (NTIRE's layout). OS junk is
 ignored wherever it is: ``__MACOSX/``, ``.DS_Store``, ``Thumbs.db``, ``desktop.ini``, ``._*``.
 A results zip then holds only ``<key>.png`` images (see ``scoring.naming``) and an optional
 ``readme.txt`` (the factsheet, any case); any other file is refused so that a mis-packed
@@ -141,34 +142,48 @@ def _files(zf: zipfile.ZipFile, limits: ArchiveLimits) -> dict[str, zipfile.ZipI
     return {i.filename.split("/", 1)[1] if strip else i.filename: i for i in files}
 
 
+def _lift_images_folder(files: dict[str, zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+    """NTIRE's layout: ``readme.txt`` at the top and every image in one folder (``results/``);
+    that folder is stripped as a lone top-level folder is."""
+    top = [name for name in files if "/" not in name]
+    folders = {name.split("/", 1)[0] for name in files if "/" in name}
+    if len(folders) != 1 or not top or any(name.lower() != "readme.txt" for name in top):
+        return files
+    return {name.split("/", 1)[-1]: info for name, info in files.items()}
+
+
 def open_results_zip(path: Path, limits: ArchiveLimits, scale: int) -> ResultsZip:
     """Open and check a results zip: only ``<key>.png`` images, one per key, and ``readme.txt``
-    (``<key>x<scale>.png`` names the same key, with the competition's ``scale``)."""
+    (``<key>x<scale>.png`` names the same key, with the competition's ``scale``). Every member's
+    problem is named in one SubmissionError, not only the first."""
     zf = _open(path)
     try:
         images: dict[str, zipfile.ZipInfo] = {}
         readme = None
-        for name, info in _files(zf, limits).items():
+        problems: list[str] = []
+        for name, info in _lift_images_folder(_files(zf, limits)).items():
             if "/" in name:
-                raise SubmissionError(
-                    f"{info.filename} is in a subfolder; put all images at the top level of the zip "
-                    "or inside one folder"
-                )
-            if name.lower() == "readme.txt":
+                problems.append(f"{info.filename} is in a subfolder; put all images at the top level of the zip "
+                                "or inside one folder")
+            elif name.lower() == "readme.txt":
                 if readme is not None:
-                    raise SubmissionError(f"{readme.filename} and {info.filename} are both readme files")
+                    problems.append(f"{readme.filename} and {info.filename} are both readme files")
                 readme = info
-                continue
-            if not name.lower().endswith(".png"):
-                raise SubmissionError(
-                    f"{name} is not a PNG image; a results zip holds only <name>.png images "
-                    "and an optional readme.txt"
-                )
-            key = image_key(name, scale)
-            if key in images:
-                other = PurePosixPath(images[key].filename).name
-                raise SubmissionError(f"{other} and {name} are both results for image {key}")
-            images[key] = info
+            elif not name.lower().endswith(".png"):
+                problems.append(f"{name} is not a PNG image; a results zip holds only <name>.png images "
+                                "and an optional readme.txt")
+            else:
+                try:
+                    key = image_key(name, scale)
+                except SubmissionError as err:
+                    problems.append(str(err))
+                    continue
+                if key in images:
+                    other = PurePosixPath(images[key].filename).name
+                    problems.append(f"{other} and {name} are both results for image {key}")
+                images[key] = info
+        if problems:
+            raise SubmissionError.of_problems(problems)
         if not images:
             raise SubmissionError("The zip holds no PNG images")
         return ResultsZip(zip=zf, images=dict(sorted(images.items())), readme=readme)

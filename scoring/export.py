@@ -1,10 +1,13 @@
 """Render a ranked track for people and for other programs, and read entries back from CSV.
 
 ``markdown`` and ``latex`` follow the layout of the AIM 2019 report's Tables 1–3: no rank
-column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked. ``table``
-is the same layout as aligned text plus the reason each unranked row broke. ``csv`` and ``json``
-carry every Entry field, rank, reason and ``runtime_to_baseline``, the ratio the runtime constraint
-compares (scoring/shown.py decides it and every heading that names a figure's source);
+column, the track's figure carries its rank — ``893,936(1)`` — or ``(−)`` when unranked, and
+below the table a note per row that is unranked or stale says why. ``table`` is the same layout
+as aligned text plus those remarks as a last column. ``csv`` and ``json`` carry every Entry field,
+rank, reason, ``stale``, the rule's ``score`` and ``score_parts``, and ``runtime_to_baseline``, the
+ratio the runtime constraint compares (scoring/shown.py decides it and every heading that names a
+figure's source). ``stale`` maps a
+submission id to why its figures await a rescore (the server knows the hidden set's versions);
 ``read_entries_csv`` reads that CSV (and the report's
 data in tests/data, which has a subset of its columns) back into entries.
 """
@@ -15,9 +18,10 @@ import csv
 import html
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 from scoring.factsheet import yes_no
@@ -33,8 +37,8 @@ UNRANKED = "−"
 MISSING = "n/a"
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
-CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "score", "score_parts", "reason")
-_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "score", "score_parts", "reason"}
+CSV_COLUMNS = ("rank", *_ENTRY_FIELDS, "runtime_to_baseline", "score", "score_parts", "stale", "reason")
+_DERIVED_COLUMNS = {"rank", "runtime_to_baseline", "score", "score_parts", "stale", "reason"}
 """Written for readers, ignored when read back: the ranking derives them again."""
 _FLOAT_FIELDS = {"psnr", "runtime", "runtime_ratio", "runtime_self_reported", "runtime_baseline_self_reported"}
 _INT_FIELDS = {"params", "params_self_reported", "stored_numbers", "literals", "macs", "activations",
@@ -44,30 +48,45 @@ _REPORT_FIGURE_COLUMN = {"psnr": 1, "params": 2, "runtime": 3}
 _TEXT_TITLES = {"Team", "GPU", "Extra data", "Reason"}  # left-aligned; figures right-aligned
 
 
+Stale = Mapping[str, str]
+"""Submission id → why the row's figures await a rescore (scored on an older hidden set)."""
+NO_STALE: Stale = MappingProxyType({})
+
+
 def render_track(rows: Sequence[RankedRow], track: TrackRule, fmt: ExportFormat,
-                 source: FigureSource = "measured", unit: RuntimeUnit = "s") -> str:
+                 source: FigureSource = "measured", unit: RuntimeUnit = "s", stale: Stale | None = None) -> str:
     """Render ``rank_track``'s rows in one of the export formats; ``source``: the figures the phase
-    ranks; ``unit``: the bundle's runtime unit for people (CSV and JSON keep seconds)."""
-    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource, RuntimeUnit], str]] = {
+    ranks; ``unit``: the bundle's runtime unit for people (CSV and JSON keep seconds); ``stale``: see
+    the module's docstring."""
+    renderers: dict[str, Callable[[Sequence[RankedRow], TrackRule, FigureSource, RuntimeUnit, Stale], str]] = {
         "table": to_table,
-        "csv": lambda rows, _track, _source, _unit: to_csv(rows),  # a row's score carries its track's parts
+        "csv": lambda rows, _track, _source, _unit, stale: to_csv(rows, stale),  # a row's score carries its parts
         "json": to_json,
         "markdown": to_markdown,
         "latex": to_latex,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {sorted(renderers)}")
-    return renderers[fmt](rows, track, source, unit)
+    return renderers[fmt](rows, track, source, unit, NO_STALE if stale is None else stale)
+
+
+def _stale_of(row: RankedRow, stale: Stale) -> str | None:
+    return stale.get(row.entry.submission_id or "")
+
+
+def _remarks(row: RankedRow, stale: Stale) -> str:
+    """Why the row is unranked and/or why its figures await a rescore ("" for neither)."""
+    return "; ".join(text for text in (row.reason, _stale_of(row, stale)) if text)
 
 
 def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-             unit: RuntimeUnit = "s") -> str:
-    """Aligned plain text (for a terminal or a log): the report's columns, then any reasons."""
+             unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
+    """Aligned plain text (for a terminal or a log): the report's columns, then any remarks."""
     header = _report_header(rows, source, track, unit)
     body = [_report_cells(row, track, source, unit) for row in rows]
-    if any(row.reason for row in rows):
+    if any(_remarks(row, stale) for row in rows):
         header.append("Reason")
-        body = [cells + [row.reason or ""] for cells, row in zip(body, rows)]
+        body = [cells + [_remarks(row, stale)] for cells, row in zip(body, rows)]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) if title in _TEXT_TITLES else cell.rjust(w)
@@ -78,8 +97,8 @@ def to_table(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource =
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def to_csv(rows: Sequence[RankedRow]) -> str:
-    """One line per row, every Entry field plus rank and reason; ``read_entries_csv`` reads it back."""
+def to_csv(rows: Sequence[RankedRow], stale: Stale = NO_STALE) -> str:
+    """One line per row, every Entry field plus rank, stale and reason; ``read_entries_csv`` reads it back."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -88,12 +107,13 @@ def to_csv(rows: Sequence[RankedRow]) -> str:
         values = [getattr(row.entry, name) for name in _ENTRY_FIELDS]
         ratio = shown_figures(row.entry, baseline_runtime, "measured").runtime_ratio
         score, parts = (row.score.total, json.dumps(row.score.parts)) if row.score else (None, None)
-        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, score, parts, row.reason)])
+        writer.writerow([_csv_value(v) for v in (row.rank, *values, ratio, score, parts, _stale_of(row, stale),
+                                                 row.reason)])
     return out.getvalue()
 
 
 def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-            unit: RuntimeUnit = "s") -> str:
+            unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
     """The track's rule, the headings of its figures (as people see them, ``runtime_unit``), and its
     rows; runtimes in seconds, datetimes as ISO 8601, missing figures as null."""
     baseline_runtime = baseline_runtime_of(rows)
@@ -117,6 +137,7 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
                 "runtime_to_baseline": shown_figures(row.entry, baseline_runtime, source).runtime_ratio,
                 "score": row.score.total if row.score else None,
                 "score_parts": dict(row.score.parts) if row.score else None,
+                "stale": _stale_of(row, stale),
             }
             for row in rows
         ],
@@ -125,13 +146,20 @@ def to_json(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = 
 
 
 def to_markdown(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-                unit: RuntimeUnit = "s") -> str:
-    """A GitHub-flavoured Markdown table in the report's layout. Team-written text is HTML-escaped
-    (Markdown passes raw HTML through: a team name could carry a ``<script>``)."""
+                unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
+    """A GitHub-flavoured Markdown table in the report's layout, then a list of the remarks (why a
+    row is unranked or stale). Team-written text is HTML-escaped (Markdown passes raw HTML through:
+    a team name could carry a ``<script>``)."""
     header = _report_header(rows, source, track, unit)
     align = [":---" if title in _TEXT_TITLES else "---:" for title in header]
     lines = [header, align, *(_report_cells(row, track, source, unit) for row in rows)]
-    return "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
+    table = "\n".join("| " + " | ".join(_markdown_cell(c) for c in line) + " |" for line in lines) + "\n"
+    notes = [f"- {_markdown_cell(team)}: {_markdown_cell(remark)}" for team, remark in _notes(rows, stale)]
+    return table + ("\n" + "\n".join(notes) + "\n" if notes else "")
+
+
+def _notes(rows: Sequence[RankedRow], stale: Stale) -> list[tuple[str, str]]:
+    return [(row.entry.team, _remarks(row, stale)) for row in rows if _remarks(row, stale)]
 
 
 def _markdown_cell(text: str) -> str:
@@ -139,10 +167,14 @@ def _markdown_cell(text: str) -> str:
 
 
 def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource = "measured",
-             unit: RuntimeUnit = "s") -> str:
-    """A ``table`` environment in the report's layout; needs a Unicode-aware engine for "−"."""
+             unit: RuntimeUnit = "s", stale: Stale = NO_STALE) -> str:
+    """A ``table`` environment in the report's layout, the remarks in small type below the
+    tabular; needs a Unicode-aware engine for "−"."""
     header = _report_header(rows, source, track, unit)
     body = [" & ".join(_latex_escape(c) for c in _report_cells(row, track, source, unit)) + r" \\" for row in rows]
+    notes = [rf"{_latex_escape(team)}: {_latex_escape(remark)}\\" for team, remark in _notes(rows, stale)]
+    if notes:
+        notes = [r"\par\smallskip\footnotesize", *notes]
     return "\n".join(
         [
             r"\begin{table}",
@@ -155,6 +187,7 @@ def to_latex(rows: Sequence[RankedRow], track: TrackRule, source: FigureSource =
             *body,
             r"\hline",
             r"\end{tabular}",
+            *notes,
             r"\end{table}",
         ]
     ) + "\n"

@@ -68,13 +68,16 @@ def check_members(results: ResultsZip, expected: list[str], retired: Collection[
     may carry; they are ignored, not refused (a rescore after a re-import). Returns the readme
     text (or None). Shared by the serial and the parallel scorer.
     """
+    problems = []
     missing = [f"{key}.png" for key in expected if key not in results.images]
     if missing:
-        raise SubmissionError(f"Missing {len(missing)} of {len(expected)} images: {_listing(missing)}")
+        problems.append(f"Missing {len(missing)} of {len(expected)} images: {_listing(missing)}")
     wanted = set(expected) | set(retired)
     extra = [PurePosixPath(i.filename).name for k, i in results.images.items() if k not in wanted]
     if extra:
-        raise SubmissionError(f"Images not part of this set ({len(extra)}): {_listing(extra)}")
+        problems.append(f"Images not part of this set ({len(extra)}): {_listing(extra)}")
+    if problems:
+        raise SubmissionError.of_problems(problems)
     if results.readme is None:
         return None
     return _read_readme(results.zip, results.readme, README_MAX_BYTES)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,10 +54,19 @@ class Settings(BaseSettings):
     # A worker started with --concurrency N > 1 should get cores / N.
     scoring_processes: int = 0
 
-    # A running job renews its lease every lease_seconds / 4; one silent for lease_seconds is
-    # presumed dead and re-queued, at most max_deliveries times in all.
-    lease_seconds: int = 120
+    # A running job renews its heartbeat every heartbeat_seconds, and each worker's reaper looks for
+    # dead jobs as often; a job silent for lease_seconds is presumed dead and re-queued, at most
+    # max_deliveries times in all (a worker killed mid-job: its job runs again within about
+    # lease_seconds + heartbeat_seconds). A reaper that lost the database waits a lease after it
+    # is back, so the heartbeats an outage stopped are renewed before any is judged.
+    # heartbeat_seconds unset: a sixth of the lease (5 s).
+    heartbeat_seconds: float | None = Field(default=None, gt=0)
+    lease_seconds: int = 30
     max_deliveries: int = 3
+    # Through a database outage a worker retries claiming a job, and keeps a finished job's outcome
+    # and retries saving it, this long (worker/tasks.py); a claim still failing then goes back to
+    # the queue.
+    db_outage_retry_seconds: float = 3600.0
     # A run still queued after this long is queued again (its message may have died with the broker).
     requeue_after_seconds: int = 600
     # An upload folder no submission owns (its API process died mid-upload) is removed after this
@@ -103,6 +112,17 @@ class Settings(BaseSettings):
     # Signs browser sessions and CSRF tokens of the team pages; unset, one is generated and kept
     # in <data_dir>/secret_key, so every API process of a deployment shares it.
     secret_key: str | None = None
+
+    @model_validator(mode="after")
+    def _heartbeats_within_the_lease(self) -> "Settings":
+        if self.heartbeat_seconds is not None and self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError(f"SRCHALLENGE_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}) must be at most half of "
+                             f"SRCHALLENGE_LEASE_SECONDS ({self.lease_seconds}): a live job would be presumed dead")
+        return self
+
+    @property
+    def heartbeat_interval(self) -> float:
+        return self.heartbeat_seconds or self.lease_seconds / 6
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -6,10 +6,14 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.config import get_settings
+
+OUTAGE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
+"""What a query raises when the database is unreachable or has no connection to spare."""
 
 
 def make_engine(url: str, pool_size: int = 15, pool_timeout_s: float = 30.0, connect_timeout_s: int = 10) -> Engine:

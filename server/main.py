@@ -16,7 +16,7 @@ from server.config import get_settings
 from server.ratelimit import KnownTokens, RateLimitMiddleware
 from server.recent import RecentResponses
 from server.routes import (admin, admin_setup, competitions, entries, exports, health, inputs, leaderboard, pages,
-                           pages_team, submissions)
+                           pages_info, pages_team, submissions)
 from server.security_headers import SecurityHeadersMiddleware
 from server.services.errors import ServiceError
 from server.services.upload_slots import UploadSlots
@@ -76,8 +76,8 @@ def create_app() -> FastAPI:
     async def service_error(_request: Request, err: ServiceError):
         return JSONResponse({"detail": err.message}, status_code=err.status_code, headers=err.headers)
 
-    for module in (health, competitions, inputs, submissions, leaderboard, entries, pages, pages_team, exports, admin,
-                   admin_setup):
+    for module in (health, competitions, inputs, submissions, leaderboard, entries, pages, pages_info, pages_team,
+                   exports, admin, admin_setup):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.mount(DOCS_ASSETS, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")

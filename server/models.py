@@ -264,6 +264,8 @@ class ScoringRun(Base):
     # apart, for the organizers only
     log: Mapped[str] = mapped_column(Text, default="")
     traceback: Mapped[str | None] = mapped_column(Text)
+    # where a running job is ("scoring image 12 of 100"), written by the worker (services/progress.py)
+    stage: Mapped[str | None] = mapped_column(String(200))
     submission: Mapped[Submission] = relationship(back_populates="runs")
     image_scores: Mapped[list["ImageScore"]] = relationship(back_populates="run", order_by="ImageScore.image_key")
 
@@ -342,6 +344,7 @@ class BaselineRecord(Base):
     runtime: Mapped[float | None] = mapped_column(Float)
     runtime_note: Mapped[str | None] = mapped_column(Text)
     runtime_device: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[str | None] = mapped_column(String(200))  # of a running measurement (services/progress.py)
     phase: Mapped[Phase] = relationship()
 
 

@@ -4,7 +4,9 @@ Task names, queue names, broker options and the Celery app factory live here, on
 so imports run one way (worker → server): the server sends ``(task name, ids)`` and never imports
 the worker; the worker registers its tasks under these names (worker/celery_app.py).
 
-Jobs carry ids only (a scoring run's, a phase's); the database holds the truth about each job.
+Jobs carry ids only (a scoring run's, a phase's); the database holds the truth about each job. A
+scoring run's message wakes a worker, which then takes the run due next on that queue, fairly
+across teams (server/services/fair_share.py), not necessarily the run it names.
 At-least-once delivery: a job is acknowledged after it finishes (``acks_late``) and re-delivered
 if its worker dies; the task itself makes a duplicate delivery harmless (see worker/tasks.py).
 """
@@ -20,6 +22,8 @@ MEASURE_BASELINE_TASK = "srchallenge.measure_baseline"
 SCORING_QUEUE = "scoring"  # results zips: CPU work
 GPU_QUEUE = "gpu"  # code re-runs and baseline timing: the device that times submissions
 QUEUES = (SCORING_QUEUE, GPU_QUEUE)
+# Code re-runs need the measurement device; results zips go to any CPU worker.
+QUEUE_OF_KIND = {"code": GPU_QUEUE, "results": SCORING_QUEUE}
 # Longer than the longest job (code re-run wall limit plus scoring), so Redis never re-delivers
 # a job that is still running.
 VISIBILITY_TIMEOUT_S = 4 * 3600

@@ -5,9 +5,13 @@ from typing import Any
 
 from scoring.shown import rule_columns
 from pydantic import BaseModel
+from sqlalchemy.orm import object_session
 
 from scoring.shown import ranking_notice
-from server.models import Phase, Submission, Track
+from server.models import Phase, Status, Submission, Track
+from server.services.datasets import version_numbers
+from server.services.fair_share import Place
+from server.services.leaderboard import scored_on_older_set
 from server.services.schedule import phase_window
 
 
@@ -73,6 +77,10 @@ class SubmissionAccepted(BaseModel):
     url: str
     notice: str | None = None
     """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
+    queue_position: int | None = None
+    estimated_start: datetime | None = None
+    """While queued: its place in its queue's line (1: next) and when it should start
+    (server/services/fair_share.py); None once it runs, or without a finished run to go by."""
 
 
 class ImageScoreOut(BaseModel):
@@ -128,9 +136,18 @@ class SubmissionOut(BaseModel):
     review_note: str | None = None
     notice: str | None = None
     """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
+    stale: str | None = None
+    """Set when its figures were scored on an older version of the phase's hidden set, until a rescore."""
+    rescore_failed: str | None = None
+    """The reason its latest run (a rescore) failed, while the figures of an earlier run stand."""
+    stage: str | None = None
+    """While its run is running: where it is, as the worker reports it ("scoring image 12 of 100")."""
+    queue_position: int | None = None
+    estimated_start: datetime | None = None
+    """As in ``SubmissionAccepted``."""
 
     @classmethod
-    def of(cls, submission: Submission) -> "SubmissionOut":
+    def of(cls, submission: Submission, place: Place | None = None) -> "SubmissionOut":
         current = next((r for r in submission.runs if r.id == submission.current_run_id), None)
         latest = submission.runs[-1] if submission.runs else None
         per_image = None
@@ -147,4 +164,16 @@ class SubmissionOut(BaseModel):
                    per_image=per_image, log=(latest.log if latest else ""), measurement=measurement,
                    stored=(current.figures or {}).get("stored") if current else None,
                    review=submission.review, review_note=submission.review_note,
-                   notice=ranking_notice(submission.kind, submission.phase.ranking_figures), **fields)
+                   notice=ranking_notice(submission.kind, submission.phase.ranking_figures),
+                   stale=_stale(submission) if current is not None else None,
+                   stage=latest.stage if latest is not None and latest.status == Status.RUNNING else None,
+                   rescore_failed=(latest.reason if current is not None and latest is not current
+                                   and latest.status == Status.FAILED else None),
+                   queue_position=place and place.position, estimated_start=place and place.estimated_start, **fields)
+
+
+def _stale(submission: Submission) -> str | None:
+    phase = submission.phase
+    if submission.dataset_version in (None, phase.dataset_version):
+        return None
+    return scored_on_older_set(submission.dataset_version, phase, version_numbers(object_session(submission), phase))

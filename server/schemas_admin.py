@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from server.models import AuditEvent, BaselineRecord, BaselineStatus, Phase, ScoringRun, Submission
+from server.models import AuditEvent, BaselineRecord, BaselineStatus, Phase, ScoringRun, Status, Submission
 from server.schemas import PhaseOut
 from server.services.errors import ServiceError
 from server.services.schedule import duration, phase_window
@@ -58,6 +58,8 @@ class RunOut(BaseModel):
     figures: dict[str, Any]
     log: str
     traceback: str | None
+    stage: str | None = None
+    """Where the run is while running, as its worker reports it (services/progress.py)."""
 
     @classmethod
     def of(cls, run: ScoringRun) -> "RunOut":
@@ -65,6 +67,7 @@ class RunOut(BaseModel):
         fields = {name: getattr(run, name) for name in (
             "id", "attempt", "status", "reason", "requested_by", "queued_at", "started_at", "heartbeat_at",
             "finished_at", "worker", "code_version", "dataset_version", "deliveries", "figures", "traceback")}
+        fields["stage"] = run.stage if run.status == Status.RUNNING else None
         return cls(submission=submission.public_id, team=submission.team.name, phase=submission.phase.path,
                    log=run.log or "", **fields)
 
@@ -173,6 +176,7 @@ class BaselineJobOut(BaseModel):
     worker: str | None
     queued_at: datetime
     started_at: datetime | None
+    stage: str | None = None
 
 
 class StatusOut(BaseModel):
@@ -233,12 +237,15 @@ class BaselineVersionOut(BaseModel):
     runtime_note: str | None
     worker: str | None
     reason: str | None
+    stage: str | None = None
+    """Where a running measurement is, as its worker reports it (services/progress.py)."""
 
     @classmethod
     def of(cls, record: BaselineRecord) -> "BaselineVersionOut":
         fields = {name: getattr(record, name) for name in (
             "source", "status", "actor", "psnr", "psnr_note", "params", "runtime", "runtime_device", "runtime_note",
             "worker", "reason")}
+        fields["stage"] = record.stage if record.status == BaselineStatus.RUNNING else None
         return cls(version=record.id, at=record.finished_at or record.created_at, **fields)
 
 

@@ -22,6 +22,7 @@ from server.db import session_scope
 from server.models import BaselineStatus, Phase
 from server.queue import MEASURE_BASELINE_TASK, get_celery
 from server.services.baseline import fail_measurement, finish_measurement, start_measurement
+from server.services.progress import StageReport, baseline_stage_reporter
 from server.services.storage import Storage
 from worker.evaluate import baseline_job, hidden_paths, job_gpu, sandbox_limits, stage_lr_inputs, times_on_gpu
 
@@ -37,10 +38,10 @@ def measure_baseline(task: Task, record_id: int) -> str:
             return "skipped"
         phase = record.phase
         try:
-            measurement = measure_baseline_runtime(phase)
+            measurement = measure_baseline_runtime(phase, baseline_stage_reporter(record_id))
         except Exception as err:  # the record says what went wrong; the worker lives on
             log.exception("baseline measurement %s crashed", record_id, extra={"phase": phase.path})
-            fail_measurement(session, record_id, f"{type(err).__name__}: {err}")
+            fail_measurement(session, record_id, failure_reason(err, get_settings()))
             return BaselineStatus.FAILED
         record = finish_measurement(session, record_id, measurement)
         log.info("baseline of %s measured: %s (%s)", phase.path, measurement, record.status,
@@ -57,7 +58,16 @@ def worker_device_class(settings: Settings) -> str:
     return "gpu" if times_on_gpu(settings) else "cpu"
 
 
-def measure_baseline_runtime(phase: Phase):
+def failure_reason(err: Exception, settings: Settings) -> str:
+    """For the organizer: a stage stopped at its wall time names the setting that bounds it."""
+    reason = f"{type(err).__name__}: {err}"
+    if getattr(err, "hit_wall_limit", False):
+        reason += (f"; each sandboxed stage may run {settings.sandbox_wall_seconds:g} s "
+                   "(SRCHALLENGE_SANDBOX_WALL_SECONDS on the worker): raise it for a slower device or more images")
+    return reason
+
+
+def measure_baseline_runtime(phase: Phase, on_stage: StageReport):
     """Run the bundle's baseline at its scale (random weights: they do not change its time) as a code
     submission, its figure the one timed in the job. Refused where the sandbox does not build it."""
     from worker.code_eval import evaluate_code_submission
@@ -76,13 +86,15 @@ def measure_baseline_runtime(phase: Phase):
         source = Path(importlib.import_module(f"scoring.{job['name'].lower()}").__file__).read_text()
         build = f"\n\ndef build_model():\n    return {job['name']}(scale={job['scale']})\n"
         (code_dir / "model.py").write_text(source + build)
+        on_stage("copying the LR inputs")
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
         gpu = job_gpu(settings)
         result = evaluate_code_submission(code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug),
                                           runtime_keys, scoring_keys[:1], sandbox_limits(settings, gpu), work / "run",
                                           hidden=hidden_paths(settings), gpu=gpu, scale=phase.competition.scale,
                                           shave=phase.competition.shave_border, baseline=job,
-                                          timing=phase.competition.timing or None)
+                                          timing=phase.competition.timing or None,
+                                          on_stage=on_stage)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result.baseline_runtime

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,11 +68,12 @@ STAGE2_OUTPUTS = ["result.json", "sr/*.npy"]
 
 class CodeRunError(SubmissionError):
     """A team-caused failure of a code submission; ``log`` is the capped output of the sandbox,
-    as the team will read it (``team_text``)."""
+    as the team will read it (``team_text``); ``hit_wall_limit``: a stage ran out of its wall time."""
 
-    def __init__(self, reason: str, log: str) -> None:
+    def __init__(self, reason: str, log: str, hit_wall_limit: bool = False) -> None:
         super().__init__(team_text(reason))
         self.log = team_text(log)
+        self.hit_wall_limit = hit_wall_limit
 
 
 def team_text(text: str) -> str:
@@ -185,7 +187,7 @@ def _result(run: SandboxRun, limits: SandboxLimits, doing: str) -> dict:
     """The stage's result.json, or a team-facing reason why there is none."""
     reason = run.kill_reason(limits)
     if reason:
-        raise CodeRunError(f"the model was {reason} while {doing}", run.log)
+        raise CodeRunError(f"the model was {reason} while {doing}", run.log, hit_wall_limit=run.status["timed_out"])
     if run.status["output_error"]:
         raise CodeRunError(f"the sandbox refused the model's outputs while {doing}: {run.status['output_error']}",
                            run.log)
@@ -276,7 +278,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
                              scoring_keys: list[str], limits: SandboxLimits, work_dir: Path,
                              *, scale: int, hidden: tuple[Path, ...] = (),
                              shave: int = SHAVE_BORDER, gpu: GPU | None = None,
-                             baseline: dict | None = None, timing: dict | None = None) -> CodeEvaluation:
+                             baseline: dict | None = None, timing: dict | None = None,
+                             on_stage: Callable[[str], None] = lambda _stage: None) -> CodeEvaluation:
     """Build, export, measure and score the model in ``code_dir``.
 
     ``scale`` and ``shave`` (pixels ignored on each border) are the competition bundle's.
@@ -289,6 +292,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     ``baseline`` ({"name", "scale"}) and ``timing`` ({"protocol", "runs"}) are the bundle's, written
     into the measuring job for the sandbox, which builds that baseline (or a stand-in where it cannot:
     scoring/baselines.py) and times ``timing["runs"]`` trials (default ``scoring.timing.TRIALS``).
+    ``on_stage`` hears each stage as this (trusted) side starts it, and each image it scores.
     """
     runtime_keys = list(runtime_keys or scoring_keys)
     metadata = read_metadata(code_dir)
@@ -305,6 +309,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     stage1_job = {"data_range": data_range, "shapes": shapes, "counted_shape": FLOPS_SHAPE, **limit_info}
     stage1_in = _input_dir(work_dir / "stage1", stage1_job, STAGE1_FILES)
     _readable_copy(code_dir, stage1_in / "submission")
+    on_stage(f"building and exporting the model (sandbox stage 1 of 2, at most {limits.wall_seconds:g} s)")
     stage1 = run_in_sandbox([*PYTHON, "/sandbox/in/export_runner.py"], stage1_in, work_dir / "stage1" / "job",
                             limits, hidden=secrets, outputs=STAGE1_OUTPUTS)
     exported = _result(stage1, limits, "building and exporting it")
@@ -328,7 +333,10 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     for key, image in lr.items():
         np.save(stage2_in / "lr" / f"{key}.npy", image)
         (stage2_in / "lr" / f"{key}.npy").chmod(0o644)
+    on_stage("waiting for this device's timing slot (one measuring stage at a time)")
     with timing_slot(limits.timing_lock_dir, gpu.uuid if gpu else None):  # the timing stage runs alone
+        on_stage(f"measuring: parameters, MACs, {len(runtime_keys)} images timed against the baseline "
+                 f"(sandbox stage 2 of 2, at most {limits.wall_seconds:g} s)")
         stage2 = run_in_sandbox([*PYTHON, "/sandbox/in/measure_runner.py"], stage2_in, work_dir / "stage2" / "job",
                                 limits, hidden=secrets, outputs=STAGE2_OUTPUTS, gpu=gpu, cpus=limits.timing_cpus)
     log = _join_logs(stage1.log, stage2.log, limits.log_bytes)
@@ -338,7 +346,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
                          log)
 
     image_psnr, clipped, checked_hr = {}, {}, {}
-    for key in scoring_keys:
+    for index, key in enumerate(scoring_keys, start=1):
+        on_stage(f"scoring image {index} of {len(scoring_keys)}")
         h, w = lr[key].shape[:2]
         sr_path = stage2.result_dir / "sr" / f"{key}.npy"
         if not sr_path.is_file() or sr_path.stat().st_size > scale * scale * h * w * 3 + 4096:

@@ -21,8 +21,13 @@ from scoring.timing import runtime_figure
 from server.config import Settings
 from server.models import Phase, Submission
 from server.services.datasets import hr_keys, retired_keys
+from server.services.progress import StageReport
 from server.services.storage import Storage
 from worker.parallel import score_results_zip_parallel
+
+
+def _quiet(_stage: str) -> None:
+    """No one to tell (a bench, a test)."""
 
 
 @dataclass
@@ -37,9 +42,10 @@ def archive_limits(settings: Settings) -> ArchiveLimits:
     return ArchiveLimits(max_image_pixels=settings.max_image_pixels)
 
 
-def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
+def evaluate_results_zip(settings: Settings, submission: Submission, on_stage: StageReport = _quiet) -> Outcome:
     storage = Storage.from_settings(settings)
     phase = submission.phase
+    on_stage("checking the zip")
     score = score_results_zip_parallel(
         storage.upload_path(submission.public_id),
         storage.hr_dir(phase.competition.slug, phase.slug),
@@ -48,6 +54,7 @@ def evaluate_results_zip(settings: Settings, submission: Submission) -> Outcome:
         workers=settings.scoring_processes or None,
         scale=phase.competition.scale,
         retired=retired_keys(object_session(submission), phase),
+        on_image=lambda _key, index, total: on_stage(f"scoring image {index} of {total}"),
     )
     figures = {"psnr": score.mean_psnr, "capped_images": score.capped_count, "images": len(score.per_image)}
     image_scores = {key: (value.db, value.capped) for key, value in score.per_image.items()}
@@ -81,7 +88,7 @@ def stage_lr_inputs(storage: Storage, phase: Phase, dest: Path) -> tuple[list[st
     return scoring_keys, runtime_keys
 
 
-def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
+def evaluate_code(settings: Settings, submission: Submission, on_stage: StageReport = _quiet) -> Outcome:
     """Re-run a code submission in the sandbox: parameters, runtime (the bundle's timing protocol
     over the runner's trials, recorded as ``runtime_protocol``) against the baseline timed in the
     same job, and PSNR of the model's own outputs."""
@@ -93,6 +100,7 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
     shutil.rmtree(work, ignore_errors=True)
     try:
         code_dir = work / "code"
+        on_stage("unpacking the zip")
         extract_safely(storage.upload_path(submission.public_id), code_dir, archive_limits(settings))
         if not (code_dir / "model.py").is_file():
             raise SubmissionError("the zip has no model.py at its top (or inside its one folder)")
@@ -102,7 +110,8 @@ def evaluate_code(settings: Settings, submission: Submission) -> Outcome:
             code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug), runtime_keys, scoring_keys,
             sandbox_limits(settings, gpu), work / "run", hidden=hidden_paths(settings), gpu=gpu,
             scale=phase.competition.scale, shave=phase.competition.shave_border,
-            baseline=baseline_job(phase.competition), timing=phase.competition.timing or None)
+            baseline=baseline_job(phase.competition), timing=phase.competition.timing or None,
+            on_stage=on_stage)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     runtime, protocol = runtime_figure(result.runtime, (phase.competition.timing or {}).get("protocol", "best_of"))

@@ -3,9 +3,11 @@ orphan upload folders, never share database connections across a fork, and prepa
 process for the parallel scorer (allowed to start processes, keeping freed memory)."""
 
 import logging
+import math
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,7 +32,7 @@ def lease(run_id: int, delivery: int | None = None) -> Iterator[None]:
     """Renew the run's heartbeat in the background while the body runs (only while ``delivery``
     still holds the run)."""
     stop = threading.Event()
-    interval = max(get_settings().lease_seconds / 4, 0.5)
+    interval = get_settings().heartbeat_interval
 
     def renew() -> None:
         while not stop.wait(interval):
@@ -50,12 +52,15 @@ def lease(run_id: int, delivery: int | None = None) -> Iterator[None]:
 
 
 def reap_forever() -> None:
-    interval = max(get_settings().lease_seconds / 2, 1)
-    while not _stop_reaper.wait(interval):
+    """A pass every heartbeat. ``watching_since``: since when this reaper has reached the database
+    without a break (after a failed pass it judges heartbeats only once it has watched them for a
+    lease); a reaper just started has missed nothing."""
+    settings = get_settings()
+    watching_since = -math.inf
+    while not _stop_reaper.wait(settings.heartbeat_interval):
         try:
-            settings = get_settings()
             with session_scope() as session:
-                report = reap_stale_runs(session, settings, enqueue_run)
+                report = reap_stale_runs(session, settings, enqueue_run, time.monotonic() - watching_since)
                 orphans = sweep_orphan_uploads(session, Storage.from_settings(settings),
                                                settings.orphan_upload_seconds)
             if report.requeued or report.failed or report.resent:
@@ -64,6 +69,7 @@ def reap_forever() -> None:
                 log.warning("reaper: removed %d upload folder(s) no submission owns: %s", len(orphans), orphans)
         except Exception:
             log.exception("reaper pass failed")
+            watching_since = time.monotonic()
 
 
 @worker_process_init.connect

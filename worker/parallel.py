@@ -39,7 +39,7 @@ from PIL import Image
 from scoring.archive import ArchiveLimits, open_results_zip
 from scoring.psnr import SHAVE_BORDER, ImagePSNR
 from scoring.results import ResultsScore, check_members, collect_scores, hidden_keys, score_images
-from worker.parent_death import die_with_parent
+from worker.parent_death import FORKSERVER_PARENT_ENV
 
 _RUNS_PER_WORKER = 4
 """Runs of keys per worker: enough that one slow run does not leave the other cores idle."""
@@ -52,7 +52,7 @@ _TRIM_THRESHOLD = 256 * 1024 * 1024
 _PILLOW_BLOCKS_KEPT = 4
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([__name__, "worker.forkserver_dies_with_parent"])
+_CONTEXT.set_forkserver_preload(["worker.forkserver_dies_with_parent", __name__])
 _pool: ProcessPoolExecutor | None = None
 _pool_workers = 0
 _pool_lock = threading.Lock()
@@ -82,15 +82,10 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
         if _pool is None or _pool_workers != workers:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_CONTEXT, initializer=_start_scorer)
+            os.environ[FORKSERVER_PARENT_ENV] = str(os.getpid())  # read by the forkserver this may start
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_CONTEXT, initializer=keep_freed_memory)
             _pool_workers = workers
         return _pool
-
-
-def _start_scorer() -> None:
-    """Each pool process: dies with the forkserver (which dies with its worker), keeps freed memory."""
-    die_with_parent()
-    keep_freed_memory()
 
 
 def shutdown_pool() -> None:

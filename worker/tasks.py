@@ -1,18 +1,23 @@
-"""Celery tasks. A task receives a run id, claims the run under a guard, and writes its outcome.
+"""Celery tasks. A message names a run; the task claims the run due next on that run's queue
+(fairly across teams: server/services/fair_share.py) under a guard, and writes its outcome.
 
-A duplicate delivery (at-least-once queues) finds the run no longer ``queued`` and does nothing,
-so a submission is never scored twice; a delivery that stalled and lost its run to another worker
-cannot write its outcome (every write is guarded on the delivery's number). The outcome of
-finished work is saved through a short database outage: the save is retried, on a fresh
-connection each time, for up to the lease before the work is given up.
+A duplicate delivery (at-least-once queues) finds no run left queued and does nothing, so a
+submission is never scored twice; a delivery that stalled and lost its run to another worker
+cannot write its outcome (every write is guarded on the delivery's number). Through a database
+outage a worker holds on: the claim is tried again, and the outcome of finished work is kept and
+its save tried again, each on a fresh connection, for up to ``db_outage_retry_seconds``; a claim
+still failing then goes back to the queue (before: Celery acknowledged the failed claim and the
+run waited for the reaper's resend; a result was dropped after one lease).
 """
 
 import logging
 import time
 import traceback
 from collections.abc import Callable
+from typing import TypeVar
 
 from celery import Task
+from celery.exceptions import Reject
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -21,25 +26,32 @@ from server.config import get_settings
 from server.db import session_scope
 from server.models import ScoringRun, Status
 from server.queue import SCORE_RUN_TASK, get_celery
-from server.services.runs import claim_run, complete_run, fail_run
+from server.services.progress import run_stage_reporter
+from server.services.runs import claim_next_run, complete_run, fail_run
 from worker.evaluate import evaluate_code, evaluate_results_zip
 from worker.lifecycle import lease
 
 log = logging.getLogger("srchallenge.worker")
 PLATFORM_FAILURE = "the scoring platform failed while scoring this submission (not your fault): "
+T = TypeVar("T")
 
 
-SAVE_RETRY_MAX_S = 2.0
+RETRY_MAX_PAUSE_S = 2.0
 
 
 @get_celery().task(name=SCORE_RUN_TASK, bind=True)
-def score_run(task: Task, run_id: int) -> str:
+def score_run(task: Task, woken_by: int) -> str:
     settings = get_settings()
+    try:
+        claimed = through_outage(settings.db_outage_retry_seconds, f"claiming a run for message {woken_by}",
+                                 lambda session: claim_next_run(session, woken_by, worker=task.request.hostname))
+    except (OperationalError, InterfaceError):
+        raise Reject("the database stayed unreachable", requeue=True) from None
+    if claimed is None:
+        log.info("no run left queued for message %s; duplicate delivery ignored", woken_by, extra={"run": woken_by})
+        return "skipped"
+    run_id, delivery = claimed
     with session_scope() as session:
-        delivery = claim_run(session, run_id, worker=task.request.hostname)
-        if not delivery:
-            log.info("run %s is not queued any more; duplicate delivery ignored", run_id, extra={"run": run_id})
-            return "skipped"
         submission = session.get(ScoringRun, run_id).submission
         context = {"submission": submission.public_id, "run": run_id, "phase": submission.phase.path,
                    "kind": submission.kind, "worker": task.request.hostname}
@@ -47,7 +59,7 @@ def score_run(task: Task, run_id: int) -> str:
         outcome, failure = None, None
         try:
             with lease(run_id, delivery):
-                outcome = evaluate(settings, submission)
+                outcome = evaluate(settings, submission, run_stage_reporter(run_id, delivery))
         except SubmissionError as err:
             failure = {"reason": str(err), "log": getattr(err, "log", "")}
             log.info("submission %s failed: %s", submission.public_id, err, extra={**context, "status": Status.FAILED})
@@ -57,10 +69,10 @@ def score_run(task: Task, run_id: int) -> str:
                        "traceback": traceback.format_exc(limit=20)}
         release(session)
     if failure is not None:
-        save_outcome(run_id, settings.lease_seconds, context,
+        save_outcome(run_id, settings.db_outage_retry_seconds, context,
                      lambda s, run: fail_run(s, run, delivery=delivery, **failure))
         return Status.FAILED
-    if not save_outcome(run_id, settings.lease_seconds, context, lambda s, run: complete_run(
+    if not save_outcome(run_id, settings.db_outage_retry_seconds, context, lambda s, run: complete_run(
             s, run, outcome.figures, outcome.image_scores, outcome.self_reported, outcome.log, delivery=delivery)):
         log.warning("run %s was taken over by another delivery; this result is dropped", run_id, extra=context)
         return "skipped"
@@ -78,21 +90,27 @@ def release(session: Session) -> None:
         session.invalidate()
 
 
-def save_outcome(run_id: int, within_s: float, context: dict, save: Callable[[Session, ScoringRun], bool]) -> bool:
-    """Run ``save`` in a fresh session; through a database outage, again (a new connection each
-    time) until ``within_s`` has passed, then give up by raising (the reaper re-queues the run)."""
+def through_outage(within_s: float, what: str, action: Callable[[Session], T], context: dict | None = None) -> T:
+    """``action`` in a fresh session; through a database outage, again (a new connection each time)
+    until ``within_s`` has passed, then the outage's error is raised."""
     deadline, pause = time.monotonic() + within_s, 0.25
     while True:
         try:
             with session_scope() as session:
-                return save(session, session.get(ScoringRun, run_id))
+                return action(session)
         except (OperationalError, InterfaceError) as err:
             if time.monotonic() + pause > deadline:
                 raise
-            log.warning("saving run %s failed (%s); retrying in %.2g s", run_id, type(err).__name__, pause,
-                        extra=context)
+            log.warning("%s failed (%s); retrying in %.2g s", what, type(err).__name__, pause, extra=context or {})
             time.sleep(pause)
-            pause = min(pause * 2, SAVE_RETRY_MAX_S)
+            pause = min(pause * 2, RETRY_MAX_PAUSE_S)
+
+
+def save_outcome(run_id: int, within_s: float, context: dict, save: Callable[[Session, ScoringRun], bool]) -> bool:
+    """Save a finished run's outcome, through an outage of up to ``within_s`` (then the reaper
+    queues the run again)."""
+    return through_outage(within_s, f"saving run {run_id}",
+                          lambda session: save(session, session.get(ScoringRun, run_id)), context)
 
 
 def headline(figures: dict) -> str:
@@ -101,7 +119,7 @@ def headline(figures: dict) -> str:
                      if isinstance(figures.get(name), int | float))
 
 
-def evaluate(settings, submission):
+def evaluate(settings, submission, on_stage):
     if submission.kind == "code":
-        return evaluate_code(settings, submission)
-    return evaluate_results_zip(settings, submission)
+        return evaluate_code(settings, submission, on_stage)
+    return evaluate_results_zip(settings, submission, on_stage)

@@ -136,21 +136,24 @@ def measure(
 
 def follow(backend: Backend, phase: str, record_id: int, timeout_s: float) -> dict:
     """Poll the phase's baseline history (locally or over the API) for the measurement's record,
-    showing its state on stderr, until it ends."""
+    printing a line on stderr whenever its state or stage changes, until it ends."""
     deadline = time.monotonic() + timeout_s
     started = time.monotonic()
-    with err_console.status("queued") as shown:
-        while True:
-            row = next((v.model_dump(mode="json") for v in backend.baseline_history(phase) if v.version == record_id),
-                       None)
-            if row is None:
-                raise NotFound(f"baseline measurement #{record_id} is not in the history of {phase}")
-            if row["status"] in FINISHED:
-                return row
-            where = f" on {row['worker']}" if row["worker"] else ", waiting for a worker of queue 'gpu'"
-            shown.update(f"baseline measurement #{record_id} {row['status']}{where} "
-                         f"({time.monotonic() - started:.0f} s)")
-            if time.monotonic() > deadline:
-                fail(f"measurement #{record_id} still {row['status']} after {timeout_s:g} s; it goes on "
-                     "(`srchallenge baseline history` follows it)")
-            time.sleep(POLL_S)
+    shown = None
+    while True:
+        row = next((v.model_dump(mode="json") for v in backend.baseline_history(phase) if v.version == record_id),
+                   None)
+        if row is None:
+            raise NotFound(f"baseline measurement #{record_id} is not in the history of {phase}")
+        if row["status"] in FINISHED:
+            return row
+        where = f" on {row['worker']}" if row["worker"] else ", waiting for a worker of queue 'gpu'"
+        stage = f": {row['stage']}" if row["stage"] else ""
+        now = f"baseline measurement #{record_id} {row['status']}{where}{stage}"
+        if now != shown:
+            err_console.print(f"{time.monotonic() - started:5.0f} s  {now}", highlight=False, soft_wrap=True)
+            shown = now
+        if time.monotonic() > deadline:
+            fail(f"measurement #{record_id} still {row['status']} after {timeout_s:g} s; it goes on "
+                 "(`srchallenge baseline history` follows it)")
+        time.sleep(POLL_S)

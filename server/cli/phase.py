@@ -27,13 +27,17 @@ def update_phase(path: str, **values) -> dict:
 
 @app.command("open")
 def open_(phase: PhaseArg, as_json: JsonOpt = False):
-    """Accept submissions to a phase (within its dates, if it has any)."""
+    """Accept submissions to a phase (within its dates, if it has any: the dates are not changed,
+    so a phase with a future opening date says so and opens then)."""
     shown = update_phase(phase, is_open=True)
     if as_json:
         print_json(shown)
         return
-    console.print(f"{phase} is open" + ("" if shown["state"] == "open" else f" — now {shown['state']}"),
-                  soft_wrap=True)
+    if shown["state"].startswith("open"):
+        console.print(f"{phase} is {shown['state']}", soft_wrap=True)
+    else:
+        console.print(f"{phase} is not open yet: {shown['state']}; its dates decide (`srchallenge phase "
+                      f"schedule {phase} --opens none` opens it now)", soft_wrap=True)
 
 
 @app.command("close")

@@ -43,7 +43,8 @@ def render_status(report: StatusOut) -> None:
     console.print(workers if report.workers else "[yellow]no worker seen lately[/yellow]")
     for job in report.baseline_measurements:
         console.print(f"baseline measurement #{job.id} of {job.phase}: {job.status}"
-                      + (f" on {job.worker} since {job.started_at}" if job.worker else f" since {job.queued_at}"))
+                      + (f" on {job.worker} since {job.started_at}" if job.worker else f" since {job.queued_at}")
+                      + (f": {job.stage}" if job.stage else ""))
     if not report.running and not report.queued_too_long:
         console.print("nothing running; nothing queued for long")
         return
@@ -51,10 +52,10 @@ def render_status(report: StatusOut) -> None:
     runs = Table(title=f"running ({len(report.running)}), stuck: heartbeat older than {report.lease_seconds} s "
                        f"({len(report.stuck)}), queued over {report.requeue_after_seconds} s "
                        f"({len(report.queued_too_long)})")
-    for column in ("run", "submission", "team", "phase", "status", "worker", "since", "heartbeat"):
+    for column in ("run", "submission", "team", "phase", "status", "stage", "worker", "since", "heartbeat"):
         runs.add_column(column)
     for run in report.running + report.queued_too_long:
         state = "STUCK" if run.id in stuck_ids else run.status
-        runs.add_row(str(run.id), run.submission, run.team, run.phase, state, run.worker or "—",
+        runs.add_row(str(run.id), run.submission, run.team, run.phase, state, run.stage or "—", run.worker or "—",
                      str(run.started_at or run.queued_at), str(run.heartbeat_at or "—"))
     console.print(runs)

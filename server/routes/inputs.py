@@ -1,16 +1,24 @@
-"""LR inputs of a phase, for participants to download. Only the public LR folder is served."""
+"""LR inputs of a phase, for participants to download. Only the public LR folder is served, and
+only once the phase has opened by its date (403 before, saying when)."""
 
 import re
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
 from server.deps import PhaseDep, SettingsDep
 from server.services.datasets import lr_archive_path, lr_image_names
-from server.services.errors import NotFound
+from server.services.errors import Forbidden, NotFound
+from server.services.schedule import inputs_withheld
 from server.services.storage import Storage
 
-router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["inputs"])
+
+def published(phase: PhaseDep) -> None:
+    if (reason := inputs_withheld(phase)) is not None:
+        raise Forbidden(reason)
+
+
+router = APIRouter(prefix="/api/v1/phases/{competition}/{phase}", tags=["inputs"], dependencies=[Depends(published)])
 LR_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}x\d\.png$")
 
 

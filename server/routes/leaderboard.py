@@ -3,10 +3,14 @@
 The JSON is rendered once per version of the board and served as bytes (``memoized``): everyone
 refreshes this near a deadline, and rebuilding 300 rows through pydantic for each request would
 cost more than everything else in it. A recent render is served without asking the database for
-the version (``leaderboard_max_age_seconds``, server/recent.py, docs/benchmarks.md).
+the version (``leaderboard_max_age_seconds``, server/recent.py, docs/benchmarks.md). While the
+database is unreachable the last render is served, with ``as_of`` (and the ``Age`` header) saying
+when it was made.
 """
 
-from datetime import datetime
+import json
+
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -14,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from scoring.shown import rule_values, shown_figures
-from server.db import get_sessionmaker
+from server.db import OUTAGE_ERRORS, get_sessionmaker
 from server.models import Phase
 from server.schemas import TrackOut
 from server.services.competitions import get_phase
@@ -61,15 +65,26 @@ class LeaderboardOut(BaseModel):
     phase: str
     ranking_figures: str
     tracks: list[TrackBoardOut]
+    as_of: datetime | None = None
+    """Set only while the database is unreachable: this is the last render, made at that time."""
 
 
 @router.get("/leaderboard", response_model=LeaderboardOut)
 async def leaderboard(competition: str, phase: str, request: Request, track: str | None = None):
     """Async so that a recent render is answered on the event loop with no session and no thread
     hop; renders (or memoized versions) are made in the thread pool."""
-    body = await request.app.state.recent_boards.get(
-        (competition, phase, track), lambda: run_in_threadpool(leaderboard_json, competition, phase, track))
-    return Response(body, media_type="application/json")
+    body, kept_at = await request.app.state.recent_boards.get_or_kept(
+        (competition, phase, track), lambda: run_in_threadpool(leaderboard_json, competition, phase, track),
+        OUTAGE_ERRORS)
+    if kept_at is None:
+        return Response(body, media_type="application/json")
+    board = json.loads(body) | {"as_of": kept_at.isoformat()}
+    return Response(json.dumps(board), media_type="application/json", headers=kept_headers(kept_at))
+
+
+def kept_headers(kept_at: datetime) -> dict[str, str]:
+    """The HTTP mark of a render served from before an outage: its age (RFC 9111)."""
+    return {"Age": str(max(int((datetime.now(UTC) - kept_at).total_seconds()), 0))}
 
 
 def leaderboard_json(competition: str, phase_slug: str, track: str | None) -> bytes:

@@ -1,4 +1,5 @@
-"""The team's own pages: token login, its submissions, and which submission stands on each track.
+"""The team's own pages: token login, an upload form per open phase, its submissions, and which
+submission stands on each track.
 
 The browser keeps a signed session in an HttpOnly, SameSite=Strict cookie, never the token
 (services/web_session.py). Every form posts a per-session CSRF token in a hidden field; a POST
@@ -8,19 +9,22 @@ without the right one gets 403. Pages with private data are sent with ``Cache-Co
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.body_guard import TokenFirstRoute
 from server.config import Settings
-from server.deps import SessionDep, SettingsDep, release_connection
+from server.deps import PhaseDep, SessionDep, SettingsDep, release_connection
 from server.models import SUBMISSION_PENDING
 from server.routes.pages import render_error, templates
 from server.schemas import SubmissionOut
 from server.services.competitions import get_phase_by_path, list_competitions
 from server.services.entries import choose_entry, team_choices
 from server.services.errors import Forbidden, ServiceError
+from server.services.fair_share import submission_places
 from server.services.submissions import list_team_submissions
 from server.services.teams import team_for_token
+from server.services.upload_flow import receive_submission
 from server.services.web_session import (SESSION_COOKIE, SESSION_MAX_AGE_S, WebSession, csrf_valid,
                                          load_web_session, new_web_session, server_secret)
 
@@ -50,12 +54,14 @@ def private(response: Response, web: WebSession, settings: Settings) -> Response
 
 def render_team(request: Request, db: SessionDep, web: WebSession, error: str | None = None,
                 status_code: int = 200) -> HTMLResponse:
-    phases = [(phase, [SubmissionOut.of(s) for s in list_team_submissions(db, web.team, phase)],
-               team_choices(db, web.team, phase))
+    phases = [(phase, list_team_submissions(db, web.team, phase), team_choices(db, web.team, phase))
               for competition in list_competitions(db) for phase in competition.phases]
+    places = submission_places(db, [s for _, subs, _ in phases for s in subs])
+    phases = [(phase, [SubmissionOut.of(s, places.get(s.public_id)) for s in subs], choices)
+              for phase, subs, choices in phases]
     return templates.TemplateResponse(request, "team.html", {
         "team": web.team, "csrf": web.csrf, "phases": phases, "error": error,
-        "saved": request.query_params.get("saved") == "1",
+        "saved": request.query_params.get("saved") == "1", "uploaded": request.query_params.get("uploaded"),
         "refresh_s": REFRESH_S if any(s.status in SUBMISSION_PENDING for _, subs, _ in phases for s in subs) else None,
     }, status_code=status_code)
 
@@ -107,3 +113,26 @@ def choose_entry_form(request: Request, web: BrowserSessionDep, db: SessionDep, 
         return private(render_team(request, db, web, err.message, err.status_code), web, settings)
     anchor = f"phase-{chosen.competition.slug}-{chosen.slug}"
     return RedirectResponse(f"/team?saved=1#{anchor}", status_code=303)
+
+
+@router.post("/team/phases/{competition}/{phase}/submissions")
+async def upload_form(request: Request, phase: PhaseDep, web: BrowserSessionDep, db: SessionDep,
+                      settings: SettingsDep):
+    """The team page's upload form: the API's upload (same checks, limits and streaming); the CSRF
+    field is checked once the body has arrived, before anything is recorded."""
+    if web.team is None:
+        return RedirectResponse("/team", status_code=303)
+    secret = server_secret(settings)
+
+    def check_csrf(fields: dict[str, str]) -> None:
+        if not csrf_valid(secret, web.claims, fields.get("csrf", "")):
+            raise CSRF_REFUSED
+
+    try:
+        submission = await receive_submission(request, phase, web.team, db, settings, check_csrf)
+    except ServiceError as err:
+        db.rollback()
+        page = await run_in_threadpool(render_team, request, db, web, err.message, err.status_code)
+        return private(page, web, settings)
+    return RedirectResponse(f"/team?uploaded={submission.public_id}#submission-{submission.public_id}",
+                            status_code=303)

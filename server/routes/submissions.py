@@ -1,6 +1,5 @@
 """Participants upload submissions and follow them."""
 
-import anyio
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 
@@ -8,8 +7,8 @@ from scoring.shown import ranking_notice
 from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
 from server.schemas import SubmissionAccepted, SubmissionOut
 from server.services import submissions as service
-from server.services.storage import Storage
-from server.services.uploads import receive_upload
+from server.services.fair_share import submission_places
+from server.services.upload_flow import receive_submission
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 
@@ -45,30 +44,23 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
 
     The body streams to disk with no database connection held; the database work runs in the
     thread pool, never on the event loop."""
-    async with request.app.state.upload_slots.hold(team.id) as in_flight:
-        await run_in_threadpool(service.check_upload_allowed, session, phase, team, in_flight)
-        storage = Storage.from_settings(settings)
-        public_id = service.new_public_id()
-        zip_path = storage.upload_path(public_id)
-        try:
-            received = await receive_upload(request, zip_path, settings.max_upload_bytes,
-                                            settings.upload_idle_timeout_seconds)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(service.discard_upload, zip_path.parent)
-            raise
-        submission = await run_in_threadpool(service.accept_upload, session, phase, team, public_id, received,
-                                             zip_path)
+    submission = await receive_submission(request, phase, team, session, settings)
+    public_id = submission.public_id
+    place = (await run_in_threadpool(submission_places, session, [submission])).get(public_id)
     return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
                               url=f"/api/v1/submissions/{public_id}",
-                              notice=ranking_notice(submission.kind, phase.ranking_figures))
+                              notice=ranking_notice(submission.kind, phase.ranking_figures),
+                              queue_position=place and place.position, estimated_start=place and place.estimated_start)
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
 def submission_detail(submission_id: str, team: TeamDep, session: SessionDep):
-    return SubmissionOut.of(service.get_team_submission(session, submission_id, team))
+    submission = service.get_team_submission(session, submission_id, team)
+    return SubmissionOut.of(submission, submission_places(session, [submission]).get(submission_id))
 
 
 @router.get("/submissions", response_model=list[SubmissionOut], summary="Your team's submissions, newest first")
 def my_submissions(team: TeamDep, session: SessionDep):
-    return [SubmissionOut.of(s) for s in service.list_team_submissions(session, team)]
+    submissions = service.list_team_submissions(session, team)
+    places = submission_places(session, submissions)
+    return [SubmissionOut.of(s, places.get(s.public_id)) for s in submissions]

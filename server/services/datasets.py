@@ -26,6 +26,7 @@ from scoring.naming import image_key, lr_name
 from server.models import DatasetVersion, Phase
 from server.services.audit import record_event
 from server.services.errors import ServiceError
+from server.services.schedule import inputs_withheld
 from server.services.storage import Storage
 
 Progress = Callable[[int, int], None]
@@ -34,6 +35,13 @@ HR_IMPORT_MAX_PIXELS = 100_000_000
 
 def lr_archive_path(storage: Storage, phase: Phase) -> Path:
     return storage.lr_dir(phase.competition.slug, phase.slug).parent / "inputs.zip"
+
+
+def inputs_unavailable(storage: Storage, phase: Phase) -> str | None:
+    """Why the phase's LR inputs cannot be downloaded now (not yet published, or not imported), or
+    None when ``inputs.zip`` is served: the pages link it only then."""
+    return inputs_withheld(phase) or (None if lr_archive_path(storage, phase).is_file()
+                                      else f"phase {phase.path} has no inputs yet")
 
 
 def lr_image_names(storage: Storage, phase: Phase) -> list[str]:

@@ -91,10 +91,15 @@ def entry_of(submission: Submission, track: str) -> Entry:
 def stale_note(entry: Entry, phase: Phase, numbers: dict[str, int]) -> str | None:
     """Why a row's figures may not hold for the phase's current hidden set (None: they do).
     ``numbers``: digest → version number (``datasets.version_numbers``)."""
-    if entry.is_baseline or None in (entry.dataset_version, phase.dataset_version) \
-            or entry.dataset_version == phase.dataset_version:
+    return None if entry.is_baseline else scored_on_older_set(entry.dataset_version, phase, numbers)
+
+
+def scored_on_older_set(dataset_version: str | None, phase: Phase, numbers: dict[str, int]) -> str | None:
+    """The one wording of stale figures (the board, the exports, the team page): scored on the
+    hidden set ``dataset_version``, while the phase now holds another."""
+    if None in (dataset_version, phase.dataset_version) or dataset_version == phase.dataset_version:
         return None
-    old = numbers.get(entry.dataset_version)
+    old = numbers.get(dataset_version)
     return (f"scored on {f'version {old}' if old else 'an older version'} of the hidden set, now version "
             f"{numbers.get(phase.dataset_version, '?')}: awaiting a rescore")
 

@@ -1,8 +1,12 @@
-"""The Pareto plot of a phase as inline SVG: PSNR (y) against runtime (x), marker area ∝ parameters.
+"""The Pareto plot of a phase as inline SVG: PSNR (y) against runtime / baseline (x), marker area ∝
+parameters.
 
 Drawn on the server from leaderboard rows, so the page needs no JavaScript, plotting library or
-CDN, and the picture is exactly the figures the table ranks. Lines through the baseline's PSNR
-and runtime split the plane into the report's "no worse than the baseline" quadrant and the rest.
+CDN, and the picture is exactly the figures the table ranks: x is the ratio the runtime constraint
+compares (``scoring.shown``), so a code re-run timed on a CPU against the baseline in the same job
+is placed by that ratio, not by CPU seconds beside the baseline's GPU seconds. Lines through the
+baseline's PSNR and its 1× split the plane into the report's "no worse than the baseline" quadrant
+and the rest.
 Styling is left to classes (the page's CSS), so the Content-Security-Policy needs no inline style.
 """
 
@@ -11,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from scoring.ranking import RankedRow
+from scoring.shown import baseline_runtime_of, shown_figures
 
 WIDTH, HEIGHT = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 16, 48
@@ -35,9 +40,15 @@ def distinct_rows(rows: Iterable[RankedRow]) -> list[RankedRow]:
     return list(kept.values())
 
 
-def plottable(row: RankedRow) -> bool:
-    """A row needs PSNR, runtime and a parameter count to have a place and a size."""
-    figures = (row.entry.psnr, row.entry.runtime, row.entry.params)
+def runtime_ratio(row: RankedRow, baseline_runtime: float | None) -> float | None:
+    """The row's x: the ratio every output shows and the runtime constraint compares."""
+    return shown_figures(row.entry, baseline_runtime, "measured").runtime_ratio
+
+
+def plottable(row: RankedRow, baseline_runtime: float | None) -> bool:
+    """A row needs PSNR, a runtime ratio and a parameter count to have a place and a size."""
+    ratio = runtime_ratio(row, baseline_runtime) if row.entry.runtime is not None else None
+    figures = (row.entry.psnr, ratio, row.entry.params)
     return all(v is not None and math.isfinite(v) for v in figures) and row.entry.params >= 0
 
 
@@ -47,11 +58,13 @@ def pareto_svg(rows: Sequence[RankedRow], title: str = "PSNR against runtime") -
     Rows that are not ``plottable`` are left out; the baseline row draws the two baseline lines.
     Returns "" when no row can be plotted.
     """
-    points = [row for row in rows if plottable(row)]
+    baseline_runtime = baseline_runtime_of(rows)
+    points = [row for row in rows if plottable(row, baseline_runtime)]
     if not points:
         return ""
+    ratio = {id(row): runtime_ratio(row, baseline_runtime) for row in points}
     inset = MAX_RADIUS  # keeps the largest marker inside the frame
-    x_scale = _Scale(0.0, max(r.entry.runtime for r in points), LEFT + inset, WIDTH - RIGHT - inset)
+    x_scale = _Scale(0.0, max(ratio.values()), LEFT + inset, WIDTH - RIGHT - inset)
     psnrs = [r.entry.psnr for r in points]
     y_scale = _Scale(min(psnrs), max(psnrs), HEIGHT - BOTTOM - inset, TOP + inset, pad=True)
     largest = max(r.entry.params for r in points) or 1
@@ -63,11 +76,11 @@ def pareto_svg(rows: Sequence[RankedRow], title: str = "PSNR against runtime") -
     ]
     placed: list[tuple[float, float, float, float]] = []
     for row in sorted(points, key=lambda r: -r.entry.params):
-        cx, cy = x_scale(row.entry.runtime), y_scale(row.entry.psnr)
+        cx, cy = x_scale(ratio[id(row)]), y_scale(row.entry.psnr)
         radius = max(MIN_RADIUS, MAX_RADIUS * math.sqrt(row.entry.params / largest))
         label_x = round(cx + radius + 3, 2)
         label_y = _free_label_y(label_x, cy + 4, len(row.entry.team) * LABEL_CHAR_WIDTH, placed)
-        parts.append(_marker(row, cx, cy, radius, label_x, label_y))
+        parts.append(_marker(row, ratio[id(row)], cx, cy, radius, label_x, label_y))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -103,7 +116,7 @@ def _axes(x: "_Scale", y: "_Scale") -> list[str]:
         parts.append(f'<line class="grid" x1="{left}" y1="{py}" x2="{right}" y2="{py}"/>'
                      f'<text class="tick" x="{left - 6}" y="{py + 4}" text-anchor="end">{value:g}</text>')
     parts.append(f'<text class="axis-label" x="{(left + right) / 2}" y="{HEIGHT - 8}" text-anchor="middle">'
-                 "Runtime (s per image)</text>")
+                 "Runtime / baseline (×)</text>")
     parts.append(f'<text class="axis-label" x="14" y="{(top + bottom) / 2}" text-anchor="middle" '
                  f'transform="rotate(-90 14 {(top + bottom) / 2})">PSNR (dB)</text>')
     return parts
@@ -118,7 +131,7 @@ def _baseline_lines(rows: Sequence[RankedRow], x: "_Scale", y: "_Scale") -> list
         py = y(baseline.psnr)
         parts.append(f'<line class="baseline-line baseline-psnr" x1="{LEFT}" y1="{py}" x2="{WIDTH - RIGHT}" y2="{py}"/>')
     if baseline.runtime is not None and math.isfinite(baseline.runtime):
-        px = x(baseline.runtime)
+        px = x(1.0)
         parts.append(f'<line class="baseline-line baseline-runtime" x1="{px}" y1="{TOP}" x2="{px}" '
                      f'y2="{HEIGHT - BOTTOM}"/>')
     return parts
@@ -137,11 +150,13 @@ def _free_label_y(x: float, y: float, width: float, placed: list[tuple[float, fl
     return candidate
 
 
-def _marker(row: RankedRow, cx: float, cy: float, radius: float, label_x: float, label_y: float) -> str:
+def _marker(row: RankedRow, ratio: float, cx: float, cy: float, radius: float, label_x: float,
+            label_y: float) -> str:
     entry = row.entry
     kind = "baseline" if entry.is_baseline else ("ranked" if row.rank is not None else "unranked")
     name = escape(entry.team)
-    tooltip = f"{name}: {entry.psnr:.2f} dB, {entry.runtime:.3f} s, {entry.params:,} parameters"
+    tooltip = f"{name}: {entry.psnr:.2f} dB, {ratio:.2f}× the baseline's runtime ({entry.runtime:.3f} s), " \
+              f"{entry.params:,} parameters"
     return (f'<g class="point {kind}"><circle class="marker" cx="{cx}" cy="{cy}" r="{radius:.3f}" '
             f'data-params="{entry.params}"><title>{tooltip}</title></circle>'
             f'<text class="label" x="{label_x}" y="{label_y}">{name}</text></g>')

@@ -33,13 +33,17 @@ class ReapReport:
     resent: list[int]
 
 
-def reap_stale_runs(session: Session, settings: Settings, enqueue) -> ReapReport:
-    """One pass; ``enqueue(run_id, queue)`` sends a message. Safe to run from many workers at once."""
+def reap_stale_runs(session: Session, settings: Settings, enqueue, watched_s: float = float("inf")) -> ReapReport:
+    """One pass; ``enqueue(run_id, queue)`` sends a message. Safe to run from many workers at once.
+
+    ``watched_s``: how long this reaper has reached the database without a break. Under a lease,
+    no running run is judged: after an outage every heartbeat is old, and live jobs renew theirs
+    within a heartbeat of the database coming back."""
     now = utcnow()
     report = ReapReport([], [], [])
     stale = session.scalars(select(ScoringRun).where(
         ScoringRun.status == Status.RUNNING, ScoringRun.heartbeat_at < now - timedelta(seconds=settings.lease_seconds)))
-    for run in list(stale):
+    for run in list(stale) if watched_s >= settings.lease_seconds else []:
         if run.deliveries >= settings.max_deliveries:
             if fail_run(session, run, GAVE_UP.format(n=run.deliveries), platform=True):
                 report.failed.append(run.id)

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from scoring.review import literal_total, stored_total
 from server.models import RUN_PENDING, ImageScore, ScoringRun, Status, Submission, utcnow
+from server.queue import QUEUE_OF_KIND
+from server.services.fair_share import fair_order
 from server.services.review import hold_if_needed
 
 SUBMISSION_FIGURES = ("psnr", "params", "runtime", "runtime_baseline", "runtime_ratio", "macs", "activations",
@@ -73,6 +75,22 @@ def claim_run(session: Session, run_id: int, worker: str | None = None) -> int:
     return delivery
 
 
+def claim_next_run(session: Session, woken_by: int, worker: str | None = None) -> tuple[int, int] | None:
+    """Claim the run due next (services/fair_share.py) on the queue of run ``woken_by``, whose
+    message woke this worker: ``(run id, delivery)``, or None when that queue has no run left
+    queued (a duplicate message, or one whose run was withdrawn)."""
+    woken = session.get(ScoringRun, woken_by)
+    queue = QUEUE_OF_KIND[woken.submission.kind] if woken is not None else None
+    session.commit()
+    if queue is None:
+        return None
+    for run_id in fair_order(session, queue):
+        delivery = claim_run(session, run_id, worker)
+        if delivery:
+            return run_id, delivery
+    return None
+
+
 def _held_by(run_id: int, statuses: tuple[str, ...], delivery: int | None):
     """The guard of a run's state change: its status, and which delivery holds it (if given)."""
     guard = [ScoringRun.id == run_id, ScoringRun.status.in_(statuses)]
@@ -88,9 +106,11 @@ def complete_run(
     """``running → scored``: write the figures and make this run the submission's current one
     (held for organizer review if its stored numbers call for it: services/review.py).
 
-    ``delivery`` (from ``claim_run``): only that delivery may complete the run."""
+    ``delivery`` (from ``claim_run``): only that delivery may complete the run. It still may once
+    the reaper has queued the run again (its heartbeats were lost, e.g. in a database outage) as
+    long as no other delivery has claimed it, so finished work is not done twice."""
     done = session.execute(
-        update(ScoringRun).where(*_held_by(run.id, (Status.RUNNING,), delivery))
+        update(ScoringRun).where(*_held_by(run.id, RUN_PENDING if delivery else (Status.RUNNING,), delivery))
         .values(status=Status.SCORED, finished_at=utcnow(), figures=figures, log=log, reason=None)
     ).rowcount
     if not done:

@@ -58,6 +58,18 @@ def phase_window(phase: Phase, now: datetime | None = None) -> PhaseWindow:
     return PhaseWindow(reason is None, reason, opens, closes, left)
 
 
+def inputs_withheld(phase: Phase, now: datetime | None = None) -> str | None:
+    """Why the phase's LR inputs are not served yet, or None: they are published when the phase
+    opens by its date, never before (a test set's inputs weeks early are weeks to tune on them).
+    The switch alone withholds nothing: a phase closed after its end keeps its inputs public."""
+    now = _utc(now) or utcnow()
+    opens = _utc(phase.opens_at)
+    if opens is not None and now < opens:
+        return (f"phase {phase.path} opens at {when(opens)} (in {duration(opens - now)}); "
+                "its LR inputs are published then")
+    return None
+
+
 def set_schedule(session: Session, phase: Phase, actor: str, opens_at: datetime | None,
                  closes_at: datetime | None, clear_opens: bool = False, clear_closes: bool = False) -> PhaseWindow:
     """Set (or with ``clear_*`` remove) a phase's dates; those left out stay. Times without a zone

@@ -62,16 +62,25 @@ def pinged_workers(settings: Settings) -> set[str] | None:
 
 
 def workers_from_runs(session: Session, since: datetime) -> dict[str, tuple[datetime | None, int | None]]:
-    """Worker name → (last heartbeat or finish, the run it is running now)."""
+    """Worker name → (last heartbeat or finish, the run it is running now): workers of scoring runs
+    and of baseline measurements (a worker timing the baseline for minutes is not gone)."""
     last_seen = func.max(func.coalesce(ScoringRun.heartbeat_at, ScoringRun.finished_at, ScoringRun.started_at))
-    rows = session.execute(
+    rows = dict(session.execute(
         select(ScoringRun.worker, last_seen).where(
             ScoringRun.worker.is_not(None),
             or_(ScoringRun.heartbeat_at >= since, ScoringRun.finished_at >= since, ScoringRun.status == Status.RUNNING))
-        .group_by(ScoringRun.worker))
+        .group_by(ScoringRun.worker)).all())
+    measuring = session.execute(
+        select(BaselineRecord.worker, func.max(func.coalesce(BaselineRecord.finished_at, BaselineRecord.started_at)))
+        .where(BaselineRecord.worker.is_not(None),
+               or_(BaselineRecord.started_at >= since, BaselineRecord.finished_at >= since,
+                   BaselineRecord.status.in_(BASELINE_PENDING)))
+        .group_by(BaselineRecord.worker))
+    for name, seen in measuring:
+        rows[name] = max((_aware(t) for t in (rows.get(name), seen) if t is not None), default=None)
     running = dict(session.execute(
         select(ScoringRun.worker, ScoringRun.id).where(ScoringRun.status == Status.RUNNING)).all())
-    return {name: (seen, running.get(name)) for name, seen in rows}
+    return {name: (seen, running.get(name)) for name, seen in rows.items()}
 
 
 def deployment_status(session: Session, settings: Settings) -> StatusOut:
@@ -127,7 +136,7 @@ def _with_runs(session: Session, settings: Settings, now: datetime, report: Stat
         "queued_too_long": [RunOut.of(run) for run in queued_long],
         "baseline_measurements": [
             BaselineJobOut(id=r.id, phase=r.phase.path, status=r.status, worker=r.worker, queued_at=r.created_at,
-                           started_at=r.started_at)
+                           started_at=r.started_at, stage=r.stage)
             for r in session.scalars(select(BaselineRecord).where(BaselineRecord.status.in_(BASELINE_PENDING))
                                      .order_by(BaselineRecord.id))]})
 

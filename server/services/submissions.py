@@ -9,11 +9,12 @@ import logging
 import secrets
 import shutil
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 
 import yaml
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ from scoring.errors import SubmissionError
 from scoring.factsheet import parameter_count, seconds_per_image, yes_no
 from scoring.team_yaml import MAX_TEAM_YAML_BYTES, TeamYamlError, load_team_yaml
 from server.models import Phase, ScoringRun, Status, Submission, Team
-from server.queue import GPU_QUEUE, SCORING_QUEUE
+from server.queue import QUEUE_OF_KIND
 from server.services.errors import Forbidden, NotFound, ServiceError, Unavailable, Unprocessable
 from server.services.queue import enqueue_run
 from server.services.quotas import check_quota, reserve_slot
@@ -129,14 +130,24 @@ def check_phase_still_accepts(session: Session, phase: Phase) -> None:
     check_phase_accepts(phase)
 
 
-def check_upload_allowed(session: Session, phase: Phase, team: Team, in_flight: int = 0) -> None:
-    """Before the body is read: a closed phase or a used-up quota (counting the team's ``in_flight``
-    uploads) costs the team no upload time."""
+def check_upload_allowed(session: Session, phase: Phase, team: Team, others: Collection[str] = ()) -> None:
+    """Before the body is read: a closed phase or a used-up quota (counting the team's ``others``
+    uploads still arriving) costs the team no upload time."""
     try:
         check_phase_accepts(phase)
-        check_quota(session, phase, team, in_flight=in_flight)
+        check_quota(session, phase, team, in_flight=uploads_still_arriving(session, others))
     finally:
         session.commit()  # the connection goes back to the pool while the body streams in
+
+
+def uploads_still_arriving(session: Session, upload_ids: Collection[str]) -> int:
+    """Of uploads holding a slot (their submissions' public ids), those with no row yet: one whose
+    row is in is counted by the quota as a row, not again as in flight. Read after the slots were
+    taken, so an upload whose row commits meanwhile is counted once either way."""
+    if not upload_ids:
+        return 0
+    recorded = session.scalar(select(func.count()).where(Submission.public_id.in_(list(upload_ids))))
+    return len(upload_ids) - recorded
 
 
 def record_submission(
@@ -175,8 +186,7 @@ def add_scoring_run(session: Session, submission: Submission, requested_by: str)
 
 
 def queue_for(submission: Submission) -> str:
-    """Code re-runs need the measurement device; results zips go to any CPU worker."""
-    return GPU_QUEUE if submission.kind == "code" else SCORING_QUEUE
+    return QUEUE_OF_KIND[submission.kind]
 
 
 def accept_upload(session: Session, phase: Phase, team: Team, public_id: str, upload: ReceivedUpload,

@@ -10,12 +10,15 @@ slot); ``limits`` and redis-py have counters and locks but no lease-per-holder s
 store is memory, or Redis fails, the count is this process's own (as the rate limiter, it fails
 open rather than refusing every upload). Only the event loop touches the local counts (the upload
 route is async), so no lock is needed.
+
+A slot's member is its upload's submission id, and taking one answers the ids of the others: an
+upload whose row is already committed but whose slot is not yet given back is then counted once,
+as a row, not also as in flight (``submissions.uploads_still_arriving``).
 """
 
 import asyncio
 import logging
-import secrets
-from collections import Counter
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,8 +38,8 @@ TAKE = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1e6
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
-local others = redis.call('ZCARD', KEYS[1])
-if others >= tonumber(ARGV[2]) then return -1 end
+local others = redis.call('ZRANGE', KEYS[1], 0, -1)
+if #others >= tonumber(ARGV[2]) then return -1 end
 redis.call('ZADD', KEYS[1], t + tonumber(ARGV[3]), ARGV[1])
 redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
 return others
@@ -53,7 +56,7 @@ return 1
 class UploadSlots:
     def __init__(self, per_team: int, storage_url: str = "memory://", lease_s: float = LEASE_S):
         self.per_team, self.lease_s = per_team, lease_s
-        self._held: Counter[int] = Counter()
+        self._held: defaultdict[int, set[str]] = defaultdict(set)
         self._url = storage_url if storage_url.startswith(("redis://", "rediss://", "unix://")) else None
         if self._url is None and "redis" in storage_url.split("://")[0]:
             log.warning("upload slots: %s is not a plain Redis URL; each API process counts its own uploads",
@@ -72,21 +75,21 @@ class UploadSlots:
         return self._clients[loop]
 
     @asynccontextmanager
-    async def hold(self, team_id: int) -> AsyncIterator[int]:
-        """Hold one of the team's slots for the body of the block; yields how many other uploads
-        of the team are in flight (they count against its quota)."""
-        key, member = f"srchallenge:upload-slots:{team_id}", secrets.token_hex(8)
+    async def hold(self, team_id: int, upload_id: str) -> AsyncIterator[list[str]]:
+        """Hold one of the team's slots for ``upload_id`` (its submission's public id) for the body
+        of the block; yields the ids of the team's other uploads holding one (they count against its
+        quota until their rows are in)."""
+        key, member = f"srchallenge:upload-slots:{team_id}", upload_id
         shared = await self._take_shared(key, member)
-        others = self._held[team_id] if shared is None else shared
-        if others < 0 or others >= self.per_team:
-            raise TooMany(f"your team is already sending {self.per_team} uploads; send this one when one has "
-                          "finished", headers={"Retry-After": str(RETRY_AFTER_S)})
-        self._held[team_id] += 1
+        others = sorted(self._held.get(team_id, ())) if shared is None else shared
+        if len(others) >= self.per_team:
+            raise self._full()
+        self._held[team_id].add(member)
         renewal = asyncio.create_task(self._renew(key, member)) if shared is not None else None
         try:
             yield others
         finally:
-            self._held[team_id] -= 1
+            self._held[team_id].discard(member)
             if not self._held[team_id]:
                 del self._held[team_id]
             if renewal is not None:
@@ -94,15 +97,23 @@ class UploadSlots:
                 with anyio.CancelScope(shield=True):  # a client that hung up still gives its slot back
                     await self._release(key, member)
 
-    async def _take_shared(self, key: str, member: str) -> int | None:
-        """Others holding a slot across API processes (-1: none left, and none taken); None without Redis."""
+    async def _take_shared(self, key: str, member: str) -> list[str] | None:
+        """The others holding a slot across API processes (TooMany: none left, and none taken); None
+        without Redis."""
         if self._redis is None:
             return None
         try:
-            return int(await self._redis.eval(TAKE, 1, key, member, self.per_team, self.lease_s))
+            taken = await self._redis.eval(TAKE, 1, key, member, self.per_team, self.lease_s)
         except (RedisError, OSError) as err:
             log.warning("upload slots: the shared store failed (%s); counting this process's uploads only", err)
             return None
+        if taken == -1:
+            raise self._full()
+        return [other.decode() for other in taken]
+
+    def _full(self) -> TooMany:
+        return TooMany(f"your team is already sending {self.per_team} uploads; send this one when one has "
+                       "finished", headers={"Retry-After": str(RETRY_AFTER_S)})
 
     async def _renew(self, key: str, member: str) -> None:
         while True:

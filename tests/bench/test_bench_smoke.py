@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHES = ["score_zip", "scorer_memory", "dataset_import", "leaderboard_api", "upload", "upload_burst",
-           "end_to_end", "runtime_harness", "code_rerun", "same_network"]
+           "end_to_end", "runtime_harness", "code_rerun", "same_network", "fairness"]
 
 
 @pytest.mark.parametrize("bench", BENCHES)

@@ -134,3 +134,22 @@ def test_submit_wait_stops_at_a_cancelled_submission(pg_stack):
     pg_stack.cli("submission", "cancel", public_id, "--reason", "withdrawn by the team")
     body = wait_for_final(pg_stack.url, pg_stack.token, public_id, timeout_s=20)
     assert body["status"] == "cancelled" and body["reason"] == "withdrawn by the team"
+
+
+def test_the_public_board_and_page_are_served_as_of_their_last_render_during_an_outage(pg_stack, postgres):
+    """Before: 503 for as long as the database was down."""
+    board, page = f"/api/v1/phases/{pg_stack.phase}/leaderboard", "/competitions/aim2019?phase=validation"
+    with pg_stack.client() as client:
+        fresh_board, fresh_page = client.get(board), client.get(page)
+        assert fresh_board.status_code == fresh_page.status_code == 200
+        assert fresh_board.json()["as_of"] is None and "as of" not in fresh_page.text
+        postgres.pause()
+        try:
+            kept_board, kept_page = client.get(board), client.get(page)
+        finally:
+            postgres.resume()
+    assert kept_board.status_code == 200, kept_board.text
+    assert kept_board.json()["as_of"] and "age" in kept_board.headers
+    assert kept_board.json()["tracks"] == fresh_board.json()["tracks"]
+    assert kept_page.status_code == 200
+    assert "The database is unavailable right now: this is the board as of" in kept_page.text

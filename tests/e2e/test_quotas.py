@@ -1,6 +1,7 @@
 """Phase rules on the server: closed phases, per-day and total limits per team, what counts."""
 
 import itertools
+import time
 
 import pytest
 
@@ -56,3 +57,29 @@ def test_concurrent_uploads_cannot_both_take_the_last_slot(stack, quota_team):
     with ThreadPoolExecutor(6) as pool:
         codes = list(pool.map(lambda _: stack.upload(data, token=quota_team, phase=PHASE).status_code, range(6)))
     assert sorted(codes) == [202] + [429] * 5, codes
+
+
+def test_an_upload_whose_row_is_in_but_whose_slot_is_not_yet_back_counts_once(stack, quota_team):
+    """Before: its slot (held until after the row commits) counted it as in flight as well as a row,
+    so a team with a slot left got 429 (3 of 100 uploads in a burst)."""
+    import redis
+    from sqlalchemy import create_engine, text
+
+    stack.cli("phase", "set-limits", PHASE, "--per-day", "2", "--total", "0")
+    first = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
+    assert first.status_code == 202, first.text
+    url = stack.env.get("SRCHALLENGE_DATABASE_URL") or f"sqlite:///{stack.data_dir / 'srchallenge.db'}"
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        team_id = connection.execute(text("SELECT team_id FROM submissions WHERE public_id = :id"),
+                                     {"id": first.json()["id"]}).scalar_one()
+    engine.dispose()
+    # the first upload's slot, as it stands between its row's commit and the slot's release
+    store = redis.Redis.from_url(stack.env["SRCHALLENGE_BROKER_URL"])
+    store.zadd(f"srchallenge:upload-slots:{team_id}", {first.json()["id"]: time.time() + 60})
+    try:
+        second = stack.upload(stack.results_zip(), token=quota_team, phase=PHASE)
+    finally:
+        store.delete(f"srchallenge:upload-slots:{team_id}")
+    assert second.status_code == 202, second.text
+    assert stack.upload(stack.results_zip(), token=quota_team, phase=PHASE).status_code == 429, "the quota holds"

@@ -215,7 +215,7 @@ def test_pending_submissions_refresh_the_team_page(web, stack, page):
     try:
         pending = stack.upload(stack.results_zip(noisy(stack, 14)), token=token).json()["id"]
         login(page, stack, token)
-        expect(page.locator(f"#submission-{pending} td.status")).to_have_text("submitted")
+        expect(page.locator(f"#submission-{pending} td.status")).to_have_text(re.compile(r"^submitted\s*\d+ in line"))
         expect(page.locator("meta[http-equiv=refresh]")).to_have_attribute("content", "5")
     finally:
         stack.start_worker()

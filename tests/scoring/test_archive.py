@@ -190,6 +190,34 @@ def test_other_folder_layouts_are_refused(tmp_path, names):
     assert "is in a subfolder" in rejected(path)
 
 
+def test_ntire_layout_readme_at_the_top_images_in_one_folder(tmp_path):
+    names = ["readme.txt", "results/", "results/0801x4.png", "results/0802x4.png"]
+    path = write_zip(tmp_path / "r.zip", [(n, b"" if n.endswith("/") else PNG) for n in names])
+    with open_zip(path) as results:
+        assert list(results.images) == ["0801", "0802"]
+        assert results.readme.filename == "readme.txt"
+
+
+@pytest.mark.parametrize("names", [["readme.txt", "a/0801.png", "b/0802.png"],
+                                   ["readme.txt", "notes.txt", "results/0801.png"]])
+def test_readme_beside_more_than_one_folder_or_file_is_refused(tmp_path, names):
+    assert "is in a subfolder" in rejected(write_zip(tmp_path / "r.zip", [(n, PNG) for n in names]))
+
+
+def test_every_problem_of_the_zip_is_named_at_once(tmp_path):
+    names = ["0801.png", "0801x4.png", "notes.docx", "0803 copy.png", "x/0804.png"]
+    message = rejected(write_zip(tmp_path / "r.zip", [(n, PNG) for n in names]))
+    assert message.startswith("4 problems in the zip: ")
+    for part in ["0801.png and 0801x4.png are both results for image 0801", "notes.docx is not a PNG image",
+                 "'0803 copy.png' is not an image name", "x/0804.png is in a subfolder"]:
+        assert part in message
+
+
+def test_a_long_list_of_problems_is_cut_with_a_count(tmp_path):
+    message = rejected(write_zip(tmp_path / "r.zip", [(f"n{i}.txt", b"") for i in range(13)]))
+    assert message.startswith("13 problems in the zip: ") and message.endswith("; and 3 more")
+
+
 def test_extract_safely_writes_plain_files_only(tmp_path):
     members = [
         ("mysub/", b""),

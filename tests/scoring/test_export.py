@@ -1,5 +1,7 @@
 """Exports: the report's table layout in Markdown and LaTeX, and CSV/JSON that keep every field."""
 
+import csv
+import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +39,25 @@ def test_markdown_marks_the_ranked_figure_on_the_psnr_track():
     assert markdown[0].startswith("| Team | PSNR | Number of parameters |")
     assert markdown[1] == "| :--- | ---: | ---: | ---: | ---: | ---: | :--- | :--- |"
     assert markdown[2] == "| krahaon ai cv | 28.84(1) | 1,461,735 | 0.117 | 0.110 | 0.112 | Titan Xp | Yes |"
-    assert markdown[-1] == "| GUET-HMI | 28.54(−) | 536,005 | 0.290 | 0.399 | 0.579 | Tesla P100 | No |"
+    table = [line for line in markdown if line.startswith("|")]
+    assert table[-1] == "| GUET-HMI | 28.54(−) | 536,005 | 0.290 | 0.399 | 0.579 | Tesla P100 | No |"
+
+
+def test_markdown_and_latex_say_why_a_row_is_unranked_or_stale():
+    """They dropped every reason: an unranked row read as a ranked one with a dash."""
+    srstar = next(row for row in TABLE_1 if row.entry.team == "SRSTAR")
+    stale = {"s-9": "scored on version 1 of the hidden set, now version 2: awaiting a rescore"}
+    rows = [*TABLE_1, *rank_track([Entry("late", "params", 28.9, 1_000, 0.1, submission_id="s-9")], TRACK_1,
+                                  BASELINE, TOLERANCES)[:1]]
+    markdown = to_markdown(rows, TRACK_1, stale=stale)
+    assert f"- SRSTAR: {srstar.reason}" in markdown.splitlines()
+    assert f"- late: {stale['s-9']}" in markdown.splitlines()
+    latex = to_latex(rows, TRACK_1, stale=stale)
+    assert rf"SRSTAR: {srstar.reason}\\" in latex and rf"late: {stale['s-9']}\\" in latex
+    assert latex.index(r"\end{tabular}") < latex.index("SRSTAR: ") < latex.index(r"\end{table}")
+    assert "late" in to_table(rows, TRACK_1, stale=stale).splitlines()[-1].split("awaiting")[0]
+    assert json.loads(render_track(rows, TRACK_1, "json", stale=stale))["rows"][-1]["stale"] == stale["s-9"]
+    assert list(csv.DictReader(io.StringIO(to_csv(rows, stale))))[-1]["stale"] == stale["s-9"]
 
 
 def test_plain_table_is_aligned_and_gives_reasons():

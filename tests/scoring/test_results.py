@@ -94,6 +94,13 @@ def test_unexpected_images_are_listed(tmp_path):
     assert rejected(tmp_path, members) == "Images not part of this set (1): 0901x4.png"
 
 
+def test_missing_and_unexpected_images_are_named_together(tmp_path):
+    hr = make_hr(tmp_path / "hr", ["0801", "0802"])
+    members = [("0801.png", png_bytes(hr["0801"])), ("0901x4.png", png_bytes(hr["0801"]))]
+    assert rejected(tmp_path, members) == (
+        "2 problems in the zip: Missing 1 of 2 images: 0802.png; Images not part of this set (1): 0901x4.png")
+
+
 def test_unexpected_other_files(tmp_path):
     hr = make_hr(tmp_path / "hr", ["0801"])
     members = [("0801.png", png_bytes(hr["0801"])), ("notes.docx", b"PK")]

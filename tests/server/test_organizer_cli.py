@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bench.stack import BUNDLE
 from server.db import get_sessionmaker
-from server.models import Phase, ScoringRun, Submission
+from server.models import BaselineRecord, BaselineStatus, Phase, ScoringRun, Submission, utcnow
 from server.services.organizers import organizer_for_token
 from server.services.runs import claim_run, complete_run
 from server.services.submissions import add_scoring_run, new_public_id
@@ -200,3 +200,16 @@ def test_tables_keep_whole_rows_when_piped(cli):
     row = next(line for line in cli("submission", "list").stdout.splitlines() if public_id in line)
     assert "aim2019/validation" in row and "a team with a rather long name, as real teams have" in row
     assert "…" not in row
+
+
+def test_status_counts_a_worker_busy_measuring_the_baseline(cli):
+    """A worker timing the baseline for minutes has no scoring run: status said "no worker seen lately"."""
+    assert "no worker seen lately" in cli("status").stdout
+    with session() as db:
+        phase = db.scalar(select(Phase).where(Phase.slug == "validation"))
+        db.add(BaselineRecord(phase=phase, source="measure", status=BaselineStatus.RUNNING, actor="cli:alice",
+                              started_at=utcnow(), worker="gpu-7@vm"))
+        db.commit()
+    assert [w["name"] for w in json.loads(cli("status", "--json").stdout)["workers"]] == ["gpu-7@vm"]
+    shown = cli("status").stdout
+    assert "no worker seen lately" not in shown and "gpu-7@vm" in shown

@@ -80,7 +80,7 @@ def test_a_zero_parameter_entry_is_plotted_and_not_counted_as_missing():
     """It was left out (and the page's footnote counted it as "without parameter count")."""
     board = rows(entry("lookup table", 28.9, 0, 0.01), entry("ok", 29.0, 500_000, 0.05))
     zero = next(r for r in board if r.entry.team == "lookup table")
-    assert plottable(zero)
+    assert plottable(zero, BASELINE.runtime)
     found = markers(pareto_svg(board))
     assert float(found["lookup table"].get("r")) > 0
     assert float(markers(pareto_svg(rows(entry("only zero", 28.9, 0, 0.01))))["only zero"].get("r")) > 0
@@ -96,3 +96,15 @@ def test_labels_of_clustered_entries_do_not_overlap():
         for x2, y2, n2 in labels[i + 1:]:
             side_by_side = x1 + n1 * LABEL_CHAR_WIDTH <= x2 or x2 + n2 * LABEL_CHAR_WIDTH <= x1
             assert side_by_side or abs(y1 - y2) >= LABEL_HEIGHT, (x1, y1, x2, y2)
+
+
+def test_a_re_run_is_placed_by_its_same_job_ratio_not_its_seconds():
+    """A code re-run timed on a CPU (1.3 s; the baseline 1.44 s in the same job: 0.9×) was drawn right
+    of the baseline's 0.130 GPU seconds while its ratio ranked it as faster."""
+    cpu = Entry(team="cpu", track="psnr", psnr=28.9, params=500_000, runtime=1.3, runtime_ratio=0.9,
+                submission_id="cpu")
+    svg = pareto_svg(rows(cpu, entry("slow", 28.8, 600_000, 0.26)))
+    found = markers(svg)
+    assert float(found["cpu"].get("cx")) < float(found["Baseline"].get("cx")) < float(found["slow"].get("cx"))
+    assert "0.90× the baseline's runtime (1.300 s)" in found["cpu"].find(f"{SVG}title").text
+    assert "Runtime / baseline (×)" in svg

@@ -81,6 +81,21 @@ def test_a_new_score_shows_once_the_render_is_older_than_the_max_age(app):
         assert "latecomer" in teams(client.get(BOARD))
 
 
+def test_the_competition_page_is_served_from_a_recent_render_too(app):
+    """Before: the HTML page was rendered from the database on every request (206 ms at 1,201
+    submissions)."""
+    clock = app.state.recent_boards.clock = Clock()
+    page = "/competitions/aim2019?phase=validation"
+    with TestClient(app) as client:
+        assert "newcomer" not in client.get(page).text
+        add_scored_team("newcomer")
+        clock.now += 1.9
+        assert "newcomer" not in client.get(page).text, "served from the recent render"
+        clock.now += 4.2
+        assert "newcomer" in client.get(page).text
+        assert client.get("/competitions/aim2019?phase=nope").status_code == 404, "errors are not kept"
+
+
 def test_each_track_and_phase_has_its_own_render_and_errors_are_not_kept(app):
     app.state.recent_boards.clock = Clock()
     with TestClient(app) as client:

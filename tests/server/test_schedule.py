@@ -2,7 +2,11 @@
 
 from datetime import datetime, timedelta, timezone
 
+import httpx
+import numpy as np
 import pytest
+
+from bench.stack import photo_like, png_bytes
 
 from server.services.audit import audit_events
 from server.services.competitions import get_phase_by_path
@@ -47,3 +51,31 @@ def test_nonsense_dates_are_refused(session):
     set_schedule(session, phase, "cli:alice", NOW, None)
     with pytest.raises(ServiceError, match="before it opens"):  # against the date already set
         set_schedule(session, phase, "cli:alice", None, NOW - timedelta(seconds=1))
+
+
+def test_inputs_are_withheld_until_the_opening_date(cli, api, tmp_path):
+    """A test phase opening 39 days later served its LR inputs at once."""
+    (tmp_path / "hr").mkdir()
+    (tmp_path / "hr" / "0801.png").write_bytes(png_bytes(photo_like(np.random.default_rng(2), 32, 48)))
+    cli("dataset", "import", "--phase", "aim2019/test", "--hr", str(tmp_path / "hr"))
+    opens = (datetime.now(timezone.utc) + timedelta(days=39)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cli("phase", "schedule", "aim2019/test", "--opens", opens)
+    base = f"{api}/api/v1/phases/aim2019/test"
+    for path in ("/inputs.zip", "/inputs", "/inputs/0801x4.png"):
+        refused = httpx.get(base + path)
+        assert refused.status_code == 403, path
+        assert refused.json()["detail"].startswith(f"phase aim2019/test opens at {opens} (in 38 days 23 hours")
+    cli("phase", "schedule", "aim2019/test", "--opens", "none")
+    assert httpx.get(base + "/inputs").json() == ["0801x4.png"]
+    assert httpx.get(base + "/inputs.zip").status_code == 200
+
+
+def test_phase_open_before_the_opening_date_says_it_is_not_open(cli):
+    opens = (datetime.now(timezone.utc) + timedelta(days=39)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cli("phase", "schedule", "aim2019/test", "--opens", opens)
+    cli("phase", "close", "aim2019/test")
+    told = " ".join(cli("phase", "open", "aim2019/test").stdout.split())
+    assert told.startswith(f"aim2019/test is not open yet: phase aim2019/test opens at {opens}")
+    assert "--opens none` opens it now" in told and " is open" not in told
+    cli("phase", "schedule", "aim2019/test", "--opens", "none")
+    assert " ".join(cli("phase", "open", "aim2019/test").stdout.split()) == "aim2019/test is open"

@@ -19,41 +19,41 @@ def test_two_api_processes_share_a_teams_cap(redis_url):
     """Before: each API process counted its own, so N processes let a team stream N × the cap."""
     async def scenario():
         first, second = UploadSlots(2, redis_url), UploadSlots(2, redis_url)
-        async with first.hold(7) as before_a:
-            async with second.hold(7) as before_b:
+        async with first.hold(7, "upload-1") as before_a:
+            async with second.hold(7, "upload-2") as before_b:
                 with pytest.raises(TooMany):
-                    async with first.hold(7):
+                    async with first.hold(7, "upload-3"):
                         pass
-                async with second.hold(8) as other_team:  # another team's cap is its own
-                    assert other_team == 0
-            async with second.hold(7) as after_one_ended:
+                async with second.hold(8, "upload-4") as other_team:  # another team's cap is its own
+                    assert other_team == []
+            async with second.hold(7, "upload-5") as after_one_ended:
                 pass
         return before_a, before_b, after_one_ended
 
-    assert run(scenario()) == (0, 1, 1)  # the in-flight count (quota) sees the other process's upload
+    assert run(scenario()) == ([], ["upload-1"], ["upload-1"])  # the other process's upload is seen (quota)
 
 
 def test_the_uploads_of_a_process_that_died_stop_counting(redis_url):
     async def scenario():
         dead, alive = UploadSlots(1, redis_url, lease_s=0.4), UploadSlots(1, redis_url, lease_s=0.4)
-        assert await dead._take_shared("srchallenge:upload-slots:7", "abandoned") == 0  # taken, never renewed
+        assert await dead._take_shared("srchallenge:upload-slots:7", "abandoned") == []  # taken, never renewed
         with pytest.raises(TooMany):
-            async with alive.hold(7):
+            async with alive.hold(7, "upload-6"):
                 pass
         await asyncio.sleep(0.6)
-        async with alive.hold(7) as others:
+        async with alive.hold(7, "upload-7") as others:
             return others
 
-    assert run(scenario()) == 0
+    assert run(scenario()) == []
 
 
 def test_a_long_upload_keeps_its_slot_past_the_lease(redis_url):
     async def scenario():
         first, second = UploadSlots(1, redis_url, lease_s=0.3), UploadSlots(1, redis_url, lease_s=0.3)
-        async with first.hold(7):
+        async with first.hold(7, "upload-8"):
             await asyncio.sleep(1.0)  # three leases: renewed meanwhile
             with pytest.raises(TooMany):
-                async with second.hold(7):
+                async with second.hold(7, "upload-9"):
                     pass
 
     run(scenario())
@@ -69,15 +69,15 @@ def test_without_a_shared_store_the_process_counts_its_own(store):
 
     async def scenario():
         slots = UploadSlots(1, url)
-        async with slots.hold(7) as others:
+        async with slots.hold(7, "upload-10") as others:
             with pytest.raises(TooMany):
-                async with slots.hold(7):
+                async with slots.hold(7, "upload-11"):
                     pass
-        async with slots.hold(7):
+        async with slots.hold(7, "upload-12"):
             pass
         return others
 
     try:
-        assert asyncio.run(asyncio.wait_for(scenario(), 30)) == 0
+        assert asyncio.run(asyncio.wait_for(scenario(), 30)) == []
     finally:
         silent.close()

@@ -68,8 +68,10 @@ def test_the_built_baseline_keeps_its_same_job_ratio(tmp_path, competitions):
 
 def test_measuring_a_baseline_the_sandbox_cannot_build_is_refused_before_it_runs(competitions):
     _, made = competitions
+    stages: list[str] = []
     with pytest.raises(BaselineNotBuilt, match="does not build EFDN at ×8"):
-        measure_baseline_runtime(made["esr-x8"].phases[0])
+        measure_baseline_runtime(made["esr-x8"].phases[0], stages.append)
+    assert stages == []  # no stage started
 
 
 def test_the_job_times_the_bundles_baseline_where_built_else_the_stand_in_whose_figures_are_dropped():
@@ -103,8 +105,9 @@ def test_srchallenge_baseline_measure_times_rlfn_at_x3_over_the_bundles_runs(com
     hr = np.random.default_rng(3).integers(0, 256, (48, 60, 3), dtype=np.uint8)
     np.save(hr_dir / "0801.npy", hr)
     Image.fromarray(hr.reshape(16, 3, 20, 3, 3).mean(axis=(1, 3)).round().astype(np.uint8)).save(lr_dir / "0801x3.png")
+    stages: list[str] = []
     try:
-        measurement = measure_baseline_runtime(phase)
+        measurement = measure_baseline_runtime(phase, stages.append)
     finally:
         get_settings.cache_clear()
     assert len(measurement.trials) == 5  # the bundle's timing: mean_of 5

@@ -2,8 +2,8 @@
 fixed PSNR threshold; the baseline's scale and device-free figures, whether it takes a rank, the
 timing protocol and display; a submission's activations
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011_run_stage
 Create Date: 2026-12-08
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011_run_stage'
 branch_labels = None
 depends_on = None
 
