@@ -8,8 +8,9 @@ a 1×1, fused by a 1×1, enhanced spatial attention (as RFDN's, 12 channels) and
 added; 1×1 fusions of cells 1-2, 2-3 and 2-4 between them; the head added back; a 3×3 to
 3·scale² with pixel shuffle, clamped to [0, 1].
 
-Published: 0.276 M parameters at ×4 (NTIRE 2025 efficient-SR report's baseline row). Exact here:
-276,192; ×2 and ×3 (no published figure) differ only in the last convolution: ``PARAMS``.
+Published: 0.276 M parameters, 16.70 G FLOPs (MACs on 256×256) at ×4 (NTIRE 2025 efficient-SR report's
+baseline row). Exact here: 276,192 parameters and 16.69 G MACs; ×2 and ×3 (no published figure)
+differ only in the last convolution: ``PARAMS``.
 """
 
 import torch

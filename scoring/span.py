@@ -7,8 +7,9 @@ convolution it evaluates as (``eval_conv``). A Conv3XC stem from RGB to 28 chann
 block, the first block and the last block's first convolution, and a 3×3 to 3·scale² with pixel
 shuffle. The input is shifted by the DIV2K mean and scaled to 0..255, as the authors' code does.
 
-Published: 0.151 M parameters, 9.83 G FLOPs at ×4 (NTIRE 2024 efficient-SR report). Exact here: 150,688
-at ×4; ×2 and ×3 (no published figure) differ only in the last convolution: ``PARAMS``.
+Published: 0.151 M parameters, 9.83 G FLOPs (MACs on 256×256) at ×4 (NTIRE 2024 efficient-SR report). Exact
+here: 150,688 parameters and 9.83 G MACs at ×4; ×2 and ×3 (no published figure) differ only in the
+last convolution: ``PARAMS``.
 """
 
 import torch
