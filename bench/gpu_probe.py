@@ -47,7 +47,7 @@ def harness_against_eager(device: torch.device, shape: tuple[int, int], images: 
     MSRResNet) and of a bare loop over the eager model with the same weights, in turns."""
     lr = [torch.randint(0, 256, (*shape, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(i)).numpy()
           for i in range(images)]
-    harness = measure_runner.load_baseline(device, shape)
+    harness, _ = measure_runner.load_baseline({"baseline": {"name": "MSRResNet", "scale": 4}}, device, shape)
     torch.manual_seed(0)  # load_baseline's weights
     eager = MSRResNet().eval().to(device)
     program = harness.program

@@ -96,7 +96,8 @@ def overhead_trials(lr_dir: Path, keys: list[str], device: torch.device) -> tupl
     """(bare, harness) trials of mean seconds per image, image by image in turns."""
     images = [np.array(Image.open(lr_dir / lr_name(key, SCALE)).convert("RGB")) for key in keys]
     measuring = measure_runner()
-    runner = measuring.load_baseline(device, images[0].shape[:2])  # the harness's own MSRResNet runner
+    msrresnet_x4 = {"baseline": {"name": "MSRResNet", "scale": 4}}
+    runner, _ = measuring.load_baseline(msrresnet_x4, device, images[0].shape[:2])  # the harness's own MSRResNet runner
     torch.manual_seed(0)  # load_baseline's seed: the same weights
     model = MSRResNet().eval().to(device)
     bare, harness = [], []

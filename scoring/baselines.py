@@ -2,8 +2,9 @@
 
 Each challenge holds entries to (or normalises them by) one of these, timed in the same job on the
 same device at the bundle's scale. The bundle names one and its scale; the measuring sandbox
-builds it (worker/sandbox). Only MSRResNet is built there today, at ×4: docs/ranking.md says
-what the others still need.
+builds it (worker/sandbox/measure_runner.py, from the definitions in scoring/: msrresnet.py,
+imdn.py, rfdn.py, rlfn.py, efdn.py, span.py), with random seeded weights: its time does not depend
+on them.
 """
 
 from typing import Literal
@@ -20,8 +21,11 @@ SHIPPED_BASELINES: dict[str, str] = {
 }
 """Name → the challenge that uses it and where it comes from."""
 
-BUILT_IN_SANDBOX: dict[str, tuple[int, ...]] = {"MSRResNet": (4,)}
-"""The baselines the measuring sandbox builds today, and at which scales."""
+BUILT_IN_SANDBOX: dict[str, tuple[int, ...]] = {name: (2, 3, 4) for name in SHIPPED_BASELINES}
+"""The baselines the measuring sandbox builds, and at which scales."""
+STAND_IN = {"name": "MSRResNet", "scale": 4}
+"""What the job times where the bundle's baseline is not built at its scale (above ×4): its figures are
+dropped (``not_timed_in_job``)."""
 
 
 def not_timed_in_job(name: str, scale: int) -> str | None:
@@ -32,3 +36,9 @@ def not_timed_in_job(name: str, scale: int) -> str | None:
         return None
     return (f"the measuring sandbox does not build {name} at ×{scale} yet: the runtime is compared with the "
             "phase's baseline runtime, not with a baseline timed in this job")
+
+
+def timed_baseline(name: str, scale: int) -> dict:
+    """The network the measuring job times beside the submission: the bundle's where the sandbox builds
+    it, else ``STAND_IN`` (the job keeps its shape; the worker drops its figures)."""
+    return {"name": name, "scale": scale} if not_timed_in_job(name, scale) is None else dict(STAND_IN)

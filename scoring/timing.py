@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 TRIALS = 3
-"""Consecutive trials per measurement; the best one is the runtime (report §2.3). The sandbox's
-measure_runner.py times this many: this file is copied in beside it."""
+"""Consecutive trials per measurement where the bundle's ``timing.runs`` does not say (the AIM 2019
+report's three, §2.3); the sandbox's measure_runner.py times the job's count, this file copied in
+beside it, and the bundle's default is this."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from scoring.baselines import BaselineName
 from scoring.bounds import MAX_MACS, MAX_MEMORY_BYTES, MAX_PARAMS
 from scoring.ranking import Tolerances, TrackRule
 from scoring.review import ReviewLimits
+from scoring.timing import TRIALS
 from server.services.errors import ServiceError
 
 
@@ -45,7 +46,7 @@ class TimingSpec(Strict):
     """How a runtime is made from timed trials: the best of K (AIM 2019) or the mean of N (NTIRE 2024+)."""
 
     protocol: Literal["best_of", "mean_of"] = "best_of"
-    runs: int = Field(default=3, ge=1, le=20)
+    runs: int = Field(default=TRIALS, ge=1, le=20)
 
 
 class DisplaySpec(Strict):

@@ -1,12 +1,14 @@
-"""The ``srchallenge.measure_baseline`` task: time MSRResNet on this worker's device for a phase.
+"""The ``srchallenge.measure_baseline`` task: time the bundle's baseline on this worker's device for a phase.
 
 It runs on the ``gpu`` queue, like code re-runs, so the figure comes from the device that also
-times submissions. The project's MSRResNet goes through the same sandboxed re-run as a team's
-code (warm-up, synchronize, best of three on the phase's runtime image set), and the baseline
+times submissions. The platform's definition of the bundle's baseline (scoring/<name>.py) at the
+bundle's scale goes through the same sandboxed re-run as a team's code (warm-up, synchronize, the
+bundle's trials on the phase's runtime image set), and the baseline
 figure of that run is recorded on the phase (server/services/baseline.py says when it is
 refused).
 """
 
+import importlib
 import logging
 import secrets
 import shutil
@@ -14,7 +16,6 @@ from pathlib import Path
 
 from celery import Task
 
-import scoring.msrresnet
 from scoring.baselines import not_timed_in_job
 from server.config import Settings, get_settings
 from server.db import session_scope
@@ -67,8 +68,8 @@ def failure_reason(err: Exception, settings: Settings) -> str:
 
 
 def measure_baseline_runtime(phase: Phase, on_stage: StageReport):
-    """Run MSRResNet (random weights: they do not change its time) as a code submission. Refused
-    where the bundle names another baseline or scale: its figure would be MSRResNet ×4's."""
+    """Run the bundle's baseline at its scale (random weights: they do not change its time) as a code
+    submission, its figure the one timed in the job. Refused where the sandbox does not build it."""
     from worker.code_eval import evaluate_code_submission
 
     job = baseline_job(phase.competition)
@@ -82,15 +83,18 @@ def measure_baseline_runtime(phase: Phase, on_stage: StageReport):
     try:
         code_dir = work / "code"
         code_dir.mkdir(parents=True)
-        source = Path(scoring.msrresnet.__file__).read_text()
-        (code_dir / "model.py").write_text(source + "\n\ndef build_model():\n    return MSRResNet()\n")
+        source = Path(importlib.import_module(f"scoring.{job['name'].lower()}").__file__).read_text()
+        build = f"\n\ndef build_model():\n    return {job['name']}(scale={job['scale']})\n"
+        (code_dir / "model.py").write_text(source + build)
         on_stage("copying the LR inputs")
         scoring_keys, runtime_keys = stage_lr_inputs(storage, phase, work / "lr")
         gpu = job_gpu(settings)
         result = evaluate_code_submission(code_dir, work / "lr", storage.hr_dir(phase.competition.slug, phase.slug),
                                           runtime_keys, scoring_keys[:1], sandbox_limits(settings, gpu), work / "run",
                                           hidden=hidden_paths(settings), gpu=gpu, scale=phase.competition.scale,
-                                          shave=phase.competition.shave_border, on_stage=on_stage)
+                                          shave=phase.competition.shave_border, baseline=job,
+                                          timing=phase.competition.timing or None,
+                                          on_stage=on_stage)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result.baseline_runtime

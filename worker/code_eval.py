@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from scoring.baselines import timed_baseline
 from scoring.bounds import check_figures
 from scoring.errors import SubmissionError
 from scoring.naming import lr_name
@@ -56,7 +57,8 @@ without weights is the same network on every run; recorded as the environment's 
 STAGE1_FILES = [SANDBOX_DIR / "export_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py"]
 STAGE2_FILES = [SANDBOX_DIR / "measure_runner.py", SANDBOX_DIR / "program.py", SANDBOX_DIR / "allowed_ops.py",
                 SANDBOX_DIR / "stored.py", SANDBOX_DIR / "macs.py", SCORING_DIR / "params.py",
-                SCORING_DIR / "msrresnet.py", SCORING_DIR / "timing.py"]
+                SCORING_DIR / "msrresnet.py", SCORING_DIR / "imdn.py", SCORING_DIR / "rfdn.py", SCORING_DIR / "rlfn.py",
+                SCORING_DIR / "efdn.py", SCORING_DIR / "span.py", SCORING_DIR / "timing.py"]
 ONE_PROGRAM = "program-any.json"
 RESULT_BYTES = 1 << 20
 YAML_BYTES = 64 << 10
@@ -317,8 +319,8 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
     to reach; the call refuses to run if any could be. ``gpu``: the GPU this worker times on (None:
     a CPU job); the measuring stage must run on it, else the run is the platform's failure.
     ``baseline`` ({"name", "scale"}) and ``timing`` ({"protocol", "runs"}) are the bundle's, written
-    into the measuring job for the sandbox (which builds MSRResNet ×4 and times best of three today:
-    scoring/baselines.py).
+    into the measuring job for the sandbox, which builds that baseline (or a stand-in where it cannot:
+    scoring/baselines.py) and times ``timing["runs"]`` trials (default ``scoring.timing.TRIALS``).
     ``on_stage`` hears each stage as this (trusted) side starts it, and each image it scores.
     """
     runtime_keys = list(runtime_keys or scoring_keys)
@@ -345,7 +347,7 @@ def evaluate_code_submission(code_dir: Path, lr_dir: Path, hr_dir: Path, runtime
 
     job = {"data_range": data_range, "runtime_keys": runtime_keys, "scoring_keys": scoring_keys,
            **programs, "flops_shape": FLOPS_SHAPE, "scale": scale, **limit_info,
-           "baseline": baseline or {"name": "MSRResNet", "scale": scale}, "timing": timing or {},
+           "baseline": timed_baseline(**(baseline or {"name": "MSRResNet", "scale": scale})), "timing": timing or {},
            **device_job(gpu, limits)}
     stage2_in = _input_dir(work_dir / "stage2", job, STAGE2_FILES)
     for sub in ("exported", "lr"):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scoring.bounds import MAX_PARAMS, MAX_SECONDS_PER_IMAGE
-from scoring.timing import Measurement
+from scoring.timing import Measurement, runtime_figure
 from server.models import BASELINE_PENDING, BaselineRecord, BaselineStatus, Phase, utcnow
 from server.queue import GPU_QUEUE, MEASURE_BASELINE_TASK, get_celery
 from server.services.audit import record_event
@@ -179,14 +179,18 @@ def start_measurement(session: Session, record_id: int, worker: str, worker_devi
 
 
 def finish_measurement(session: Session, record_id: int, measurement: Measurement) -> BaselineRecord:
-    """Record a measured runtime on the phase, unless it was taken on the wrong device class."""
+    """Record a measured runtime on the phase (the bundle's timing protocol over the trials, as a
+    submission's runtime is made), unless it was taken on the wrong device class."""
     record = get_record(session, record_id)
     phase = record.phase
     if device_class(measurement.device) != phase.runtime_device_class and not record.force:
         _end(record, BaselineStatus.REFUSED, _wrong_class(phase, measurement.device))
         return record
     before = _figures(phase)
-    phase.baseline_runtime, phase.baseline_runtime_note = measurement.best, str(measurement)
+    runtime, protocol = runtime_figure(measurement, (phase.competition.timing or {}).get("protocol", "best_of"))
+    note = str(measurement) if protocol.startswith("best") else \
+        f"{runtime * 1e3:.2f} ms/image, {protocol}; {measurement}"
+    phase.baseline_runtime, phase.baseline_runtime_note = runtime, note
     phase.baseline_runtime_device = measurement.device
     session.flush()
     after = _snapshot(phase, "measure", record.actor)

@@ -100,3 +100,20 @@ def test_a_cpu_worker_refuses_a_gpu_phase_before_measuring_and_forced_keeps_the_
     assert sneaky.status == "refused" and phase.baseline_runtime == 3.155
     revert_baseline(session, phase, "cli:alice")
     assert phase.baseline_runtime == 0.13
+
+
+def test_a_measured_baseline_runtime_follows_the_bundles_mean_of_protocol(session):
+    """NTIRE 2024+ average the runs: the phase's baseline runtime is their mean, as a submission's is
+    (before, always the best trial: the baseline looked faster than the entries it normalises)."""
+    from pathlib import Path
+
+    from server.bundle import load_bundle
+    from server.services.competitions import create_competition
+
+    bundle = load_bundle(Path(__file__).resolve().parents[2] / "competitions" / "ntire2024-esr.yaml")
+    phase = create_competition(session, bundle).phases[0]
+    session.commit()
+    record = queued(session, phase, force=True)
+    start_measurement(session, record.id, "w1@host", "cpu")
+    finish_measurement(session, record.id, Measurement(trials=(0.010, 0.014, 0.012), device="CPU: test", images=2))
+    assert phase.baseline_runtime == pytest.approx(0.012) and "mean of 3 trials" in phase.baseline_runtime_note

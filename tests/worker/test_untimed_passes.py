@@ -43,10 +43,10 @@ def tiny_job(measure_runner, tmp_path, monkeypatch):
         np.save(inp / "lr" / f"{key}.npy", image)
     monkeypatch.setattr(measure_runner, "IN", inp)
     monkeypatch.setattr(measure_runner, "OUT", out)
-    monkeypatch.setattr(measure_runner, "load_baseline", lambda device, hw: measure_runner.Runner(
-        "baseline", measure_runner.Program(graph, tensors, device), 1.0))
+    monkeypatch.setattr(measure_runner, "load_baseline", lambda job, device, hw: (measure_runner.Runner(
+        "baseline", measure_runner.Program(graph, tensors, device), 1.0), {"name": "tiny"}))
     return {"device": "cpu", "runtime_keys": RUNTIME, "scoring_keys": SCORING, "program": "program-any.json",
-            "flops_shape": [8, 8], "scale": 4, "data_range": 1.0, "memory_gib": 4}, model
+            "flops_shape": [8, 8], "scale": 4, "data_range": 1.0, "memory_gib": 4, "timing": {}}, model
 
 
 def test_outputs_of_timed_images_come_from_the_first_timed_trial(measure_runner, tiny_job, monkeypatch):

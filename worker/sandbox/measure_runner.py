@@ -16,8 +16,9 @@ CPU run); an untimed warm-up pass over every distinct runtime input shape, for b
 input is a contiguous NCHW float tensor (the layout teams' own scripts feed), made fresh just
 before its clock starts; per image,
 CUDA events and a synchronize on GPU, ``perf_counter`` on CPU; a trial is the mean over the
-runtime images; three trials, in each of which the submission and MSRResNet (built here) take
-turns image by image. Every image's time is returned; the trusted parent makes the figures.
+runtime images; the bundle's number of trials (``job["timing"]["runs"]``, default ``TRIALS``), in
+each of which the submission and the bundle's baseline at its scale (built here) take turns image by
+image. Every image's time is returned; the trusted parent makes the figures.
 The outputs of scored images that are also timed (the same pixels) are those the submission gave
 in the first trial, saved after each image's clock stopped; other scored images get one untimed
 pass of their own, before the baseline is loaded.
@@ -41,11 +42,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from efdn import EFDN
+from imdn import IMDN
 from macs import MacCounter
 from msrresnet import MSRResNet
 from params import count_unique
 from program import Program, ProgramError, to_program
+from rfdn import RFDN
+from rlfn import RLFN
 from safetensors.torch import load_file
+from span import SPAN
 from stored import stored_numbers
 from timing import TRIALS
 
@@ -225,15 +231,24 @@ def load_submission(job: dict, device: torch.device, sizes: list[tuple[int, int]
     return submission, figures
 
 
-def load_baseline(device: torch.device, example_hw: tuple[int, int]) -> Runner:
-    """MSRResNet, random weights, through the same export and interpreter as the submission."""
+BASELINES = {"MSRResNet": MSRResNet, "IMDN": IMDN, "RFDN": RFDN, "RLFN": RLFN, "EFDN": EFDN, "SPAN": SPAN}
+"""The networks a bundle's ``baseline.name`` builds here (scoring/baselines.py lists them with their scales)."""
+
+
+def load_baseline(job: dict, device: torch.device, example_hw: tuple[int, int]) -> tuple[Runner, dict]:
+    """The bundle's baseline at the bundle's scale, random weights (seeded: its time does not depend
+    on them), through the same export and interpreter as the submission; and what was built."""
+    name, scale = job["baseline"]["name"], job["baseline"]["scale"]
+    if name not in BASELINES:
+        raise PlatformError(f"the measuring stage does not build the baseline {name}")
     torch.manual_seed(0)
-    model = MSRResNet().eval()
+    model = BASELINES[name](scale=scale).eval()
     auto = torch.export.Dim.AUTO
     ep = torch.export.export(model, (torch.rand(1, 3, *example_hw),), dynamic_shapes=({2: auto, 3: auto},),
                              strict=False)
     graph, tensors = to_program(ep, {})
-    return Runner("baseline", Program(graph, tensors, device), 1.0)
+    built = {"name": name, "scale": scale, "params": sum(p.numel() for p in model.parameters())}
+    return Runner("baseline", Program(graph, tensors, device), 1.0, scale), built
 
 
 def fair_backends() -> None:
@@ -424,14 +439,15 @@ def measure(job: dict) -> dict:
         submission.check_pure()
         figures["peak_memory_bytes"] = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
                                         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-        baseline = load_baseline(device, lr[runtime_keys[0]].shape[:2])
+        baseline, built = load_baseline(job, device, lr[runtime_keys[0]].shape[:2])
         warm_up(baseline, lr, runtime_keys, device)
         gc.collect()
         gc.freeze()  # the collections around each trial then skip everything loaded so far (0.2-0.4 s each)
-        trials = [interleaved_trial(from_trial if trial == 0 else {}) for trial in range(TRIALS)]
+        runs = job["timing"].get("runs", TRIALS)
+        trials = [interleaved_trial(from_trial if trial == 0 else {}) for trial in range(runs)]
         sub_seconds, base_seconds = zip(*trials)
         check_time_per_pixel(submission, lr, runtime_keys, sub_seconds, scored_seconds, device)
-    env = environment(device, job)
+    env = {**environment(device, job), "baseline": built, "trials": runs}
     export = ("one program for every image size" if submission.by_size is None else
               "one program per input size: " + ", ".join(f"{w}×{h}" for h, w in submission.by_size))
     return {**figures, "runtime_image_seconds": sub_seconds, "baseline_image_seconds": base_seconds, "environment": env,
