@@ -77,10 +77,6 @@ class SubmissionAccepted(BaseModel):
     url: str
     notice: str | None = None
     """Set when the submission cannot be ranked as uploaded (``scoring/shown.py::ranking_notice``)."""
-    queue_position: int | None = None
-    estimated_start: datetime | None = None
-    """While queued: its place in its queue's line (1: next) and when it should start
-    (server/services/fair_share.py); None once it runs, or without a finished run to go by."""
 
 
 class ImageScoreOut(BaseModel):
@@ -145,7 +141,10 @@ class SubmissionOut(BaseModel):
     """While its run is running: where it is, as the worker reports it ("scoring image 12 of 100")."""
     queue_position: int | None = None
     estimated_start: datetime | None = None
-    """As in ``SubmissionAccepted``."""
+    """While queued: its place in its queue's line (1: next) and when it should start
+    (server/services/fair_share.py); None once it runs, or without a finished run to go by. Not in
+    the upload's 202: reading the line there made a burst's uploads wait for the pool a third time,
+    past a client's timeout (tests/e2e/test_load.py)."""
 
     @classmethod
     def of(cls, submission: Submission, place: Place | None = None) -> "SubmissionOut":

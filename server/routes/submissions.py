@@ -1,7 +1,6 @@
 """Participants upload submissions and follow them."""
 
 from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
 
 from scoring.shown import ranking_notice
 from server.deps import PhaseDep, SessionDep, SettingsDep, TeamDep
@@ -46,11 +45,9 @@ async def upload_submission(request: Request, phase: PhaseDep, team: TeamDep, se
     thread pool, never on the event loop."""
     submission = await receive_submission(request, phase, team, session, settings)
     public_id = submission.public_id
-    place = (await run_in_threadpool(submission_places, session, [submission])).get(public_id)
     return SubmissionAccepted(id=public_id, status=submission.status, kind=submission.kind,
                               url=f"/api/v1/submissions/{public_id}",
-                              notice=ranking_notice(submission.kind, phase.ranking_figures),
-                              queue_position=place and place.position, estimated_start=place and place.estimated_start)
+                              notice=ranking_notice(submission.kind, phase.ranking_figures))
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
