@@ -5,6 +5,7 @@ The Makefile runs in a scratch copy whose scripts/install.sh only records the in
 (the real install is what CI runs); the virtualenv is a real `python3 -m venv`.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,9 +21,16 @@ def scratch_checkout(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def newcomer_env() -> dict[str, str]:
+    """This process's environment without what an outer ``make test PYTHON=…`` (CI) hands down:
+    make passes its command-line variables to every make below it through MAKEFLAGS."""
+    return {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHON"}}
+
+
 def test_make_install_without_python_makes_the_venv_and_installs_into_it(tmp_path):
     checkout = scratch_checkout(tmp_path)
-    subprocess.run(["make", "install-test"], cwd=checkout, check=True, capture_output=True, timeout=120)
+    subprocess.run(["make", "install-test"], cwd=checkout, check=True, capture_output=True, timeout=120,
+                   env=newcomer_env())
     venv_python = checkout / ".venv" / "bin" / "python"
     assert venv_python.exists()
     assert subprocess.run([venv_python, "-c", "import sys; assert sys.prefix != sys.base_prefix"]).returncode == 0
